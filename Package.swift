@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "trackd",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "trackd", targets: ["trackd"]),
+        .library(name: "VideoIO", targets: ["VideoIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // FFmpeg's C API, found through pkg-config. Debian's libavformat.pc names the
+        // other libraries only as private requirements, so the module map links them.
+        .systemLibrary(
+            name: "CFFmpeg",
+            path: "Sources/CFFmpeg",
+            pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
+        ),
+        .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
+        .executableTarget(
+            name: "trackd",
+            dependencies: [
+                "VideoIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "ReaderBenchmark",
+            dependencies: ["VideoIO"],
+            path: "Benchmarks/ReaderBenchmark"
+        ),
+        // Fixture paths, subprocesses and the ffmpeg / ffprobe references for the tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "CMallocInfo", path: "Tests/CMallocInfo"),
+        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
+        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

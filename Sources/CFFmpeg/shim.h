@@ -1,0 +1,34 @@
+// FFmpeg's headers, plus the values Swift cannot import from them: function-like
+// macros (AVERROR, FFERRTAG, MKTAG) and the constants built from them.
+#ifndef TRACKD_CFFMPEG_SHIM_H
+#define TRACKD_CFFMPEG_SHIM_H
+
+#include <errno.h>
+#include <libavformat/avformat.h>
+#include <libavcodec/avcodec.h>
+#include <libavutil/avutil.h>
+#include <libavutil/error.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+static inline int trackd_averror(int posix_errno) { return AVERROR(posix_errno); }
+static inline int trackd_averror_eof(void) { return AVERROR_EOF; }
+static inline int trackd_averror_eagain(void) { return AVERROR(EAGAIN); }
+static inline int trackd_averror_invaliddata(void) { return AVERROR_INVALIDDATA; }
+static inline int trackd_averror_decoder_not_found(void) { return AVERROR_DECODER_NOT_FOUND; }
+static inline int trackd_averror_stream_not_found(void) { return AVERROR_STREAM_NOT_FOUND; }
+static inline int trackd_averror_demuxer_not_found(void) { return AVERROR_DEMUXER_NOT_FOUND; }
+static inline int trackd_averror_protocol_not_found(void) { return AVERROR_PROTOCOL_NOT_FOUND; }
+static inline int trackd_averror_exit(void) { return AVERROR_EXIT; }
+static inline int64_t trackd_nopts_value(void) { return AV_NOPTS_VALUE; }
+
+/// FFmpeg's message for an error code (what av_err2str gives in C).
+static inline void trackd_strerror(int code, char *buffer, size_t size) {
+    if (av_strerror(code, buffer, size) < 0) {
+        snprintf(buffer, size, "error %d", code);
+    }
+}
+
+#endif

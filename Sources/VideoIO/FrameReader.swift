@@ -1,0 +1,403 @@
+import CFFmpeg
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Decodes the best video stream of a file or URL with FFmpeg and converts each
+/// frame to packed RGB24 or BGR24, at native size or letterboxed to a fixed size.
+///
+/// Frames come out in display order from `nextFrame()` until it returns `nil`.
+/// Damaged packets or frames in the middle are skipped and counted in `stats`. If
+/// the video ends early (a file cut short, a read error), every frame that could
+/// be decoded is delivered first, then `nextFrame()` throws a `.truncated` error
+/// that carries the count. All FFmpeg memory is freed when the reader is released.
+public final class FrameReader {
+    public enum OutputSize: Sendable, Equatable {
+        /// The decoded picture's own size.
+        case native
+        /// Scaled to fit `width`×`height` with its aspect ratio kept, centred, the
+        /// rest filled with `Options.padValue`.
+        case letterbox(width: Int, height: Int)
+    }
+
+    /// swscale's resampling filter. `bicubic` is what the ffmpeg CLI uses.
+    public enum Scaling: String, Sendable, CaseIterable {
+        case fastBilinear = "fast-bilinear", bilinear, bicubic, area, point
+
+        var swsFlags: Int32 {
+            switch self {
+            case .fastBilinear: SWS_FAST_BILINEAR
+            case .bilinear: SWS_BILINEAR
+            case .bicubic: SWS_BICUBIC
+            case .area: SWS_AREA
+            case .point: SWS_POINT
+            }
+        }
+    }
+
+    /// What to do with frames FFmpeg reports as damaged.
+    public enum CorruptFramePolicy: Sendable {
+        /// Stop decoding a frame at the first error and drop frames marked corrupt
+        /// (the decoder's "explode" mode): no half-concealed pictures reach the caller.
+        case skip
+        /// Deliver concealed frames as the ffmpeg CLI does; they are still counted.
+        case keep
+    }
+
+    public struct Options: Sendable {
+        public var output: OutputSize = .native
+        public var pixelFormat: PixelFormat = .rgb24
+        /// Grey level of letterbox padding; 114 is what YOLO-family models expect.
+        public var padValue: UInt8 = 114
+        public var scaling: Scaling = .bicubic
+        /// Decoder threads; 0 lets FFmpeg use every core.
+        public var decoderThreads: Int = 0
+        /// Threads for pixel conversion; 0 uses every core.
+        public var scalerThreads: Int = 0
+        public var corruptFrames: CorruptFramePolicy = .skip
+        /// Options for the demuxer and protocol, as on the ffmpeg command line
+        /// before `-i` (for example `rtsp_transport=tcp`, `timeout=5000000`).
+        public var formatOptions: [String: String] = [:]
+
+        public init() {}
+    }
+
+    public let info: MediaInfo
+    public let options: Options
+    public private(set) var stats = DecodeStats()
+
+    /// Owns every FFmpeg object; created before anything can fail, so that its
+    /// deinit frees them even when `init` throws (a class's own deinit would not run).
+    private let ff = FFmpegObjects()
+    private let scaler = Scaler()
+
+    private enum State { case reading, draining, finished }
+    private var state = State.reading
+    /// Frames out of the decoder so far, delivered or skipped.
+    private var decodedCount = 0
+    private var lastTime: Double?
+    /// A reason the input ended early, reported once the decoder is drained.
+    private var earlyEnd: (message: String, code: Int32?)?
+    private var lastVideoPacketWasCorrupt = false
+    private var reportedEarlyEnd = false
+
+    /// Opens `source`, a path or any URL FFmpeg can open, and prepares its best
+    /// video stream for decoding.
+    public init(_ source: String, options: Options = Options()) throws {
+        self.options = options
+        if case .letterbox(let w, let h) = options.output, w <= 0 || h <= 0 {
+            throw VideoError(.invalidOption, source: source, message: "letterbox size must be positive, got \(w)x\(h)")
+        }
+
+        var dictionary: OpaquePointer?
+        defer { av_dict_free(&dictionary) }
+        for (key, value) in options.formatOptions.sorted(by: { $0.key < $1.key }) {
+            av_dict_set(&dictionary, key, value, 0)
+        }
+
+        var fmt: UnsafeMutablePointer<AVFormatContext>?
+        let openCode = avformat_open_input(&fmt, source, nil, &dictionary)
+        guard openCode == 0, let fmt else { throw VideoError(opening: source, code: openCode) }
+        ff.format = fmt
+
+        let demuxer = String(cString: fmt.pointee.iformat.pointee.name)
+        // FFmpeg's text demuxers "decode" any text file as ANSI-art frames.
+        if ["tty", "bin", "xbin", "idf", "adf"].contains(demuxer) {
+            throw VideoError(.notMediaFile, source: source, message: "FFmpeg can read it only as a text file (\(demuxer) demuxer)")
+        }
+
+        let infoCode = avformat_find_stream_info(fmt, nil)
+        if infoCode < 0 { throw VideoError(opening: source, code: infoCode) }
+
+        var decoder: UnsafePointer<AVCodec>?
+        let streamIndex = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0)
+        if streamIndex == FFError.decoderNotFound {
+            // Name the codec that is missing: the first video stream's.
+            let streams = UnsafeBufferPointer(start: fmt.pointee.streams, count: Int(fmt.pointee.nb_streams))
+            let par = streams.lazy.compactMap { $0?.pointee.codecpar }.first { $0.pointee.codec_type == AVMEDIA_TYPE_VIDEO }
+            throw VideoError(.unsupportedCodec, source: source,
+                             message: "no decoder for \(par.map(Self.codecDescription) ?? "the video stream")",
+                             code: streamIndex)
+        }
+        if streamIndex < 0 { throw VideoError(opening: source, code: streamIndex) }
+        guard let stream = fmt.pointee.streams[Int(streamIndex)], let decoder else {
+            throw VideoError(.noVideoStream, source: source, message: "FFmpeg found no video stream")
+        }
+        let par = stream.pointee.codecpar!
+
+        guard let ctx = avcodec_alloc_context3(decoder) else {
+            throw VideoError(.readFailed, source: source, message: "out of memory")
+        }
+        ff.codec = ctx
+        var code = avcodec_parameters_to_context(ctx, par)
+        if code < 0 { throw VideoError(.unsupportedCodec, source: source, message: FFError.message(code), code: code) }
+        ctx.pointee.pkt_timebase = stream.pointee.time_base
+        ctx.pointee.thread_count = Int32(max(0, options.decoderThreads))
+        ctx.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
+        if options.corruptFrames == .skip {
+            ctx.pointee.err_recognition |= AV_EF_EXPLODE
+        }
+        code = avcodec_open2(ctx, decoder, nil)
+        if code < 0 {
+            throw VideoError(.unsupportedCodec, source: source,
+                             message: "cannot open the \(Self.codecDescription(par)) decoder: \(FFError.message(code))", code: code)
+        }
+        guard par.pointee.width > 0, par.pointee.height > 0 else {
+            throw VideoError(.notMediaFile, source: source, message: "the video stream has no picture size")
+        }
+
+        ff.packet = av_packet_alloc()
+        ff.frame = av_frame_alloc()
+        ff.destination = av_frame_alloc()
+        guard ff.packet != nil, ff.frame != nil, ff.destination != nil else {
+            throw VideoError(.readFailed, source: source, message: "out of memory")
+        }
+
+        let streams = UnsafeBufferPointer(start: fmt.pointee.streams, count: Int(fmt.pointee.nb_streams))
+        info = MediaInfo(
+            source: source,
+            container: demuxer,
+            containerLongName: String(cString: fmt.pointee.iformat.pointee.long_name, or: demuxer),
+            codec: String(cString: avcodec_get_name(par.pointee.codec_id)),
+            codecLongName: String(cString: decoder.pointee.long_name, or: String(cString: decoder.pointee.name)),
+            profile: avcodec_profile_name(par.pointee.codec_id, par.pointee.profile).map { String(cString: $0) },
+            pixelFormat: av_get_pix_fmt_name(AVPixelFormat(par.pointee.format)).map { String(cString: $0) },
+            width: Int(par.pointee.width),
+            height: Int(par.pointee.height),
+            frameRate: Self.frameRate(of: stream),
+            timeBase: Rational(Int(stream.pointee.time_base.num), Int(stream.pointee.time_base.den)),
+            duration: Self.duration(of: stream, in: fmt),
+            declaredFrameCount: stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil,
+            streamIndex: Int(streamIndex),
+            audioStreamCount: streams.filter { $0?.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO }.count
+        )
+    }
+
+    /// Decodes the next frame and converts its pixels; `nil` after the last one.
+    public func nextFrame() throws -> Frame? {
+        guard let info = try decodeNext() else { return nil }
+        defer { av_frame_unref(ff.frame) }
+        let (image, letterbox) = try convert(ff.frame!)
+        return Frame(info: info, image: image, letterbox: letterbox)
+    }
+
+    /// Decodes the next frame without converting its pixels (for counting and
+    /// timestamps); `nil` after the last one.
+    public func nextFrameInfo() throws -> FrameInfo? {
+        guard let info = try decodeNext() else { return nil }
+        av_frame_unref(ff.frame)
+        return info
+    }
+
+    // MARK: Decoding
+
+    /// Runs the send-packet / receive-frame loop until the decoder hands out a frame
+    /// worth delivering; it is then in `frame`.
+    private func decodeNext() throws -> FrameInfo? {
+        guard let ctx = ff.codec, let frame = ff.frame else { return nil }
+        while state != .finished {
+            let code = avcodec_receive_frame(ctx, frame)
+            if code == 0 {
+                let index = decodedCount
+                decodedCount += 1
+                let damaged = frame.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 || frame.pointee.decode_error_flags != 0
+                if damaged {
+                    stats.corruptFrames += 1
+                    stats.lastProblem = "frame \(index) decoded with errors"
+                    if options.corruptFrames == .skip {
+                        av_frame_unref(frame)
+                        continue
+                    }
+                }
+                stats.framesDelivered += 1
+                return frameInfo(frame, index: index)
+            } else if code == FFError.eof {
+                state = .finished
+            } else if code == FFError.again {
+                if state == .draining {
+                    state = .finished  // A drained decoder asking for input has nothing left.
+                } else {
+                    try sendNextPacket()
+                }
+            } else {
+                // The decoder gave up on a frame (with frame threads, errors in a
+                // packet surface here); the next frame may decode fine.
+                stats.corruptFrames += 1
+                stats.lastProblem = FFError.message(code)
+            }
+        }
+        try reportEarlyEnd()
+        return nil
+    }
+
+    /// Feeds the decoder the next packet of the video stream, or the flush packet
+    /// at the end of the input.
+    private func sendNextPacket() throws {
+        guard let fmt = ff.format, let ctx = ff.codec, let packet = ff.packet else { return }
+        while true {
+            let code = av_read_frame(fmt, packet)
+            if code == FFError.again {
+                usleep(5_000)  // A non-blocking source has no data yet.
+                continue
+            }
+            if code < 0 {
+                if code != FFError.eof { earlyEnd = (FFError.message(code), code) }
+                avcodec_send_packet(ctx, nil)
+                state = .draining
+                return
+            }
+            defer { av_packet_unref(packet) }
+            guard packet.pointee.stream_index == Int32(info.streamIndex) else { continue }
+
+            lastVideoPacketWasCorrupt = packet.pointee.flags & AV_PKT_FLAG_CORRUPT != 0
+            if lastVideoPacketWasCorrupt {
+                stats.corruptPackets += 1
+                stats.lastProblem = "damaged packet at byte \(packet.pointee.pos)"
+                if options.corruptFrames == .skip { continue }
+            }
+            let sent = avcodec_send_packet(ctx, packet)
+            if sent == 0 { return }
+            // Only an input the decoder cannot parse lands here; skip the packet.
+            stats.corruptPackets += 1
+            stats.lastProblem = FFError.message(sent)
+        }
+    }
+
+    /// Throws `.truncated` if the input ended before the video did: a read error, a
+    /// short last packet, or fewer frames than the container's index declares.
+    private func reportEarlyEnd() throws {
+        guard !reportedEarlyEnd else { return }
+        reportedEarlyEnd = true
+        var reason = earlyEnd
+        if reason == nil, lastVideoPacketWasCorrupt {
+            reason = ("the last packet is incomplete", nil)
+        }
+        if reason == nil, let declared = info.declaredFrameCount {
+            // Edit lists may hide a few frames at the start; more than that is missing data.
+            let seen = decodedCount + stats.corruptPackets
+            if declared - seen > max(2, declared / 100) {
+                reason = ("the container's index lists \(declared) frames", nil)
+            }
+        }
+        guard let reason else { return }
+        throw VideoError(.truncated, source: info.source,
+                         message: "decoding stopped after \(stats.framesDelivered) frames (\(reason.message))",
+                         code: reason.code, framesDecoded: stats.framesDelivered)
+    }
+
+    private func frameInfo(_ frame: UnsafeMutablePointer<AVFrame>, index: Int) -> FrameInfo {
+        let f = frame.pointee
+        let pts = f.best_effort_timestamp != noPTS ? f.best_effort_timestamp : (f.pts != noPTS ? f.pts : nil)
+        let time: Double
+        if let pts {
+            time = Double(pts) * info.timeBase.value
+        } else {
+            // No timestamp: one frame duration after the previous frame.
+            let duration = f.pkt_duration > 0
+                ? Double(f.pkt_duration) * info.timeBase.value
+                : 1 / (info.frameRate.map { $0.value > 0 ? $0.value : 25 } ?? 25)
+            time = lastTime.map { $0 + duration } ?? 0
+        }
+        lastTime = time
+        return FrameInfo(index: index, time: time, pts: pts,
+                         sourceWidth: Int(f.width), sourceHeight: Int(f.height),
+                         isKeyFrame: f.key_frame != 0)
+    }
+
+    // MARK: Conversion
+
+    private func convert(_ frame: UnsafeMutablePointer<AVFrame>) throws -> (Image, Letterbox?) {
+        let sw = Int(frame.pointee.width), sh = Int(frame.pointee.height)
+        let letterbox: Letterbox?
+        let (width, height): (Int, Int)
+        switch options.output {
+        case .native:
+            letterbox = nil
+            (width, height) = (sw, sh)
+        case .letterbox(let w, let h):
+            let box = Letterbox(sourceWidth: sw, sourceHeight: sh, width: w, height: h)
+            letterbox = box
+            (width, height) = (w, h)
+        }
+        let content = letterbox.map { (w: $0.contentWidth, h: $0.contentHeight, x: $0.padLeft, y: $0.padTop) }
+            ?? (w: width, h: height, x: 0, y: 0)
+
+        let stride = width * options.pixelFormat.bytesPerPixel
+        var failure: Int32 = 0
+        let pixels = try [UInt8](unsafeUninitializedCapacity: stride * height) { buffer, count in
+            let base = buffer.baseAddress!
+            if let box = letterbox {
+                Self.fillPadding(base, box: box, stride: stride, value: options.padValue)
+            }
+            let target = base + content.y * stride + content.x * options.pixelFormat.bytesPerPixel
+            failure = try scaler.scale(frame, into: target, bufferSize: buffer.count - (target - base),
+                                       width: content.w, height: content.h, stride: stride,
+                                       options: options, destination: ff.destination!, source: info.source)
+            count = failure == 0 ? buffer.count : 0
+        }
+        if failure < 0 {
+            throw VideoError(.readFailed, source: info.source, message: "pixel conversion failed: \(FFError.message(failure))", code: failure)
+        }
+        return (Image(width: width, height: height, pixelFormat: options.pixelFormat, pixels: pixels), letterbox)
+    }
+
+    private static func fillPadding(_ base: UnsafeMutablePointer<UInt8>, box: Letterbox, stride: Int, value: UInt8) {
+        let bpp = 3
+        memset(base, Int32(value), box.padTop * stride)
+        memset(base + (box.padTop + box.contentHeight) * stride, Int32(value), box.padBottom * stride)
+        guard box.padLeft + box.padRight > 0 else { return }
+        for row in box.padTop..<(box.padTop + box.contentHeight) {
+            let line = base + row * stride
+            memset(line, Int32(value), box.padLeft * bpp)
+            memset(line + (box.padLeft + box.contentWidth) * bpp, Int32(value), box.padRight * bpp)
+        }
+    }
+
+    // MARK: Stream facts
+
+    private static func codecDescription(_ par: UnsafeMutablePointer<AVCodecParameters>) -> String {
+        let name = String(cString: avcodec_get_name(par.pointee.codec_id))
+        let tag = par.pointee.codec_tag
+        guard tag != 0 else { return "codec \(name)" }
+        let fourcc = (0..<4).map { i -> Character in
+            let byte = UInt8((tag >> (8 * UInt32(i))) & 0xff)
+            return (32..<127).contains(byte) ? Character(UnicodeScalar(byte)) : "?"
+        }
+        return "codec \(name) (fourcc \(String(fourcc)))"
+    }
+
+    private static func frameRate(of stream: UnsafeMutablePointer<AVStream>) -> Rational? {
+        for rate in [stream.pointee.avg_frame_rate, stream.pointee.r_frame_rate] where rate.num > 0 && rate.den > 0 {
+            return Rational(Int(rate.num), Int(rate.den))
+        }
+        return nil
+    }
+
+    private static func duration(of stream: UnsafeMutablePointer<AVStream>, in fmt: UnsafeMutablePointer<AVFormatContext>) -> Double? {
+        if stream.pointee.duration != noPTS, stream.pointee.duration > 0 {
+            return Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
+        }
+        if fmt.pointee.duration != noPTS, fmt.pointee.duration > 0 {
+            return Double(fmt.pointee.duration) / Double(AV_TIME_BASE)
+        }
+        return nil
+    }
+}
+
+/// The FFmpeg objects behind one reader, freed together.
+private final class FFmpegObjects {
+    var format: UnsafeMutablePointer<AVFormatContext>?
+    var codec: UnsafeMutablePointer<AVCodecContext>?
+    var packet: UnsafeMutablePointer<AVPacket>?
+    var frame: UnsafeMutablePointer<AVFrame>?
+    /// Describes the caller's buffer to swscale; owns no pixels.
+    var destination: UnsafeMutablePointer<AVFrame>?
+
+    deinit {
+        av_frame_free(&destination)
+        av_frame_free(&frame)
+        av_packet_free(&packet)
+        avcodec_free_context(&codec)
+        avformat_close_input(&format)
+    }
+}

@@ -1,0 +1,88 @@
+import CFFmpeg
+import Foundation
+
+/// One swscale context, rebuilt only when the picture geometry or format changes
+/// (streams may change size mid-way). Uses `sws_scale_frame`, the only swscale
+/// entry point that runs on several threads.
+final class Scaler {
+    private struct Key: Equatable {
+        var sourceWidth, sourceHeight: Int32
+        var sourceFormat: Int32
+        var fullRange: Bool
+        var width, height: Int32
+        var format: AVPixelFormat
+        var flags: Int32
+        var threads: Int
+    }
+
+    private var context: OpaquePointer?
+    private var key: Key?
+
+    deinit { sws_freeContext(context) }
+
+    /// Converts `frame` into `width`×`height` pixels written at `target`, rows
+    /// `stride` bytes apart. Returns 0 or FFmpeg's negative error code.
+    func scale(_ frame: UnsafeMutablePointer<AVFrame>, into target: UnsafeMutablePointer<UInt8>, bufferSize: Int,
+               width: Int, height: Int, stride: Int, options: FrameReader.Options,
+               destination: UnsafeMutablePointer<AVFrame>, source: String) throws -> Int32 {
+        let format = options.pixelFormat == .rgb24 ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_BGR24
+        let wanted = Key(sourceWidth: frame.pointee.width, sourceHeight: frame.pointee.height,
+                         sourceFormat: frame.pointee.format,
+                         fullRange: frame.pointee.color_range == AVCOL_RANGE_JPEG,
+                         width: Int32(width), height: Int32(height), format: format,
+                         flags: options.scaling.swsFlags,
+                         threads: options.scalerThreads > 0 ? options.scalerThreads : ProcessInfo.processInfo.activeProcessorCount)
+        if wanted != key {
+            sws_freeContext(context)
+            context = nil
+            key = nil
+            guard let made = Self.makeContext(wanted) else {
+                throw VideoError(.readFailed, source: source,
+                                 message: "swscale cannot convert \(wanted.sourceWidth)x\(wanted.sourceHeight) \(Self.formatName(wanted.sourceFormat)) to \(width)x\(height) \(options.pixelFormat.rawValue)")
+            }
+            context = made
+            key = wanted
+        }
+
+        // swscale writes into a frame that owns a buffer reference; wrap the
+        // caller's memory in one that frees nothing, so no copy is needed.
+        guard let buffer = av_buffer_create(target, bufferSize, { _, _ in }, nil, 0) else {
+            return FFError.posix(ENOMEM)
+        }
+        destination.pointee.buf.0 = buffer
+        destination.pointee.data.0 = target
+        destination.pointee.linesize.0 = Int32(stride)
+        destination.pointee.width = Int32(width)
+        destination.pointee.height = Int32(height)
+        destination.pointee.format = format.rawValue
+        defer { av_frame_unref(destination) }
+        let code = sws_scale_frame(context, destination, frame)
+        return code < 0 ? code : 0
+    }
+
+    private static func makeContext(_ key: Key) -> OpaquePointer? {
+        guard let ctx = sws_alloc_context() else { return nil }
+        let object = UnsafeMutableRawPointer(ctx)
+        let settings: [(String, Int64)] = [
+            ("srcw", Int64(key.sourceWidth)), ("srch", Int64(key.sourceHeight)),
+            ("src_format", Int64(key.sourceFormat)),
+            ("dstw", Int64(key.width)), ("dsth", Int64(key.height)),
+            ("dst_format", Int64(key.format.rawValue)),
+            ("sws_flags", Int64(key.flags)),
+            ("threads", Int64(key.threads)),
+        ] + (key.fullRange ? [("src_range", 1)] : [])
+        for (name, value) in settings where av_opt_set_int(object, name, value, 0) < 0 {
+            sws_freeContext(ctx)
+            return nil
+        }
+        if sws_init_context(ctx, nil, nil) < 0 {
+            sws_freeContext(ctx)
+            return nil
+        }
+        return ctx
+    }
+
+    private static func formatName(_ format: Int32) -> String {
+        av_get_pix_fmt_name(AVPixelFormat(format)).map { String(cString: $0) } ?? "pixel format \(format)"
+    }
+}

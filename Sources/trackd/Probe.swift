@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import VideoIO
+
+struct Probe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a video file or stream holds.",
+        discussion: """
+            Prints the container, codec, picture size, frame rate and duration of the
+            video stream trackd would read. With --count, decodes the whole stream and
+            prints the exact number of decodable frames; damaged frames that were
+            skipped are counted too. A video that ends early (cut short or damaged)
+            prints what was counted, then an error, and exits with status 1.
+            """
+    )
+
+    @Argument(help: "A video file, or any URL FFmpeg opens (rtsp://, http://, ...).")
+    var video: String
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    @Flag(help: "Decode every frame to count them exactly.")
+    var count = false
+
+    func run() throws {
+        CLI.quietFFmpeg()
+        let reader: FrameReader
+        do {
+            reader = try FrameReader(video)
+        } catch {
+            throw CLI.failure(error)
+        }
+        var report = ProbeReport(reader.info)
+        var failure: (any Error)?
+        if count {
+            do {
+                while try reader.nextFrameInfo() != nil {}
+            } catch {
+                failure = error
+            }
+            report.frames = reader.stats.framesDelivered
+            report.corruptPackets = reader.stats.corruptPackets
+            report.corruptFrames = reader.stats.corruptFrames
+            report.error = failure.map { String(describing: $0) }
+        }
+        print(json ? report.json() : report.text())
+        if let failure { throw CLI.failure(failure) }
+    }
+}
+
+/// `probe`'s output, for people and for scripts.
+struct ProbeReport: Encodable {
+    var source: String
+    var container: String
+    var containerLongName: String
+    var codec: String
+    var codecLongName: String
+    var profile: String?
+    var pixelFormat: String?
+    var width: Int
+    var height: Int
+    var frameRate: Double?
+    var frameRateRational: String?
+    var timeBase: String
+    var duration: Double?
+    var declaredFrames: Int?
+    var audioStreams: Int
+    var frames: Int?
+    var corruptPackets: Int?
+    var corruptFrames: Int?
+    var error: String?
+
+    init(_ info: MediaInfo) {
+        source = info.source
+        container = info.container
+        containerLongName = info.containerLongName
+        codec = info.codec
+        codecLongName = info.codecLongName
+        profile = info.profile
+        pixelFormat = info.pixelFormat
+        width = info.width
+        height = info.height
+        frameRate = info.frameRate?.value
+        frameRateRational = info.frameRate?.description
+        timeBase = info.timeBase.description
+        duration = info.duration
+        declaredFrames = info.declaredFrameCount
+        audioStreams = info.audioStreamCount
+    }
+
+    func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+
+    func text() -> String {
+        var rows: [(String, String)] = [
+            ("source", source),
+            ("container", "\(container) (\(containerLongName))"),
+            ("codec", "\(codec) (\(codecLongName))" + (profile.map { ", \($0)" } ?? "")),
+            ("size", "\(width)x\(height)" + (pixelFormat.map { ", \($0)" } ?? "")),
+            ("frame rate", frameRate.map { "\(Self.decimal($0, 3)) fps (\(frameRateRational ?? ""))" } ?? "unknown"),
+            ("duration", duration.map { "\(Self.decimal($0, 3)) s" } ?? "unknown"),
+            ("audio", audioStreams == 0 ? "none" : "\(audioStreams) stream\(audioStreams == 1 ? "" : "s")"),
+        ]
+        if let frames { rows.append(("frames", "\(frames)")) }
+        if let p = corruptPackets, let f = corruptFrames, p + f > 0 {
+            rows.append(("skipped", "\(p) damaged packets, \(f) damaged frames"))
+        }
+        let width = rows.map(\.0.count).max()! + 2
+        return rows.map { ($0.0 + ":").padding(toLength: width, withPad: " ", startingAt: 0) + $0.1 }
+            .joined(separator: "\n")
+    }
+
+    /// A number with at most `places` decimals, trailing zeros dropped ("29.97", "30").
+    static func decimal(_ value: Double, _ places: Int) -> String {
+        var text = String(format: "%.\(places)f", value)
+        while text.contains("."), text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+}

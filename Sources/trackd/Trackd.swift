@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import VideoIO
+
+@main
+struct Trackd: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "trackd",
+        abstract: "Track objects in video: frames in, a log of tracked objects out.",
+        version: version,
+        subcommands: [Probe.self]
+    )
+}
+
+/// What every command does first and last: FFmpeg kept quiet unless asked, and
+/// failures reported as one line on stderr with a non-zero exit.
+enum CLI {
+    /// `TRACKD_FFMPEG_LOG=error|warning|info|debug` lets FFmpeg's own messages through.
+    static func quietFFmpeg() {
+        let level: FFmpegLogLevel
+        switch ProcessInfo.processInfo.environment["TRACKD_FFMPEG_LOG"] {
+        case "error": level = .error
+        case "warning": level = .warning
+        case "info": level = .info
+        case "debug": level = .debug
+        default: level = .quiet
+        }
+        level.apply()
+    }
+
+    static func printError(_ message: String) {
+        let line = "trackd: error: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    /// Reports `error` and gives the exit code to leave with.
+    static func failure(_ error: any Error) -> ExitCode {
+        printError(String(describing: error))
+        return ExitCode.failure
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+
+/// The repository's `fixtures/` folder and the files in it.
+public enum Fixtures {
+    public static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("fixtures")
+
+    public static func path(_ name: String) -> String {
+        directory.appendingPathComponent(name).path
+    }
+
+    /// Videos that decode cleanly from start to end.
+    public static let goodVideos = ["h264.mp4", "mjpeg.avi", "hevc-audio.mkv", "vfr.mp4", "no-pts.h264"]
+
+    /// `checksums.tsv`: (file, frame index, MD5 of the CLI's RGB24 frame).
+    public static func checksums() throws -> [(file: String, frame: Int, md5: String)] {
+        try String(contentsOfFile: path("checksums.tsv"), encoding: .utf8)
+            .split(separator: "\n")
+            .filter { !$0.hasPrefix("#") }
+            .map { line in
+                let f = line.split(separator: "\t").map(String.init)
+                return (f[0], Int(f[1])!, f[2])
+            }
+    }
+}
+
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: Data
+    public var stderr: String
+    public var output: String { String(decoding: stdout, as: UTF8.self) }
+}
+
+public enum TestError: Error, CustomStringConvertible {
+    case command(String)
+    public var description: String {
+        switch self { case .command(let text): text }
+    }
+}
+
+/// Runs a program to completion and collects what it printed.
+public func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+    process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let input = Pipe()
+    process.standardInput = input
+    try process.run()
+    // Drain both pipes on their own threads so a chatty child never blocks.
+    nonisolated(unsafe) var errData = Data()
+    let errDone = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        errData = err.fileHandleForReading.readDataToEndOfFile()
+        errDone.signal()
+    }
+    if let stdin { input.fileHandleForWriting.write(stdin) }
+    try input.fileHandleForWriting.close()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    errDone.wait()
+    process.waitUntilExit()
+    return ProcessResult(status: process.terminationStatus, stdout: outData,
+                         stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// The reference decoder: ffmpeg's own tools on the same file.
+public enum FFmpegCLI {
+    /// Presentation times (`best_effort_timestamp_time`) of every frame
+    /// `ffprobe -show_frames` reports for the first video stream; `nil` entries are N/A.
+    /// `explode` makes the decoder drop damaged frames, as the reader does by default.
+    public static func frameTimes(_ file: String, explode: Bool = false) throws -> [Double?] {
+        let result = try runProcess("ffprobe", ["-v", "error"] + (explode ? ["-err_detect", "explode"] : []) + [
+            "-select_streams", "v:0", "-show_frames",
+            "-show_entries", "frame=best_effort_timestamp_time", "-of", "json", file,
+        ])
+        guard let root = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any],
+              let frames = root["frames"] as? [[String: Any]] else {
+            throw TestError.command("ffprobe printed no frames for \(file): \(result.stderr)")
+        }
+        return frames.map { ($0["best_effort_timestamp_time"] as? String).flatMap(Double.init) }
+    }
+
+    /// Frame `index` converted by the CLI to packed RGB24 at `width`×`height` (native
+    /// size when nil), with swscale's bicubic filter as the CLI uses by default.
+    public static func rgbFrame(_ file: String, index: Int, width: Int? = nil, height: Int? = nil) throws -> [UInt8] {
+        let scale = width.map { ",scale=\($0):\(height!)" } ?? ""
+        let result = try runProcess("ffmpeg", [
+            "-hide_banner", "-v", "error", "-i", file, "-map", "0:v:0",
+            "-vf", "select=eq(n\\,\(index))\(scale)", "-fps_mode", "passthrough",
+            "-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", "-",
+        ])
+        guard result.status == 0, !result.stdout.isEmpty else {
+            throw TestError.command("ffmpeg could not extract frame \(index) of \(file): \(result.stderr)")
+        }
+        return [UInt8](result.stdout)
+    }
+}
+
+/// MD5 of `bytes` as hex, from coreutils' md5sum (the same tool the fixture script uses).
+public func md5(_ bytes: [UInt8]) throws -> String {
+    let result = try runProcess("md5sum", [], stdin: Data(bytes))
+    return String(result.output.prefix(32))
+}
+
+/// The directory holding the built products (`.build/debug` or `.build/release`).
+public var productsDirectory: URL {
+    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+        return bundle.bundleURL.deletingLastPathComponent()
+    }
+    return Bundle.main.bundleURL
+}
+
+/// A fresh temporary directory, removed by the caller.
+public func makeTemporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("trackd-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}

@@ -1,0 +1,109 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `trackd probe` run as a user runs it: the built executable, as a subprocess.
+final class ProbeCommandTests: XCTestCase {
+    private var trackd: String { productsDirectory.appendingPathComponent("trackd").path }
+
+    private func probe(_ arguments: [String]) throws -> ProcessResult {
+        try runProcess(trackd, ["probe"] + arguments)
+    }
+
+    private func assertOneLineError(_ result: ProcessResult, contains text: String,
+                                    file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(result.status, 1, file: file, line: line)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "stderr: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.hasPrefix("trackd: error: "), result.stderr, file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(text), "expected '\(text)' in: \(result.stderr)", file: file, line: line)
+    }
+
+    func testTextOutput() throws {
+        let result = try probe([Fixtures.path("h264.mp4")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr, "")
+        let text = result.output
+        for expected in ["container:  mov,mp4,m4a,3gp,3g2,mj2", "codec:      h264 (", "size:       320x240, yuv420p",
+                         "frame rate: 30 fps (30/1)", "duration:   2 s", "audio:      none"] {
+            XCTAssertTrue(text.contains(expected), "missing '\(expected)' in:\n\(text)")
+        }
+        XCTAssertFalse(text.contains("frames:"), "frames are counted only with --count")
+    }
+
+    func testCountWithJSON() throws {
+        for (name, frames, codec, width, audio) in [("h264.mp4", 60, "h264", 320, 0), ("mjpeg.avi", 25, "mjpeg", 192, 0),
+                                                     ("hevc-audio.mkv", 50, "hevc", 320, 1), ("vfr.mp4", 36, "h264", 320, 0)] {
+            let result = try probe(["--json", "--count", Fixtures.path(name)])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+            XCTAssertEqual(object["frames"] as? Int, frames, name)
+            XCTAssertEqual(object["codec"] as? String, codec, name)
+            XCTAssertEqual(object["width"] as? Int, width, name)
+            XCTAssertEqual(object["audioStreams"] as? Int, audio, name)
+            // The count agrees with ffprobe's.
+            XCTAssertEqual(try FFmpegCLI.frameTimes(Fixtures.path(name)).count, frames, name)
+        }
+    }
+
+    func testJSONWithoutCountHasNoFrames() throws {
+        let result = try probe(["--json", Fixtures.path("hevc-audio.mkv")])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        XCTAssertNil(object["frames"])
+        XCTAssertEqual(object["height"] as? Int, 240)
+        XCTAssertEqual(object["frameRate"] as? Double, 25)
+        XCTAssertEqual(object["container"] as? String, "matroska,webm")
+        XCTAssertEqual(try XCTUnwrap(object["duration"] as? Double), 2.0, accuracy: 0.1)
+    }
+
+    func testBadInputsExitNonZeroWithOneLine() throws {
+        for (name, text) in [("no-such-file.mp4", "file not found"), ("empty.mp4", "not a media file"),
+                             ("not-a-video.mp4", "not a media file"), ("audio-only.m4a", "no video stream"),
+                             ("unknown-codec.avi", "unsupported codec")] {
+            let result = try probe([Fixtures.path(name)])
+            assertOneLineError(result, contains: text)
+            XCTAssertTrue(result.stdout.isEmpty, "\(name): nothing on stdout")
+        }
+    }
+
+    func testTruncatedCountPrintsTheFramesThenFails() throws {
+        let result = try probe(["--count", Fixtures.path("truncated.mp4")])
+        assertOneLineError(result, contains: "truncated or corrupt video: decoding stopped after 24 frames")
+        XCTAssertTrue(result.output.contains("frames:     24"), result.output)
+    }
+
+    func testCorruptMiddleIsCountedNotFatal() throws {
+        let result = try probe(["--count", "--json", Fixtures.path("corrupt-middle.avi")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        XCTAssertEqual(object["frames"] as? Int, 24)
+        XCTAssertEqual((object["corruptPackets"] as? Int ?? 0) + (object["corruptFrames"] as? Int ?? 0), 1)
+    }
+
+    func testProbePermissionDenied() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let locked = dir.appendingPathComponent("locked.mp4").path
+        try FileManager.default.copyItem(atPath: Fixtures.path("h264.mp4"), toPath: locked)
+        try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: locked)
+        let result: ProcessResult
+        if geteuid() == 0 {
+            // Root reads anything: run trackd as nobody (setpriv, from util-linux).
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
+            let binary = dir.appendingPathComponent("trackd").path
+            try FileManager.default.copyItem(atPath: trackd, toPath: binary)
+            result = try runProcess("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "probe", locked])
+        } else {
+            result = try probe([locked])
+        }
+        assertOneLineError(result, contains: "permission denied: Permission denied")
+    }
+
+    func testHelpListsProbe() throws {
+        let result = try runProcess(trackd, ["--help"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("probe"), result.output)
+        let sub = try runProcess(trackd, ["probe", "--help"])
+        XCTAssertTrue(sub.output.contains("--count"), sub.output)
+    }
+}

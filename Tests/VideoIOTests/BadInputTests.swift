@@ -1,0 +1,181 @@
+import Foundation
+import TestSupport
+import VideoIO
+import XCTest
+
+/// Every kind of bad input gives its own error with FFmpeg's message; damaged
+/// videos give up the frames that can be decoded.
+final class BadInputTests: XCTestCase {
+    override func setUp() { FFmpegLogLevel.quiet.apply() }
+
+    private func openError(_ path: String, file: StaticString = #filePath, line: UInt = #line) -> VideoError? {
+        do {
+            _ = try FrameReader(path)
+            XCTFail("\(path) opened", file: file, line: line)
+            return nil
+        } catch let error as VideoError {
+            XCTAssertEqual(error.source, path, file: file, line: line)
+            return error
+        } catch {
+            XCTFail("unexpected error type \(error)", file: file, line: line)
+            return nil
+        }
+    }
+
+    func testMissingFile() {
+        let error = openError(Fixtures.path("no-such-file.mp4"))
+        XCTAssertEqual(error?.kind, .fileNotFound)
+        XCTAssertEqual(error?.message, "No such file or directory")
+        XCTAssertEqual(error?.description, "\(Fixtures.path("no-such-file.mp4")): file not found: No such file or directory")
+    }
+
+    func testZeroByteFile() {
+        let error = openError(Fixtures.path("empty.mp4"))
+        XCTAssertEqual(error?.kind, .notMediaFile)
+        XCTAssertEqual(error?.message, "Invalid data found when processing input")
+    }
+
+    func testTextFileNamedMP4() {
+        XCTAssertEqual(openError(Fixtures.path("not-a-video.mp4"))?.kind, .notMediaFile)
+    }
+
+    func testTextFileIsNotReadAsANSIArt() throws {
+        // Named like a text file (.nfo, .asc, .ans, ...), text is accepted by FFmpeg's
+        // tty demuxer and would "decode" as ANSI-art frames.
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = dir.appendingPathComponent("camera-notes.nfo")
+        try Data("Notes:\nthe camera on the roof was moved on Monday.\n".utf8).write(to: text)
+        let error = openError(text.path)
+        XCTAssertEqual(error?.kind, .notMediaFile)
+        XCTAssertEqual(error?.message.contains("text file"), true, error?.message ?? "")
+    }
+
+    func testDirectory() {
+        let error = openError(Fixtures.directory.path)
+        XCTAssertEqual(error?.kind, .notMediaFile)
+        XCTAssertEqual(error?.message, "Is a directory")
+    }
+
+    func testNoVideoStream() {
+        let error = openError(Fixtures.path("audio-only.m4a"))
+        XCTAssertEqual(error?.kind, .noVideoStream)
+    }
+
+    func testUnsupportedCodec() {
+        let error = openError(Fixtures.path("unknown-codec.avi"))
+        XCTAssertEqual(error?.kind, .unsupportedCodec)
+        XCTAssertEqual(error?.message.contains("ZZZZ"), true, error?.message ?? "")
+    }
+
+    func testPermissionDenied() throws {
+        // Root reads any file; the CLI tests run this case as an unprivileged user.
+        try XCTSkipIf(geteuid() == 0, "root can read a mode-000 file; see TrackdCLITests.testProbePermissionDenied")
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let locked = dir.appendingPathComponent("locked.mp4").path
+        try FileManager.default.copyItem(atPath: Fixtures.path("h264.mp4"), toPath: locked)
+        try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: locked)
+        let error = openError(locked)
+        XCTAssertEqual(error?.kind, .permissionDenied)
+        XCTAssertEqual(error?.message, "Permission denied")
+    }
+
+    func testBadLetterboxSize() {
+        var options = FrameReader.Options()
+        options.output = .letterbox(width: 0, height: 480)
+        XCTAssertThrowsError(try FrameReader(Fixtures.path("h264.mp4"), options: options)) { error in
+            XCTAssertEqual((error as? VideoError)?.kind, .invalidOption)
+        }
+    }
+
+    func testTruncatedFileYieldsItsFramesThenAnError() throws {
+        let path = Fixtures.path("truncated.mp4")
+        // ffprobe in the same mode (damaged frames dropped) is the reference.
+        let expected = try FFmpegCLI.frameTimes(path, explode: true)
+        XCTAssertGreaterThan(expected.count, 10)
+        XCTAssertLessThan(expected.count, 60)
+
+        let reader = try FrameReader(path)
+        var times: [Double] = []
+        var thrown: VideoError?
+        do {
+            while let frame = try reader.nextFrame() { times.append(frame.time) }
+        } catch let error as VideoError {
+            thrown = error
+        }
+        XCTAssertEqual(times.count, expected.count)
+        for (time, reference) in zip(times, expected) {
+            XCTAssertEqual(time, try XCTUnwrap(reference), accuracy: 1e-6)
+        }
+        let error = try XCTUnwrap(thrown, "a truncated file must not end silently")
+        XCTAssertEqual(error.kind, .truncated)
+        XCTAssertEqual(error.framesDecoded, times.count)
+        XCTAssertTrue(error.description.contains("after \(times.count) frames"), error.description)
+        // The error is reported once; the reader then stays at its end.
+        XCTAssertNil(try reader.nextFrame())
+    }
+
+    func testCorruptPacketInTheMiddleIsSkippedAndCounted() throws {
+        let path = Fixtures.path("corrupt-middle.avi")
+        let reference = try FFmpegCLI.frameTimes(path)  // concealed frame included
+        let reader = try FrameReader(path)
+        var times: [Double] = []
+        while let frame = try reader.nextFrame() { times.append(frame.time) }
+        XCTAssertEqual(times.count, reference.count - 1)
+        XCTAssertEqual(reader.stats.corruptPackets + reader.stats.corruptFrames, 1)
+        XCTAssertNotNil(reader.stats.lastProblem)
+        // The frames around the damage are all there, in order.
+        let referenceTimes = reference.compactMap { $0 }
+        XCTAssertTrue(times.allSatisfy { t in referenceTimes.contains { abs($0 - t) < 1e-6 } })
+        XCTAssertEqual(times, times.sorted())
+
+        // Asked to keep damaged frames, the reader delivers what ffprobe shows.
+        var keep = FrameReader.Options()
+        keep.corruptFrames = .keep
+        let keeping = try FrameReader(path, options: keep)
+        var kept = 0
+        while try keeping.nextFrame() != nil { kept += 1 }
+        XCTAssertEqual(kept, reference.count)
+    }
+
+    func testDamagedFilesNeverCrash() throws {
+        // Random damage anywhere in each fixture: every outcome is frames and/or a
+        // VideoError, never a crash or a hang. Seeded, so a failure reproduces.
+        var generator = SplitMix64(seed: 0x7472_6163_6b64)
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["h264.mp4", "mjpeg.avi", "hevc-audio.mkv"] {
+            let original = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name)))
+            for trial in 0..<8 {
+                var bytes = [UInt8](original)
+                for _ in 0..<4 {
+                    let at = Int(generator.next() % UInt64(bytes.count - 16))
+                    for i in 0..<16 { bytes[at + i] = UInt8(truncatingIfNeeded: generator.next()) }
+                }
+                if trial % 2 == 1 { bytes.removeLast(Int(generator.next() % UInt64(bytes.count / 2))) }
+                let damaged = dir.appendingPathComponent("\(trial)-\(name)")
+                try Data(bytes).write(to: damaged)
+                do {
+                    let reader = try FrameReader(damaged.path)
+                    while try reader.nextFrame() != nil {}
+                } catch is VideoError {
+                    // Expected for many damages.
+                }
+            }
+        }
+    }
+}
+
+/// A small seeded generator, so that random damage is the same on every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
