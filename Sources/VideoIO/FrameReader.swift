@@ -89,6 +89,7 @@ public final class FrameReader {
             throw VideoError(.invalidOption, source: source, message: "letterbox size must be positive, got \(w)x\(h)")
         }
 
+        _ = networkStarted
         var dictionary: OpaquePointer?
         defer { av_dict_free(&dictionary) }
         for (key, value) in options.formatOptions.sorted(by: { $0.key < $1.key }) {
@@ -99,6 +100,12 @@ public final class FrameReader {
         let openCode = avformat_open_input(&fmt, source, nil, &dictionary)
         guard openCode == 0, let fmt else { throw VideoError(opening: source, code: openCode) }
         ff.format = fmt
+        // Whatever no demuxer or protocol took was misspelt or does not apply here.
+        let unused = Self.keys(of: dictionary)
+        if !unused.isEmpty {
+            throw VideoError(.invalidOption, source: source,
+                             message: "no FFmpeg component of this input takes the option(s) \(unused.joined(separator: ", "))")
+        }
 
         let demuxer = String(cString: fmt.pointee.iformat.pointee.name)
         // FFmpeg's text demuxers "decode" any text file as ANSI-art frames.
@@ -355,6 +362,16 @@ public final class FrameReader {
 
     // MARK: Stream facts
 
+    private static func keys(of dictionary: OpaquePointer?) -> [String] {
+        var keys: [String] = []
+        var entry: UnsafeMutablePointer<AVDictionaryEntry>?
+        while let next = av_dict_get(dictionary, "", entry, AV_DICT_IGNORE_SUFFIX) {
+            keys.append(String(cString: next.pointee.key))
+            entry = next
+        }
+        return keys
+    }
+
     private static func codecDescription(_ par: UnsafeMutablePointer<AVCodecParameters>) -> String {
         let name = String(cString: avcodec_get_name(par.pointee.codec_id))
         let tag = par.pointee.codec_tag
@@ -383,6 +400,10 @@ public final class FrameReader {
         return nil
     }
 }
+
+/// FFmpeg's network layer (TLS libraries and friends), started once per process
+/// before the first URL is opened; Swift runs a global's initializer exactly once.
+private let networkStarted: Void = { avformat_network_init() }()
 
 /// The FFmpeg objects behind one reader, freed together.
 private final class FFmpegObjects {

@@ -17,6 +17,11 @@ struct Probe: ParsableCommand {
     @Argument(help: "A video file, or any URL FFmpeg opens (rtsp://, http://, ...).")
     var video: String
 
+    @Option(name: [.customShort("o"), .customLong("input-option")],
+            help: ArgumentHelp("An option for FFmpeg's demuxer or protocol, as before -i on the ffmpeg command line (repeatable).",
+                               valueName: "key=value"))
+    var inputOptions: [String] = []
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -25,9 +30,11 @@ struct Probe: ParsableCommand {
 
     func run() throws {
         CLI.quietFFmpeg()
+        var options = FrameReader.Options()
+        options.formatOptions = try CLI.keyValues(inputOptions, option: "--input-option")
         let reader: FrameReader
         do {
-            reader = try FrameReader(video)
+            reader = try FrameReader(video, options: options)
         } catch {
             throw CLI.failure(error)
         }
@@ -107,12 +114,14 @@ struct ProbeReport: Encodable {
         ]
         if let frames { rows.append(("frames", "\(frames)")) }
         if let p = corruptPackets, let f = corruptFrames, p + f > 0 {
-            rows.append(("skipped", "\(p) damaged packets, \(f) damaged frames"))
+            rows.append(("skipped", "\(Self.plural(p, "damaged packet")), \(Self.plural(f, "damaged frame"))"))
         }
         let width = rows.map(\.0.count).max()! + 2
         return rows.map { ($0.0 + ":").padding(toLength: width, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n")
     }
+
+    static func plural(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
     /// A number with at most `places` decimals, trailing zeros dropped ("29.97", "30").
     static func decimal(_ value: Double, _ places: Int) -> String {

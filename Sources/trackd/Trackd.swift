@@ -30,6 +30,18 @@ enum CLI {
         level.apply()
     }
 
+    /// Parses repeated `key=value` arguments.
+    static func keyValues(_ items: [String], option: String) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for item in items {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw ValidationError("\(option) expects key=value, got '\(item)'")
+            }
+            result[String(item[..<eq])] = String(item[item.index(after: eq)...])
+        }
+        return result
+    }
+
     static func printError(_ message: String) {
         let line = "trackd: error: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
         FileHandle.standardError.write(Data(line.utf8))

@@ -99,6 +99,23 @@ final class ProbeCommandTests: XCTestCase {
         assertOneLineError(result, contains: "permission denied: Permission denied")
     }
 
+    func testURLWithInputOptions() throws {
+        // Any URL FFmpeg opens; demuxer options pass through (-o key=value).
+        let url = "file:" + Fixtures.path("mjpeg.avi")
+        let result = try probe(["--json", "--count", "-o", "probesize=100000", url])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        XCTAssertEqual(object["source"] as? String, url)
+        XCTAssertEqual(object["frames"] as? Int, 25)
+
+        // A misspelt option is an error, not silently ignored.
+        let unknown = try probe(["-o", "rtsp_transprot=tcp", url])
+        assertOneLineError(unknown, contains: "invalid option: no FFmpeg component of this input takes the option(s) rtsp_transprot")
+        let malformed = try probe(["-o", "novalue", url])
+        XCTAssertNotEqual(malformed.status, 0)
+        XCTAssertTrue(malformed.stderr.contains("key=value"), malformed.stderr)
+    }
+
     func testHelpListsProbe() throws {
         let result = try runProcess(trackd, ["--help"])
         XCTAssertEqual(result.status, 0)
