@@ -21,6 +21,8 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
         ),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
+        // MOTChallenge text files: det.txt, gt.txt, results, seqinfo.ini.
+        .target(name: "MOTFiles"),
         .executableTarget(
             name: "trackd",
             dependencies: [
@@ -36,6 +38,7 @@ let package = Package(
         // Fixture paths, subprocesses and the ffmpeg / ffprobe references for the tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .target(name: "CMallocInfo", path: "Tests/CMallocInfo"),
+        .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
         .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport"]),
     ],

@@ -1,0 +1,86 @@
+import MOTFiles
+import XCTest
+
+final class MOTFilesTests: XCTestCase {
+    func testParsesDetectionsGroundTruthAndResults() throws {
+        let text = """
+            1,-1,889.7,422.6,137.7,520.4,0.94,-1,-1,-1
+            1,1,912,484,97,109,0,7,0.25
+
+            2 3 10 20 30 40
+            """
+        let records = try MOTText.parse(text, file: "det.txt")
+        XCTAssertEqual(records.count, 3)
+        XCTAssertEqual(records[0], MOTRecord(frame: 1, id: -1, left: 889.7, top: 422.6, width: 137.7, height: 520.4,
+                                             confidence: 0.94, classID: -1, visibility: -1))
+        XCTAssertEqual(records[1].classID, 7)
+        XCTAssertEqual(records[1].visibility, 0.25)
+        XCTAssertEqual(records[1].confidence, 0)
+        XCTAssertEqual(records[2], MOTRecord(frame: 2, id: 3, left: 10, top: 20, width: 30, height: 40))
+    }
+
+    func testMalformedLinesAreNamedByFileAndLine() {
+        let cases: [(String, Int, String)] = [
+            ("1,-1,1,2,3,4,0.9\n1,-1,1,2,3\n", 2, "expected at least 6 fields"),
+            ("1,-1,1,2,3,4,0.9\n\n1,-1,a,2,3,4\n", 3, "field 3 is not a number"),
+            ("0,-1,1,2,3,4\n", 1, "frame must be a whole number from 1"),
+            ("1.5,-1,1,2,3,4\n", 1, "frame must be a whole number from 1"),
+            ("1,-1,1,2,-3,4\n", 1, "must not be negative"),
+            ("1,-1,1,2,nan,4\n", 1, "field 5 is not a number"),
+        ]
+        for (text, line, message) in cases {
+            XCTAssertThrowsError(try MOTText.parse(text, file: "seq/det.txt")) { error in
+                let e = error as? MOTFileError
+                XCTAssertEqual(e?.line, line, text)
+                XCTAssertEqual(e?.file, "seq/det.txt")
+                XCTAssertTrue(e?.description.hasPrefix("seq/det.txt:\(line): ") == true, "\(String(describing: e))")
+                XCTAssertTrue(e?.message.contains(message) == true, "\(String(describing: e))")
+            }
+        }
+    }
+
+    func testResultLineRoundTrips() throws {
+        let record = MOTRecord(frame: 12, id: 3, left: 10.256, top: -4, width: 30.5, height: 80, confidence: 0.875)
+        let line = MOTText.resultLine(record)
+        XCTAssertEqual(line, "12,3,10.26,-4,30.5,80,0.88,-1,-1,-1")
+        let back = try XCTUnwrap(MOTText.parse(line, file: "r").first)
+        XCTAssertEqual(back.frame, 12)
+        XCTAssertEqual(back.id, 3)
+        XCTAssertEqual(back.left, 10.26)
+    }
+
+    func testSequenceInfo() throws {
+        let info = try SequenceInfo.parse("""
+            [Sequence]
+            name=MOT17-02-FRCNN
+            imDir=img1
+            frameRate=30
+            seqLength=299
+            imWidth=1920
+            imHeight=1080
+            imExt=.jpg
+            """, file: "seqinfo.ini")
+        XCTAssertEqual(info, SequenceInfo(name: "MOT17-02-FRCNN", frameRate: 30, length: 299, width: 1920, height: 1080))
+
+        XCTAssertThrowsError(try SequenceInfo.parse("[Sequence]\nframeRate=thirty\n", file: "s.ini")) { error in
+            XCTAssertEqual((error as? MOTFileError)?.line, 2)
+        }
+        XCTAssertThrowsError(try SequenceInfo.parse("[Sequence]\nframeRate=30\n", file: "s.ini")) { error in
+            XCTAssertEqual((error as? MOTFileError)?.message, "[Sequence] has no seqLength")
+        }
+    }
+
+    func testReadsTheSharedBenchmarkFiles() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/mot/MOT17/valhalf/MOT17-02-FRCNN")
+        let detections = try MOTText.read(root.appendingPathComponent("det/det.txt").path)
+        XCTAssertEqual(detections.count, 24951)
+        XCTAssertTrue(detections.allSatisfy { $0.id == -1 && $0.confidence > 0 })
+        let info = try SequenceInfo.read(root.appendingPathComponent("seqinfo.ini").path)
+        XCTAssertEqual(info.length, 299)
+        XCTAssertEqual(detections.map(\.frame).max(), 299)
+        XCTAssertThrowsError(try MOTText.read(root.appendingPathComponent("missing.txt").path)) { error in
+            XCTAssertEqual((error as? MOTFileError)?.message, "no such file")
+        }
+    }
+}
