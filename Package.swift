@@ -21,6 +21,8 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
         ),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
+        // The tracker core: pure Swift, no I/O, deterministic.
+        .target(name: "Tracking"),
         // MOTChallenge text files: det.txt, gt.txt, results, seqinfo.ini.
         .target(name: "MOTFiles"),
         .executableTarget(
@@ -38,6 +40,7 @@ let package = Package(
         // Fixture paths, subprocesses and the ffmpeg / ffprobe references for the tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .target(name: "CMallocInfo", path: "Tests/CMallocInfo"),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking"]),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
         .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport"]),
