@@ -1,0 +1,105 @@
+import Foundation
+
+/// One object's track: its filter, life-cycle state and recent observations.
+struct Track: Sendable {
+    /// Public id, given when the track is confirmed.
+    var id: Int?
+    var state = TrackState.tentative
+    var filter: BoxFilter
+    var classID: Int
+    var score: Double
+    var hits = 1
+    /// Frames in a row without an observation.
+    var misses = 0
+    /// The predicted box at the current frame's time.
+    var predicted: Box
+    var lastObservation: Box
+    var lastObservationTime: Double
+    /// The filter right after the last observation, to re-run through a gap.
+    var filterAtLastObservation: BoxFilter
+    /// Times of the frames predicted since the last observation.
+    var missedTimes: [Double] = []
+    /// Recent observations (time, centre), oldest first, for the motion direction.
+    var recentCentres: [(time: Double, x: Double, y: Double)]
+    let directionSpan: Double
+    private var time: Double
+
+    init(_ observation: Observation, at time: Double, noise: BoxFilter.Noise, directionSpan: Double) {
+        filter = BoxFilter(observation.box, noise: noise)
+        classID = observation.classID
+        score = observation.score
+        predicted = observation.box
+        lastObservation = observation.box
+        lastObservationTime = time
+        filterAtLastObservation = filter
+        recentCentres = [(time, observation.box.centerX, observation.box.centerY)]
+        self.directionSpan = directionSpan
+        self.time = time
+    }
+
+    mutating func predict(to newTime: Double) {
+        filter.predict(dt: newTime - time)
+        time = newTime
+        predicted = filter.box
+    }
+
+    /// Takes an observation at the current time. After missed frames, the filter
+    /// goes back to its state at the last observation and is re-updated along a
+    /// straight line of virtual observations to the new one (OC-SORT's
+    /// observation-centric re-update), so the velocity error gathered while the
+    /// object was unseen does not linger.
+    mutating func observe(_ observation: Observation, at now: Double, confirmHits: Int) {
+        if !missedTimes.isEmpty {
+            var replay = filterAtLastObservation
+            var t = lastObservationTime
+            let span = now - lastObservationTime
+            for missed in missedTimes {
+                let f = (missed - lastObservationTime) / span
+                let a = lastObservation, b = observation.box
+                replay.predict(dt: missed - t)
+                replay.update(Box(x1: a.x1 + (b.x1 - a.x1) * f, y1: a.y1 + (b.y1 - a.y1) * f,
+                                  x2: a.x2 + (b.x2 - a.x2) * f, y2: a.y2 + (b.y2 - a.y2) * f))
+                t = missed
+            }
+            replay.predict(dt: now - t)
+            filter = replay
+            missedTimes.removeAll(keepingCapacity: true)
+        }
+        filter.update(observation.box)
+        filterAtLastObservation = filter
+        lastObservation = observation.box
+        lastObservationTime = now
+        score = observation.score
+        misses = 0
+        hits += 1
+        recentCentres.append((now, observation.box.centerX, observation.box.centerY))
+        // Keep what the direction needs: observations within the span, plus one before it.
+        while recentCentres.count > 2, now - recentCentres[1].time >= directionSpan {
+            recentCentres.removeFirst()
+        }
+        switch state {
+        case .tentative where hits >= confirmHits: state = .confirmed
+        case .lost: state = .confirmed
+        default: break
+        }
+    }
+
+    mutating func miss() {
+        misses += 1
+        missedTimes.append(time)
+        if state == .confirmed { state = .lost }
+    }
+
+    /// How well moving from the last observation to `box` continues the track's own
+    /// recent direction: +1/2 same direction, −1/2 opposite, 0 at a right angle or
+    /// when the track has no direction yet.
+    func directionAgreement(with box: Box) -> Double {
+        guard let from = recentCentres.first, let last = recentCentres.last, last.time > from.time else { return 0 }
+        let tx = last.x - from.x, ty = last.y - from.y
+        let dx = box.centerX - last.x, dy = box.centerY - last.y
+        let nt = (tx * tx + ty * ty).squareRoot(), nd = (dx * dx + dy * dy).squareRoot()
+        guard nt > 1e-6, nd > 1e-6 else { return 0 }
+        let cosine = max(-1, min(1, (tx * dx + ty * dy) / (nt * nd)))
+        return (Double.pi / 2 - acos(cosine)) / Double.pi
+    }
+}

@@ -1,0 +1,151 @@
+/// A track as the tracker reports it for one frame.
+public struct TrackedObject: Sendable, Equatable {
+    /// Track identity, from 1, never reused.
+    public var id: Int
+    /// The filtered box at this frame's time.
+    public var box: Box
+    /// Score of the detection that updated the track in this frame.
+    public var score: Double
+    public var classID: Int
+}
+
+/// A track's life cycle.
+public enum TrackState: Sendable, Equatable {
+    /// Seen, but not often enough to be reported.
+    case tentative
+    /// Reported while it keeps being observed.
+    case confirmed
+    /// Confirmed earlier, unseen now; kept for `maxLostSeconds` to be found again.
+    case lost
+}
+
+/// Online multi-object tracker: BYTE's two-pass association of high- and
+/// low-score detections, a constant-velocity Kalman filter per track, and
+/// OC-SORT's observation-centric ideas (direction consistency in the cost,
+/// recovery on the last observation, re-update through an occlusion).
+///
+/// Pure and deterministic: no I/O, no global state; the same detections and times
+/// give the same tracks. Removed tracks are dropped, so memory follows the number
+/// of live tracks.
+public struct Tracker: Sendable {
+    public let config: TrackerConfig
+    private var tracks: [Track] = []
+    private var nextID = 1
+    private var lastTime: Double?
+
+    public init(config: TrackerConfig = TrackerConfig()) {
+        self.config = config
+    }
+
+    /// Live tracks (tentative, confirmed and lost).
+    public var liveTrackCount: Int { tracks.count }
+
+    public struct TimeError: Error, Sendable, Equatable, CustomStringConvertible {
+        public var previous: Double
+        public var time: Double
+        public var description: String { "frame time \(time) s is not after the previous frame's \(previous) s" }
+    }
+
+    /// Takes one frame's detections at `time` (seconds, increasing) and returns the
+    /// confirmed tracks observed in it.
+    public mutating func update(_ observations: [Observation], time: Double) throws -> [TrackedObject] {
+        if let lastTime, !(time > lastTime) { throw TimeError(previous: lastTime, time: time) }
+        lastTime = time
+
+        // 1. Split detections by score; drop the weakest and any degenerate box.
+        var high: [Int] = [], low: [Int] = []
+        for (k, o) in observations.enumerated() where o.box.width > 0 && o.box.height > 0 && o.score.isFinite {
+            if o.score >= config.highScore { high.append(k) } else if o.score >= config.lowScore { low.append(k) }
+        }
+
+        // 2. Predict every track to this frame's time.
+        for t in tracks.indices { tracks[t].predict(to: time) }
+
+        let established = tracks.indices.filter { tracks[$0].state != .tentative }
+        let tentative = tracks.indices.filter { tracks[$0].state == .tentative }
+        var matches: [(track: Int, observation: Int)] = []
+
+        // 3. First pass: high-score detections against confirmed and lost tracks, on
+        //    IoU with the predicted box plus the direction-consistency term.
+        let first = associate(established, high, observations, minIoU: config.matchIoU, useDirection: true) { $0.predicted }
+        matches += first.matches
+
+        // 4. Second pass: low-score detections extend tracks seen in the last frame.
+        let recent = first.tracks.filter { tracks[$0].state == .confirmed }
+        let second = associate(recent, low, observations, minIoU: config.lowScoreMatchIoU, useDirection: false) { $0.predicted }
+        matches += second.matches
+
+        // 5. Recovery: the remaining tracks against the remaining high-score
+        //    detections on IoU with their last observation, which does not drift
+        //    while the object is unseen.
+        let leftover = first.tracks.filter { !second.matched.contains($0) }
+        let third = associate(leftover, first.observations, observations, minIoU: config.matchIoU, useDirection: false) { $0.lastObservation }
+        matches += third.matches
+
+        // 6. Tentative tracks take what high-score detections are left.
+        let fourth = associate(tentative, third.observations, observations, minIoU: config.tentativeMatchIoU, useDirection: false) { $0.predicted }
+        matches += fourth.matches
+
+        // 7. Update matched tracks (re-updating through any gap), age the others.
+        var observed = Set<Int>()
+        for (t, k) in matches {
+            observed.insert(t)
+            tracks[t].observe(observations[k], at: time, confirmHits: config.confirmHits)
+            if tracks[t].state == .confirmed, tracks[t].id == nil {
+                tracks[t].id = nextID
+                nextID += 1
+            }
+        }
+        for t in tracks.indices where !observed.contains(t) {
+            tracks[t].miss()
+        }
+        tracks.removeAll { track in
+            track.state == .tentative && track.misses > 0
+                || track.state == .lost && time - track.lastObservationTime > config.maxLostSeconds
+        }
+
+        // 8. New tentative tracks from confident detections nobody claimed.
+        for k in fourth.observations where observations[k].score >= config.newTrackScore {
+            tracks.append(Track(observations[k], at: time, noise: config.noise, directionSpan: config.directionSpan))
+        }
+
+        // 9. Report confirmed tracks observed in this frame.
+        return tracks.compactMap { track in
+            guard track.state == .confirmed, track.lastObservationTime == time, let id = track.id else { return nil }
+            return TrackedObject(id: id, box: track.filter.box, score: track.score, classID: track.classID)
+        }
+    }
+
+    /// One association pass: optimal assignment of `candidates` (track indices) to
+    /// `pending` (observation indices) with cost 1 − IoU, gated at `minIoU`.
+    private func associate(_ candidates: [Int], _ pending: [Int], _ observations: [Observation],
+                           minIoU: Double, useDirection: Bool, box: (Track) -> Box)
+        -> (matches: [(track: Int, observation: Int)], matched: Set<Int>, tracks: [Int], observations: [Int]) {
+        guard !candidates.isEmpty, !pending.isEmpty else { return ([], [], candidates, pending) }
+        var costs = [Double](repeating: .infinity, count: candidates.count * pending.count)
+        for (r, t) in candidates.enumerated() {
+            let track = tracks[t]
+            let trackBox = box(track)
+            for (c, k) in pending.enumerated() {
+                let o = observations[k]
+                if config.perClass && o.classID != track.classID { continue }
+                let iou = trackBox.iou(o.box)
+                guard iou >= minIoU else { continue }
+                var cost = 1 - iou
+                if useDirection { cost -= config.directionWeight * o.score * track.directionAgreement(with: o.box) }
+                costs[r * pending.count + c] = cost
+            }
+        }
+        // Costs are finite or +infinity by construction, so the solver cannot throw.
+        let pairs = (try? LinearAssignment.solve(costs: costs, rows: candidates.count, columns: pending.count,
+                                                  gate: 1 - minIoU + (useDirection ? config.directionWeight / 2 : 0))) ?? []
+        var matched = Set<Int>(), used = Set<Int>()
+        var result: [(track: Int, observation: Int)] = []
+        for p in pairs {
+            result.append((candidates[p.row], pending[p.column]))
+            matched.insert(candidates[p.row])
+            used.insert(pending[p.column])
+        }
+        return (result, matched, candidates.filter { !matched.contains($0) }, pending.filter { !used.contains($0) })
+    }
+}
