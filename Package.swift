@@ -25,10 +25,12 @@ let package = Package(
         .target(name: "Tracking"),
         // MOTChallenge text files: det.txt, gt.txt, results, seqinfo.ini.
         .target(name: "MOTFiles"),
+        // Where observations come from: detectors, and replayed det.txt files.
+        .target(name: "Detection", dependencies: ["Tracking", "MOTFiles"]),
         .executableTarget(
             name: "trackd",
             dependencies: [
-                "VideoIO",
+                "VideoIO", "Detection", "Tracking", "MOTFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,10 +42,15 @@ let package = Package(
         // Fixture paths, subprocesses and the ffmpeg / ffprobe references for the tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .target(name: "CMallocInfo", path: "Tests/CMallocInfo"),
+        .executableTarget(
+            name: "TrackerBenchmark",
+            dependencies: ["Tracking", "Detection", "MOTFiles"],
+            path: "Benchmarks/TrackerBenchmark"
+        ),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking"]),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
-        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport"]),
+        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport", "MOTFiles"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,59 @@
+import Foundation
+import MOTFiles
+import TestSupport
+import XCTest
+
+/// `trackd track --detections` on a real MOT17 sequence, as a subprocess.
+final class TrackCommandTests: XCTestCase {
+    private var trackd: String { productsDirectory.appendingPathComponent("trackd").path }
+    private let sequence = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("shared/mot/MOT17/valhalf/MOT17-09-FRCNN")
+
+    func testReplayWritesMOTChallengeResults() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("MOT17-09-FRCNN.txt").path
+        let result = try runProcess(trackd, ["track", "--detections", sequence.appendingPathComponent("det/det.txt").path,
+                                             "--seqinfo", sequence.appendingPathComponent("seqinfo.ini").path, "--mot-out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let records = try MOTText.read(out)
+        let info = try SequenceInfo.read(sequence.appendingPathComponent("seqinfo.ini").path)
+        XCTAssertFalse(records.isEmpty)
+        XCTAssertTrue(records.allSatisfy { (1...info.length).contains($0.frame) && $0.id >= 1 && $0.width > 0 })
+        // Ids count from 1 without gaps, and one id appears at most once per frame.
+        let ids = Set(records.map(\.id))
+        XCTAssertEqual(ids, Set(1...ids.count))
+        let perFrame = Dictionary(grouping: records, by: \.frame)
+        XCTAssertTrue(perFrame.values.allSatisfy { Set($0.map(\.id)).count == $0.count })
+        // The sequence has 26 ground-truth pedestrians in this half; a sane tracker
+        // gives the same order of identities, not hundreds.
+        XCTAssertTrue((15...60).contains(ids.count), "\(ids.count) ids")
+        XCTAssertTrue(result.output.contains("tracked \(info.length) frames"), result.output)
+
+        // Deterministic: a second run writes the same file.
+        let again = dir.appendingPathComponent("again.txt").path
+        _ = try runProcess(trackd, ["track", "--detections", sequence.appendingPathComponent("det/det.txt").path,
+                                    "--seqinfo", sequence.appendingPathComponent("seqinfo.ini").path, "--mot-out", again])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), try Data(contentsOf: URL(fileURLWithPath: again)))
+    }
+
+    func testMalformedDetectionsNameTheLine() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let det = dir.appendingPathComponent("det.txt")
+        try Data("1,-1,10,10,20,40,0.9,-1,-1,-1\n2,-1,10,x,20,40,0.9,-1,-1,-1\n".utf8).write(to: det)
+        let out = dir.appendingPathComponent("out.txt").path
+        let result = try runProcess(trackd, ["track", "--detections", det.path, "--mot-out", out])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("\(det.path):2: field 4 is not a number"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing written for bad input")
+    }
+
+    func testUnwritableOutputFails() throws {
+        let result = try runProcess(trackd, ["track", "--detections", sequence.appendingPathComponent("det/det.txt").path,
+                                             "--mot-out", "/nonexistent-dir/out.txt"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.hasPrefix("trackd: error: "), result.stderr)
+    }
+}
