@@ -23,10 +23,14 @@ let package = Package(
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
         // MOTChallenge text files: det.txt, gt.txt, results, seqinfo.ini.
         .target(name: "MOTFiles"),
+        // MOTChallenge scoring (HOTA, CLEAR MOT, Identity) as TrackEval computes it.
+        .target(name: "Evaluation", dependencies: ["MOTFiles"]),
         .executableTarget(
             name: "trackd",
             dependencies: [
                 "VideoIO",
+                "MOTFiles",
+                "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -39,6 +43,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .target(name: "CMallocInfo", path: "Tests/CMallocInfo"),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
         .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport"]),
     ],
