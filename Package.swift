@@ -27,10 +27,12 @@ let package = Package(
         .target(name: "MOTFiles"),
         // Where observations come from: detectors, and replayed det.txt files.
         .target(name: "Detection", dependencies: ["Tracking", "MOTFiles"]),
+        // MOTChallenge scoring (HOTA, CLEAR MOT, Identity) as TrackEval computes it.
+        .target(name: "Evaluation", dependencies: ["MOTFiles"]),
         .executableTarget(
             name: "trackd",
             dependencies: [
-                "VideoIO", "Detection", "Tracking", "MOTFiles",
+                "VideoIO", "Detection", "Tracking", "MOTFiles", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,6 +51,7 @@ let package = Package(
         ),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking"]),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
         .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport", "MOTFiles"]),
     ],

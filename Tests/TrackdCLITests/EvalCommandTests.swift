@@ -1,0 +1,125 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `trackd eval` as a subprocess, and its parity with TrackEval on MOT17 val-half.
+final class EvalCommandTests: XCTestCase {
+    private var trackd: String { productsDirectory.appendingPathComponent("trackd").path }
+    private static let repository = Fixtures.directory.deletingLastPathComponent()
+    private static let valhalf = repository.deletingLastPathComponent().appendingPathComponent("shared/mot/MOT17/valhalf").path
+
+    /// A ground-truth folder with one sequence `SEQ-1` of 3 frames, two people.
+    private func makeGroundTruth(in dir: URL) throws -> URL {
+        let seq = dir.appendingPathComponent("gt/SEQ-1")
+        try FileManager.default.createDirectory(at: seq.appendingPathComponent("gt"), withIntermediateDirectories: true)
+        try "[Sequence]\nname=SEQ-1\nframeRate=30\nseqLength=3\nimWidth=640\nimHeight=480\n"
+            .write(to: seq.appendingPathComponent("seqinfo.ini"), atomically: true, encoding: .utf8)
+        let lines = (1...3).flatMap { f in ["\(f),1,10,10,50,100,1,1,1", "\(f),2,200,10,50,100,1,1,1"] }
+        try lines.joined(separator: "\n").write(to: seq.appendingPathComponent("gt/gt.txt"), atomically: true, encoding: .utf8)
+        let results = dir.appendingPathComponent("results")
+        try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
+        return results
+    }
+
+    private func assertOneLineError(_ result: ProcessResult, contains text: String,
+                                    file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(result.status, 1, file: file, line: line)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "stderr: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.hasPrefix("trackd: error: "), result.stderr, file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(text), "expected '\(text)' in: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stdout.isEmpty, file: file, line: line)
+    }
+
+    func testTableAndJSON() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let results = try makeGroundTruth(in: dir)
+        // Person 1 tracked throughout; person 2 missed in frame 3.
+        try "1,5,10,10,50,100,1,-1,-1,-1\n2,5,10,10,50,100,1,-1,-1,-1\n3,5,10,10,50,100,1,-1,-1,-1\n1,6,200,10,50,100,1,-1,-1,-1\n2,6,200,10,50,100,1,-1,-1,-1\n"
+            .write(to: results.appendingPathComponent("SEQ-1.txt"), atomically: true, encoding: .utf8)
+        let gt = dir.appendingPathComponent("gt").path
+
+        let table = try runProcess(trackd, ["eval", "--gt", gt, "--results", results.path])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        let lines = table.output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(lines.map { $0[0] }, ["Sequence", "SEQ-1", "COMBINED"])
+        XCTAssertEqual(lines[0], ["Sequence", "HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN", "MT", "ML", "Frag"])
+        // MOTA 5 / 6; person 2 is tracked 2 of 3 frames: partly tracked.
+        XCTAssertEqual(Array(lines[1][4...]), ["83.33", "90.91", "0", "0", "1", "1", "0", "0"])
+
+        let json = try runProcess(trackd, ["eval", "--json", "--gt", gt, "--results", results.path])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
+        let combined = try XCTUnwrap(object["combined"] as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(combined["MOTA"] as? Double), 500.0 / 6, accuracy: 1e-9)
+        XCTAssertEqual(combined["FN"] as? Int, 1)
+        XCTAssertEqual((object["sequences"] as? [[String: Any]])?.first?["sequence"] as? String, "SEQ-1")
+    }
+
+    func testMissingResultsFileNamesTheSequence() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let results = try makeGroundTruth(in: dir)
+        let result = try runProcess(trackd, ["eval", "--gt", dir.appendingPathComponent("gt").path, "--results", results.path])
+        assertOneLineError(result, contains: "no results for sequence SEQ-1")
+    }
+
+    func testMalformedLineNamesFileAndLine() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let results = try makeGroundTruth(in: dir)
+        let file = results.appendingPathComponent("SEQ-1.txt")
+        try "1,5,10,10,50,100,1,-1,-1,-1\n2,5,10,x,50,100\n".write(to: file, atomically: true, encoding: .utf8)
+        let result = try runProcess(trackd, ["eval", "--gt", dir.appendingPathComponent("gt").path, "--results", results.path])
+        assertOneLineError(result, contains: "\(file.path):2: field 4 is not a number")
+    }
+
+    func testRepeatedTrackIDIsAnError() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let results = try makeGroundTruth(in: dir)
+        try "1,5,10,10,50,100\n1,5,200,10,50,100\n".write(to: results.appendingPathComponent("SEQ-1.txt"), atomically: true, encoding: .utf8)
+        let result = try runProcess(trackd, ["eval", "--gt", dir.appendingPathComponent("gt").path, "--results", results.path])
+        assertOneLineError(result, contains: "SEQ-1: frame 1 has track id 5 more than once")
+    }
+
+    /// Perturbed ground truth for the seven MOT17 val-half sequences, scored by trackd and
+    /// by TrackEval (scripts/eval-reference, which needs the venv scripts/setup makes):
+    /// every score within 0.05, every count exact.
+    func testParityWithTrackEvalOnMOT17ValHalf() throws {
+        let venvPython = Self.repository.appendingPathComponent(".venv-eval/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: venvPython) else {
+            return XCTFail("no TrackEval venv at \(venvPython): run scripts/setup")
+        }
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let reference = try runProcess(Self.repository.appendingPathComponent("scripts/eval-reference").path, [dir.path])
+        XCTAssertEqual(reference.status, 0, "scripts/eval-reference failed: \(reference.stderr)")
+        let referenceJSON = try Data(contentsOf: dir.appendingPathComponent("reference.json"))
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: referenceJSON) as? [String: Any])
+        let expected = try XCTUnwrap((root["trackeval"] as? [String: Any])?["results"] as? [String: [String: Any]])
+
+        let ours = try runProcess(trackd, ["eval", "--json", "--gt", Self.valhalf, "--results", dir.appendingPathComponent("results").path])
+        XCTAssertEqual(ours.status, 0, ours.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: ours.stdout) as? [String: Any])
+        var rows = try XCTUnwrap(object["sequences"] as? [[String: Any]])
+        rows.append(try XCTUnwrap(object["combined"] as? [String: Any]))
+        XCTAssertEqual(rows.count, 8)
+
+        for row in rows {
+            let name = try XCTUnwrap(row["sequence"] as? String)
+            let want = try XCTUnwrap(expected[name == "COMBINED" ? "COMBINED_SEQ" : name], name)
+            for key in ["HOTA", "DetA", "AssA", "MOTA", "IDF1"] {
+                let a = try XCTUnwrap(row[key] as? Double), b = try XCTUnwrap(want[key] as? Double)
+                XCTAssertEqual(a, b, accuracy: 0.05, "\(name) \(key)")
+            }
+            for key in ["IDSW", "FP", "FN", "MT", "ML", "Frag"] {
+                XCTAssertEqual(row[key] as? Int, want[key] as? Int, "\(name) \(key)")
+            }
+        }
+        let c = rows.last!, w = expected["COMBINED_SEQ"]!
+        print(String(format: "parity (trackd / TrackEval): HOTA %.3f / %.3f, MOTA %.3f / %.3f, IDF1 %.3f / %.3f",
+                     c["HOTA"] as! Double, w["HOTA"] as! Double, c["MOTA"] as! Double, w["MOTA"] as! Double,
+                     c["IDF1"] as! Double, w["IDF1"] as! Double))
+    }
+}
