@@ -28,7 +28,7 @@ let package = Package(
         // Where observations come from: detectors, and replayed det.txt files.
         .target(name: "Detection", dependencies: ["Tracking", "MOTFiles"]),
         // MOTChallenge scoring (HOTA, CLEAR MOT, Identity) as TrackEval computes it.
-        .target(name: "Evaluation", dependencies: ["MOTFiles"]),
+        .target(name: "Evaluation", dependencies: ["MOTFiles", "Tracking"]),
         .executableTarget(
             name: "trackd",
             dependencies: [
@@ -49,7 +49,7 @@ let package = Package(
             dependencies: ["Tracking", "Detection", "MOTFiles"],
             path: "Benchmarks/TrackerBenchmark"
         ),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TestSupport"]),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),

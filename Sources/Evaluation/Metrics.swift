@@ -74,16 +74,16 @@ public enum Evaluator {
     public static func evaluate(groundTruth: [MOTRecord], results: [MOTRecord], frameCount: Int) throws -> Scores {
         let sequence = try PreparedSequence(groundTruth: groundTruth, results: results, frameCount: frameCount)
         var scores = Scores()
-        hota(sequence, &scores)
-        clear(sequence, &scores)
-        identity(sequence, &scores)
+        try hota(sequence, &scores)
+        try clear(sequence, &scores)
+        try identity(sequence, &scores)
         return scores
     }
 
     private static let eps = Double.ulpOfOne
 
     /// HOTA (Luiten et al. 2021), as TrackEval computes it.
-    static func hota(_ s: PreparedSequence, _ scores: inout Scores) {
+    static func hota(_ s: PreparedSequence, _ scores: inout Scores) throws {
         if s.trackerDetections == 0 || s.gtDetections == 0 {
             for a in Scores.alphas.indices {
                 scores.hotaFN[a] = s.gtDetections
@@ -139,7 +139,7 @@ public enum Evaluator {
             for g in 0..<rows {
                 for t in 0..<cols { score[g * cols + t] = alignment[frame.gt[g] * nT + frame.tracker[t]] * frame.iou(g, t) }
             }
-            let pairs = Assignment.maximize(score, rows: rows, columns: cols)
+            let pairs = try Assignment.maximize(score, rows: rows, columns: cols)
             for (a, alpha) in Scores.alphas.enumerated() {
                 var count = 0
                 for (g, t) in pairs where frame.iou(g, t) >= alpha - eps {
@@ -164,7 +164,7 @@ public enum Evaluator {
 
     /// CLEAR MOT (Bernardin & Stiefelhagen 2008) at IoU 0.5, as TrackEval computes it:
     /// a match that continues the previous frame's pairing wins over a better overlap.
-    static func clear(_ s: PreparedSequence, _ scores: inout Scores) {
+    static func clear(_ s: PreparedSequence, _ scores: inout Scores) throws {
         if s.trackerDetections == 0 || s.gtDetections == 0 {
             scores.fn = s.gtDetections
             scores.fp = s.trackerDetections
@@ -194,7 +194,7 @@ public enum Evaluator {
                     score[g * cols + t] = iou < 0.5 - eps ? 0 : (continues ? 1000 : 0) + iou
                 }
             }
-            let pairs = Assignment.maximize(score, rows: rows, columns: cols).filter { score[$0.row * cols + $0.column] > eps }
+            let pairs = try Assignment.maximize(score, rows: rows, columns: cols).filter { score[$0.row * cols + $0.column] > eps }
             var current = [Int?](repeating: nil, count: s.gtIDCount)
             for (g, t) in pairs {
                 let gid = frame.gt[g], tid = frame.tracker[t]
@@ -220,7 +220,7 @@ public enum Evaluator {
 
     /// Identity scores (Ristani et al. 2016): the one-to-one pairing of gt ids and
     /// tracker ids that maximises frames where the pair overlaps by IoU ≥ 0.5.
-    static func identity(_ s: PreparedSequence, _ scores: inout Scores) {
+    static func identity(_ s: PreparedSequence, _ scores: inout Scores) throws {
         let nT = s.trackerIDCount
         var overlaps = [Double](repeating: 0, count: s.gtIDCount * nT)
         for frame in s.frames {
@@ -230,7 +230,7 @@ public enum Evaluator {
                 }
             }
         }
-        let pairs = Assignment.maximize(overlaps, rows: s.gtIDCount, columns: nT)
+        let pairs = try Assignment.maximize(overlaps, rows: s.gtIDCount, columns: nT)
         scores.idtp = pairs.reduce(0) { $0 + Int(overlaps[$1.row * nT + $1.column]) }
         scores.idfn = s.gtDetections - scores.idtp
         scores.idfp = s.trackerDetections - scores.idtp

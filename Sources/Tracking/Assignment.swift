@@ -23,7 +23,7 @@ public enum LinearAssignment {
     public struct InvalidCost: Error, Sendable, Equatable, CustomStringConvertible {
         public var row: Int
         public var column: Int
-        public var description: String { "assignment cost at row \(row), column \(column) is NaN or -infinity" }
+        public var description: String { "assignment cost at row \(row), column \(column) is not a usable number" }
     }
 
     /// `costs` is row-major, `rows`×`columns`; +infinity marks a forbidden pair. Pairs
@@ -40,6 +40,29 @@ public enum LinearAssignment {
             pairs += solveGroup(group, costs: costs, columns: columns, gate: gate)
         }
         return pairs.sorted { $0.row < $1.row }
+    }
+
+    /// Full rectangular assignment without a gate: min(rows, columns) pairs with the
+    /// least total cost, as `scipy.optimize.linear_sum_assignment` gives. Costs must
+    /// be finite. Pairs come back sorted by row.
+    public static func minimumCost(costs: [Double], rows: Int, columns: Int) throws -> [Pair] {
+        precondition(costs.count == rows * columns, "cost matrix size")
+        for (k, c) in costs.enumerated() where !c.isFinite {
+            throw InvalidCost(row: k / columns, column: k % columns)
+        }
+        guard rows > 0, columns > 0 else { return [] }
+        if rows <= columns {
+            return shortestAugmentingPaths(costs, rows: rows, columns: columns).enumerated()
+                .map { Pair(row: $0.offset, column: $0.element) }
+        }
+        // The method assigns every row, so it needs no more rows than columns.
+        var transposed = [Double](repeating: 0, count: costs.count)
+        for i in 0..<rows {
+            for j in 0..<columns { transposed[j * rows + i] = costs[i * columns + j] }
+        }
+        return shortestAugmentingPaths(transposed, rows: columns, columns: rows).enumerated()
+            .map { Pair(row: $0.element, column: $0.offset) }
+            .sorted { $0.row < $1.row }
     }
 
     /// Connected components of the bipartite graph of allowed pairs (union-find);

@@ -34,7 +34,7 @@ struct Eval: ParsableCommand {
         } catch {
             throw CLI.failure(error)
         }
-        print(json ? report.json() : report.table())
+        print(json ? CLI.json(report) : report.table())
     }
 }
 
@@ -99,12 +99,6 @@ struct EvalReport: Encodable {
             all.append(scores)
         }
         return EvalReport(sequences: rows, combined: Row("COMBINED", Scores.combined(all)))
-    }
-
-    func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
 
     func table() -> String {

@@ -51,7 +51,7 @@ struct Probe: ParsableCommand {
             report.corruptFrames = reader.stats.corruptFrames
             report.error = failure.map { String(describing: $0) }
         }
-        print(json ? report.json() : report.text())
+        print(json ? CLI.json(report) : report.text())
         if let failure { throw CLI.failure(failure) }
     }
 }
@@ -94,12 +94,6 @@ struct ProbeReport: Encodable {
         duration = info.duration
         declaredFrames = info.declaredFrameCount
         audioStreams = info.audioStreamCount
-    }
-
-    func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
 
     func text() -> String {

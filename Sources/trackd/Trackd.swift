@@ -42,6 +42,14 @@ enum CLI {
         return result
     }
 
+    /// One line of JSON with keys in a stable order, for scripts.
+    static func json(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Reports hold strings and finite numbers only, which always encode.
+        return String(decoding: try! encoder.encode(value), as: UTF8.self)
+    }
+
     static func printError(_ message: String) {
         let line = "trackd: error: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
         FileHandle.standardError.write(Data(line.utf8))

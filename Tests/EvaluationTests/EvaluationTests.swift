@@ -140,13 +140,13 @@ final class EvaluationTests: XCTestCase {
         }
     }
 
-    func testAssignmentIsOptimal() {
+    func testAssignmentIsOptimal() throws {
         // Against every assignment, on random rectangular matrices with ties.
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<300 {
             let rows = Int.random(in: 1...5, using: &rng), columns = Int.random(in: 1...5, using: &rng)
             let score = (0..<rows * columns).map { _ in Double(Int.random(in: 0...4, using: &rng)) / 4 }
-            let pairs = Assignment.maximize(score, rows: rows, columns: columns)
+            let pairs = try Assignment.maximize(score, rows: rows, columns: columns)
             XCTAssertEqual(pairs.count, min(rows, columns))
             XCTAssertEqual(Set(pairs.map(\.row)).count, pairs.count)
             XCTAssertEqual(Set(pairs.map(\.column)).count, pairs.count)

@@ -1,3 +1,4 @@
+import TestSupport
 import Tracking
 import XCTest
 
@@ -57,6 +58,23 @@ final class AssignmentTests: XCTestCase {
         }
     }
 
+    func testFullAssignmentWithoutGateMatchesBruteForce() throws {
+        // With a gate far above every cost, the gated optimum is the full assignment.
+        var rng = SeededGenerator(seed: 5)
+        let big = 1e6
+        for _ in 0..<1000 {
+            let rows = Int.random(in: 0...7, using: &rng), columns = Int.random(in: 0...7, using: &rng)
+            let costs = (0..<(rows * columns)).map { _ in Double(Int.random(in: -4...4, using: &rng)) / 4 }
+            let pairs = try LinearAssignment.minimumCost(costs: costs, rows: rows, columns: columns)
+            assertValid(pairs, costs, columns: columns, gate: .infinity)
+            XCTAssertEqual(pairs.count, min(rows, columns))
+            let total = pairs.reduce(0) { $0 + costs[$1.row * columns + $1.column] }
+            XCTAssertEqual(big * Double(pairs.count) - total, bruteForceBest(costs, rows: rows, columns: columns, gate: big),
+                           accuracy: 1e-6, "\(rows)x\(columns)")
+        }
+        XCTAssertThrowsError(try LinearAssignment.minimumCost(costs: [0, .infinity], rows: 1, columns: 2))
+    }
+
     func testEmptyAndFullyGated() throws {
         XCTAssertEqual(try LinearAssignment.solve(costs: [], rows: 0, columns: 5, gate: 1), [])
         XCTAssertEqual(try LinearAssignment.solve(costs: [], rows: 4, columns: 0, gate: 1), [])
@@ -108,18 +126,5 @@ final class AssignmentTests: XCTestCase {
         for i in 0..<n { costs[i * n + permutation[i]] = 0 }
         let pairs = try LinearAssignment.solve(costs: costs, rows: n, columns: n, gate: 2)
         XCTAssertEqual(pairs.map(\.column), permutation)
-    }
-}
-
-/// SplitMix64: the same random matrices on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -142,7 +142,7 @@ final class BadInputTests: XCTestCase {
     func testDamagedFilesNeverCrash() throws {
         // Random damage anywhere in each fixture: every outcome is frames and/or a
         // VideoError, never a crash or a hang. Seeded, so a failure reproduces.
-        var generator = SplitMix64(seed: 0x7472_6163_6b64)
+        var generator = SeededGenerator(seed: 0x7472_6163_6b64)
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         for name in ["h264.mp4", "mjpeg.avi", "hevc-audio.mkv"] {
@@ -164,18 +164,5 @@ final class BadInputTests: XCTestCase {
                 }
             }
         }
-    }
-}
-
-/// A small seeded generator, so that random damage is the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
