@@ -92,6 +92,13 @@ public struct BoxFilter: Sendable, Equatable {
         if h.p < 1 { h.p = 1; h.v = max(h.v, 0) }
     }
 
+    /// Stops the size from changing while nothing is observed: a size trend
+    /// extrapolated through an occlusion mostly grows boxes that no longer match.
+    public mutating func freezeSize() {
+        w.v = 0
+        h.v = 0
+    }
+
     /// Corrects the state with an observed box.
     public mutating func update(_ observed: Box) {
         let rw = Self.square(noise.position * max(observed.width, 1))
@@ -100,5 +107,21 @@ public struct BoxFilter: Sendable, Equatable {
         cy.update(observed.centerY, noise: rh)
         w.update(observed.width, noise: rw)
         h.update(observed.height, noise: rh)
+    }
+}
+
+extension BoxFilter.Noise {
+    enum CodingKeys: String, CodingKey, CaseIterable { case position, velocity, step }
+
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        try TrackerConfig.rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.stringValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        position = try c.decodeIfPresent(Double.self, forKey: .position) ?? position
+        velocity = try c.decodeIfPresent(Double.self, forKey: .velocity) ?? velocity
+        step = try c.decodeIfPresent(Double.self, forKey: .step) ?? step
+        if step <= 0 {
+            throw DecodingError.dataCorruptedError(forKey: .step, in: c, debugDescription: "must be positive")
+        }
     }
 }

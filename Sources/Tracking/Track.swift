@@ -88,6 +88,7 @@ struct Track: Sendable {
         misses += 1
         missedTimes.append(time)
         if state == .confirmed { state = .lost }
+        filter.freezeSize()
     }
 
     /// How well moving from the last observation to `box` continues the track's own

@@ -32,3 +32,51 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
 
     public init() {}
 }
+
+extension TrackerConfig {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case highScore, lowScore, newTrackScore, matchIoU, lowScoreMatchIoU, tentativeMatchIoU,
+             directionWeight, directionSpan, confirmHits, maxLostSeconds, noise, perClass
+    }
+
+    /// Reads a configuration in which every key is optional (a missing key keeps its
+    /// default) and an unknown key is an error, so a misspelt parameter is not
+    /// silently ignored.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        try Self.rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.stringValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        highScore = try c.decodeIfPresent(Double.self, forKey: .highScore) ?? highScore
+        lowScore = try c.decodeIfPresent(Double.self, forKey: .lowScore) ?? lowScore
+        newTrackScore = try c.decodeIfPresent(Double.self, forKey: .newTrackScore) ?? newTrackScore
+        matchIoU = try c.decodeIfPresent(Double.self, forKey: .matchIoU) ?? matchIoU
+        lowScoreMatchIoU = try c.decodeIfPresent(Double.self, forKey: .lowScoreMatchIoU) ?? lowScoreMatchIoU
+        tentativeMatchIoU = try c.decodeIfPresent(Double.self, forKey: .tentativeMatchIoU) ?? tentativeMatchIoU
+        directionWeight = try c.decodeIfPresent(Double.self, forKey: .directionWeight) ?? directionWeight
+        directionSpan = try c.decodeIfPresent(Double.self, forKey: .directionSpan) ?? directionSpan
+        confirmHits = try c.decodeIfPresent(Int.self, forKey: .confirmHits) ?? confirmHits
+        maxLostSeconds = try c.decodeIfPresent(Double.self, forKey: .maxLostSeconds) ?? maxLostSeconds
+        noise = try c.decodeIfPresent(BoxFilter.Noise.self, forKey: .noise) ?? noise
+        perClass = try c.decodeIfPresent(Bool.self, forKey: .perClass) ?? perClass
+        if confirmHits < 1 {
+            throw DecodingError.dataCorruptedError(forKey: .confirmHits, in: c, debugDescription: "must be at least 1")
+        }
+    }
+
+    /// Fails on a key of the object at `decoder` that is not in `known`.
+    static func rejectUnknownKeys(_ decoder: any Decoder, known: [String]) throws {
+        let all = try decoder.container(keyedBy: AnyKey.self)
+        if let unknown = all.allKeys.first(where: { !known.contains($0.stringValue) }) {
+            throw DecodingError.dataCorruptedError(forKey: unknown, in: all,
+                                                   debugDescription: "unknown parameter '\(unknown.stringValue)'")
+        }
+    }
+}
+
+/// Any key of a JSON object, to list the keys it has.
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}

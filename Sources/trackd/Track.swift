@@ -28,6 +28,9 @@ struct Track: ParsableCommand {
     @Option(name: .customLong("mot-out"), help: ArgumentHelp("Where to write MOTChallenge results.", valueName: "results.txt"))
     var motOut: String
 
+    @Option(help: ArgumentHelp("Tracker parameters as JSON; keys left out keep their defaults (see README).", valueName: "tracker.json"))
+    var config: String?
+
     func validate() throws {
         guard fps > 0, fps.isFinite else { throw ValidationError("--fps must be positive") }
     }
@@ -41,7 +44,7 @@ struct Track: ParsableCommand {
             // Fail on an unwritable output before doing any work.
             try Data().write(to: URL(fileURLWithPath: motOut))
 
-            var tracker = Tracker()
+            var tracker = Tracker(config: try config.map(Self.readConfig) ?? TrackerConfig())
             var lines: [String] = []
             var ids = Set<Int>()
             for frame in 1...max(frames, 1) {
@@ -57,6 +60,23 @@ struct Track: ParsableCommand {
             print("tracked \(frames) frames: \(ids.count) tracks, \(lines.count) boxes -> \(motOut)")
         } catch {
             throw CLI.failure(error)
+        }
+    }
+
+    static func readConfig(_ path: String) throws -> TrackerConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ValidationError("\(path): cannot read the tracker configuration")
+        }
+        do {
+            return try JSONDecoder().decode(TrackerConfig.self, from: data)
+        } catch let DecodingError.dataCorrupted(context), let DecodingError.typeMismatch(_, context) {
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ValidationError("\(path): \(key.isEmpty ? "" : key + ": ")\(context.debugDescription)")
+        } catch {
+            throw ValidationError("\(path): \(error)")
         }
     }
 }

@@ -50,6 +50,24 @@ final class TrackCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing written for bad input")
     }
 
+    func testConfigFileChangesTheTrackerAndBadKeysAreRefused() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let det = sequence.appendingPathComponent("det/det.txt").path
+        let config = dir.appendingPathComponent("tracker.json")
+        // Tracks confirmed only after 30 observations: far fewer boxes than the default.
+        try Data(#"{"confirmHits": 30}"#.utf8).write(to: config)
+        let strict = dir.appendingPathComponent("strict.txt").path, plain = dir.appendingPathComponent("plain.txt").path
+        XCTAssertEqual(try runProcess(trackd, ["track", "--detections", det, "--mot-out", strict, "--config", config.path]).status, 0)
+        XCTAssertEqual(try runProcess(trackd, ["track", "--detections", det, "--mot-out", plain]).status, 0)
+        XCTAssertLessThan(try MOTText.read(strict).count + 300, try MOTText.read(plain).count)
+
+        try Data(#"{"matchIOU": 0.3}"#.utf8).write(to: config)
+        let result = try runProcess(trackd, ["track", "--detections", det, "--mot-out", strict, "--config", config.path])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "trackd: error: \(config.path): matchIOU: unknown parameter 'matchIOU'\n")
+    }
+
     func testUnwritableOutputFails() throws {
         let result = try runProcess(trackd, ["track", "--detections", sequence.appendingPathComponent("det/det.txt").path,
                                              "--mot-out", "/nonexistent-dir/out.txt"])
