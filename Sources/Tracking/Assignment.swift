@@ -86,16 +86,15 @@ public enum LinearAssignment {
                 if a != b { parent[max(a, b)] = min(a, b) }
             }
         }
-        var byRoot: [Int: Int] = [:]
+        var slotOfRoot = [Int](repeating: -1, count: rows + columns)
         var result: [(rows: [Int], columns: [Int])] = []
         for node in 0..<(rows + columns) where linked[node] {
             let root = find(node)
-            let slot: Int
-            if let s = byRoot[root] { slot = s } else {
-                slot = result.count
-                byRoot[root] = slot
+            if slotOfRoot[root] < 0 {
+                slotOfRoot[root] = result.count
                 result.append(([], []))
             }
+            let slot = slotOfRoot[root]
             if node < rows { result[slot].rows.append(node) } else { result[slot].columns.append(node - rows) }
         }
         return result

@@ -29,6 +29,11 @@ public struct Box: Sendable, Equatable, Hashable {
     public var centerY: Double { (y1 + y2) / 2 }
     public var area: Double { max(0, width) * max(0, height) }
 
+    /// The same box moved by (dx, dy).
+    public func offsetBy(dx: Double, dy: Double) -> Box {
+        Box(x1: x1 + dx, y1: y1 + dy, x2: x2 + dx, y2: y2 + dy)
+    }
+
     /// Intersection over union; 0 for disjoint or empty boxes.
     public func iou(_ other: Box) -> Double {
         let w = min(x2, other.x2) - max(x1, other.x1)

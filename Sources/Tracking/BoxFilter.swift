@@ -99,6 +99,12 @@ public struct BoxFilter: Sendable, Equatable {
         h.v = 0
     }
 
+    /// Moves the centre by (dx, dy) pixels; velocities and uncertainty stay.
+    public mutating func shift(dx: Double, dy: Double) {
+        cx.p += dx
+        cy.p += dy
+    }
+
     /// Corrects the state with an observed box.
     public mutating func update(_ observed: Box) {
         let rw = Self.square(noise.position * max(observed.width, 1))

@@ -84,6 +84,19 @@ struct Track: Sendable {
         }
     }
 
+    /// Moves all the track knows of its place by (dx, dy) pixels, as the camera
+    /// moved the image.
+    mutating func shift(dx: Double, dy: Double) {
+        filter.shift(dx: dx, dy: dy)
+        filterAtLastObservation.shift(dx: dx, dy: dy)
+        predicted = predicted.offsetBy(dx: dx, dy: dy)
+        lastObservation = lastObservation.offsetBy(dx: dx, dy: dy)
+        for i in recentCentres.indices {
+            recentCentres[i].x += dx
+            recentCentres[i].y += dy
+        }
+    }
+
     mutating func miss() {
         misses += 1
         missedTimes.append(time)

@@ -22,7 +22,8 @@ public enum TrackState: Sendable, Equatable {
 /// Online multi-object tracker: BYTE's two-pass association of high- and
 /// low-score detections, a constant-velocity Kalman filter per track, and
 /// OC-SORT's observation-centric ideas (direction consistency in the cost,
-/// recovery on the last observation, re-update through an occlusion).
+/// recovery on the last observation, re-update through an occlusion), with the
+/// camera's motion estimated from the tracks themselves and compensated.
 ///
 /// Pure and deterministic: no I/O, no global state; the same detections and times
 /// give the same tracks. Removed tracks are dropped, so memory follows the number
@@ -32,9 +33,11 @@ public struct Tracker: Sendable {
     private var tracks: [Track] = []
     private var nextID = 1
     private var lastTime: Double?
+    private var cameraMotion: CameraMotionEstimator
 
     public init(config: TrackerConfig = TrackerConfig()) {
         self.config = config
+        cameraMotion = CameraMotionEstimator(model: config.cameraMotion)
     }
 
     /// Live tracks (tentative, confirmed and lost).
@@ -50,6 +53,7 @@ public struct Tracker: Sendable {
     /// confirmed tracks observed in it.
     public mutating func update(_ observations: [Observation], time: Double) throws -> [TrackedObject] {
         if let lastTime, !(time > lastTime) { throw TimeError(previous: lastTime, time: time) }
+        let dt = lastTime.map { time - $0 } ?? 0
         lastTime = time
 
         // 1. Split detections by score; drop the weakest and any degenerate box.
@@ -66,8 +70,18 @@ public struct Tracker: Sendable {
         var matches: [(track: Int, observation: Int)] = []
 
         // 3. First pass: high-score detections against confirmed and lost tracks, on
-        //    IoU with the predicted box plus the direction-consistency term.
-        let first = associate(established, high, observations, minIoU: config.matchIoU, useDirection: true) { $0.predicted }
+        //    IoU with the predicted box plus the direction-consistency term. If the
+        //    matches show that the camera moved, every track is moved with the image
+        //    and the pass is run again from the compensated predictions.
+        var first = associate(established, high, observations, minIoU: config.matchIoU, useDirection: true) { $0.predicted }
+        let offsets = first.matches.map { t, k in
+            (dx: observations[k].box.centerX - tracks[t].predicted.centerX,
+             dy: observations[k].box.centerY - tracks[t].predicted.centerY)
+        }
+        if let shift = cameraMotion.shift(offsets: offsets, dt: dt) {
+            for t in tracks.indices { tracks[t].shift(dx: shift.dx, dy: shift.dy) }
+            first = associate(established, high, observations, minIoU: config.matchIoU, useDirection: true) { $0.predicted }
+        }
         matches += first.matches
 
         // 4. Second pass: low-score detections extend tracks seen in the last frame.
@@ -78,7 +92,9 @@ public struct Tracker: Sendable {
         // 5. Recovery: the remaining tracks against the remaining high-score
         //    detections on IoU with their last observation, which does not drift
         //    while the object is unseen.
-        let leftover = first.tracks.filter { !second.matched.contains($0) }
+        var extended = [Bool](repeating: false, count: tracks.count)
+        for (t, _) in second.matches { extended[t] = true }
+        let leftover = first.tracks.filter { !extended[$0] }
         let third = associate(leftover, first.observations, observations, minIoU: config.matchIoU, useDirection: false) { $0.lastObservation }
         matches += third.matches
 
@@ -87,16 +103,16 @@ public struct Tracker: Sendable {
         matches += fourth.matches
 
         // 7. Update matched tracks (re-updating through any gap), age the others.
-        var observed = Set<Int>()
+        var observed = [Bool](repeating: false, count: tracks.count)
         for (t, k) in matches {
-            observed.insert(t)
+            observed[t] = true
             tracks[t].observe(observations[k], at: time, confirmHits: config.confirmHits)
             if tracks[t].state == .confirmed, tracks[t].id == nil {
                 tracks[t].id = nextID
                 nextID += 1
             }
         }
-        for t in tracks.indices where !observed.contains(t) {
+        for t in tracks.indices where !observed[t] {
             tracks[t].miss()
         }
         tracks.removeAll { track in
@@ -120,8 +136,8 @@ public struct Tracker: Sendable {
     /// `pending` (observation indices) with cost 1 − IoU, gated at `minIoU`.
     private func associate(_ candidates: [Int], _ pending: [Int], _ observations: [Observation],
                            minIoU: Double, useDirection: Bool, box: (Track) -> Box)
-        -> (matches: [(track: Int, observation: Int)], matched: Set<Int>, tracks: [Int], observations: [Int]) {
-        guard !candidates.isEmpty, !pending.isEmpty else { return ([], [], candidates, pending) }
+        -> (matches: [(track: Int, observation: Int)], tracks: [Int], observations: [Int]) {
+        guard !candidates.isEmpty, !pending.isEmpty else { return ([], candidates, pending) }
         var costs = [Double](repeating: .infinity, count: candidates.count * pending.count)
         for (r, t) in candidates.enumerated() {
             let track = tracks[t]
@@ -139,13 +155,16 @@ public struct Tracker: Sendable {
         // Costs are finite or +infinity by construction, so the solver cannot throw.
         let pairs = (try? LinearAssignment.solve(costs: costs, rows: candidates.count, columns: pending.count,
                                                   gate: 1 - minIoU + (useDirection ? config.directionWeight / 2 : 0))) ?? []
-        var matched = Set<Int>(), used = Set<Int>()
+        var rowMatched = [Bool](repeating: false, count: candidates.count)
+        var columnMatched = [Bool](repeating: false, count: pending.count)
         var result: [(track: Int, observation: Int)] = []
         for p in pairs {
             result.append((candidates[p.row], pending[p.column]))
-            matched.insert(candidates[p.row])
-            used.insert(pending[p.column])
+            rowMatched[p.row] = true
+            columnMatched[p.column] = true
         }
-        return (result, matched, candidates.filter { !matched.contains($0) }, pending.filter { !used.contains($0) })
+        return (result,
+                candidates.indices.filter { !rowMatched[$0] }.map { candidates[$0] },
+                pending.indices.filter { !columnMatched[$0] }.map { pending[$0] })
     }
 }

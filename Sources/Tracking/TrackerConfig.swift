@@ -27,6 +27,8 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
     public var maxLostSeconds = 1.0
     /// Kalman filter noise.
     public var noise = BoxFilter.Noise()
+    /// Camera motion estimated from the tracks and compensated.
+    public var cameraMotion = CameraMotionModel()
     /// Only associate detections with tracks of the same class.
     public var perClass = false
 
@@ -36,7 +38,7 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
 extension TrackerConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case highScore, lowScore, newTrackScore, matchIoU, lowScoreMatchIoU, tentativeMatchIoU,
-             directionWeight, directionSpan, confirmHits, maxLostSeconds, noise, perClass
+             directionWeight, directionSpan, confirmHits, maxLostSeconds, noise, cameraMotion, perClass
     }
 
     /// Reads a configuration in which every key is optional (a missing key keeps its
@@ -57,6 +59,7 @@ extension TrackerConfig {
         confirmHits = try c.decodeIfPresent(Int.self, forKey: .confirmHits) ?? confirmHits
         maxLostSeconds = try c.decodeIfPresent(Double.self, forKey: .maxLostSeconds) ?? maxLostSeconds
         noise = try c.decodeIfPresent(BoxFilter.Noise.self, forKey: .noise) ?? noise
+        cameraMotion = try c.decodeIfPresent(CameraMotionModel.self, forKey: .cameraMotion) ?? cameraMotion
         perClass = try c.decodeIfPresent(Bool.self, forKey: .perClass) ?? perClass
         if confirmHits < 1 {
             throw DecodingError.dataCorruptedError(forKey: .confirmHits, in: c, debugDescription: "must be at least 1")

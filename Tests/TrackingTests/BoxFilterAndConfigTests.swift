@@ -43,11 +43,14 @@ final class TrackerConfigTests: XCTestCase {
 
     func testMissingKeysKeepTheirDefaults() throws {
         XCTAssertEqual(try decode("{}"), TrackerConfig())
-        let config = try decode(#"{"matchIoU": 0.3, "perClass": true, "noise": {"velocity": 0.01}}"#)
+        let config = try decode(#"""
+            {"matchIoU": 0.3, "perClass": true, "noise": {"velocity": 0.01}, "cameraMotion": {"enabled": false}}
+            """#)
         var expected = TrackerConfig()
         expected.matchIoU = 0.3
         expected.perClass = true
         expected.noise.velocity = 0.01
+        expected.cameraMotion.enabled = false
         XCTAssertEqual(config, expected)
     }
 
@@ -61,7 +64,8 @@ final class TrackerConfigTests: XCTestCase {
 
     func testUnknownAndInvalidParametersAreErrors() {
         for json in [#"{"matchIOU": 0.3}"#, #"{"noise": {"positon": 0.1}}"#, #"{"confirmHits": 0}"#,
-                     #"{"noise": {"step": 0}}"#, #"{"highScore": "high"}"#] {
+                     #"{"noise": {"step": 0}}"#, #"{"highScore": "high"}"#,
+                     #"{"cameraMotion": {"window": 0}}"#, #"{"cameraMotion": {"enable": true}}"#] {
             XCTAssertThrowsError(try decode(json), json)
         }
     }
