@@ -1,6 +1,13 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// OpenVINO's C runtime, installed by scripts/setup into .deps/openvino (Debian has no
+// package). The binary records the library folder as an rpath, so trackd runs
+// without LD_LIBRARY_PATH.
+let openVINO = Context.packageDirectory + "/.deps/openvino"
+// Every module that imports Detection loads the C module's headers too.
+let openVINOHeaders: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I\(openVINO)/include"])]
+
 let package = Package(
     name: "trackd",
     platforms: [.macOS(.v13)],
@@ -25,8 +32,15 @@ let package = Package(
         .target(name: "Tracking"),
         // MOTChallenge text files: det.txt, gt.txt, results, seqinfo.ini.
         .target(name: "MOTFiles"),
-        // Where observations come from: detectors, and replayed det.txt files.
-        .target(name: "Detection", dependencies: ["Tracking", "MOTFiles"]),
+        .systemLibrary(name: "COpenVINO", path: "Sources/COpenVINO"),
+        // Where observations come from: one-stage detectors on OpenVINO, and replayed
+        // det.txt files.
+        .target(
+            name: "Detection",
+            dependencies: ["COpenVINO", "VideoIO", "Tracking", "MOTFiles"],
+            swiftSettings: openVINOHeaders,
+            linkerSettings: [.unsafeFlags(["-L\(openVINO)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(openVINO)/lib"])]
+        ),
         // MOTChallenge scoring (HOTA, CLEAR MOT, Identity) as TrackEval computes it.
         .target(name: "Evaluation", dependencies: ["MOTFiles", "Tracking"]),
         .executableTarget(
@@ -34,7 +48,8 @@ let package = Package(
             dependencies: [
                 "VideoIO", "Detection", "Tracking", "MOTFiles", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: openVINOHeaders
         ),
         .executableTarget(
             name: "ReaderBenchmark",
@@ -47,13 +62,16 @@ let package = Package(
         .executableTarget(
             name: "TrackerBenchmark",
             dependencies: ["Tracking", "Detection", "MOTFiles"],
-            path: "Benchmarks/TrackerBenchmark"
+            path: "Benchmarks/TrackerBenchmark",
+            swiftSettings: openVINOHeaders
         ),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "VideoIO", "Tracking", "TestSupport"],
+                    swiftSettings: openVINOHeaders),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
-        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport", "MOTFiles"]),
+        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport", "MOTFiles"], swiftSettings: openVINOHeaders),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,8 +15,8 @@ public final class FrameReader {
     public enum OutputSize: Sendable, Equatable {
         /// The decoded picture's own size.
         case native
-        /// Scaled to fit `width`×`height` with its aspect ratio kept, centred, the
-        /// rest filled with `Options.padValue`.
+        /// Scaled to fit `width`×`height` with its aspect ratio kept, placed as
+        /// `Options.letterboxAlignment` says, the rest filled with `Options.padValue`.
         case letterbox(width: Int, height: Int)
     }
 
@@ -49,6 +49,7 @@ public final class FrameReader {
         public var pixelFormat: PixelFormat = .rgb24
         /// Grey level of letterbox padding; 114 is what YOLO-family models expect.
         public var padValue: UInt8 = 114
+        public var letterboxAlignment: Letterbox.Alignment = .center
         public var scaling: Scaling = .bicubic
         /// Decoder threads; 0 lets FFmpeg use every core.
         public var decoderThreads: Int = 0
@@ -322,7 +323,7 @@ public final class FrameReader {
             letterbox = nil
             (width, height) = (sw, sh)
         case .letterbox(let w, let h):
-            let box = Letterbox(sourceWidth: sw, sourceHeight: sh, width: w, height: h)
+            let box = Letterbox(sourceWidth: sw, sourceHeight: sh, width: w, height: h, alignment: options.letterboxAlignment)
             letterbox = box
             (width, height) = (w, h)
         }

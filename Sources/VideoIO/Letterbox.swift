@@ -2,6 +2,12 @@
 /// without changing its aspect ratio: the rest of the output is padding. Detectors
 /// with a fixed input size use this, and map their boxes back with `toSource`.
 public struct Letterbox: Sendable, Equatable, Codable {
+    /// Where the scaled picture sits: centred (Ultralytics YOLO, most models) or in
+    /// the top-left corner (YOLOX).
+    public enum Alignment: String, Sendable, Equatable, Codable {
+        case center, topLeft
+    }
+
     public var sourceWidth: Int
     public var sourceHeight: Int
     /// Output size.
@@ -15,8 +21,8 @@ public struct Letterbox: Sendable, Equatable, Codable {
     public var padLeft: Int
     public var padTop: Int
 
-    /// Fits a `sourceWidth`×`sourceHeight` image into `width`×`height`, centred.
-    public init(sourceWidth: Int, sourceHeight: Int, width: Int, height: Int) {
+    /// Fits a `sourceWidth`×`sourceHeight` image into `width`×`height`.
+    public init(sourceWidth: Int, sourceHeight: Int, width: Int, height: Int, alignment: Alignment = .center) {
         precondition(sourceWidth > 0 && sourceHeight > 0 && width > 0 && height > 0)
         self.sourceWidth = sourceWidth
         self.sourceHeight = sourceHeight
@@ -26,8 +32,8 @@ public struct Letterbox: Sendable, Equatable, Codable {
         // The side that limits the scale fills the output exactly; the other is rounded.
         contentWidth = min(width, max(1, Int((Double(sourceWidth) * scale).rounded())))
         contentHeight = min(height, max(1, Int((Double(sourceHeight) * scale).rounded())))
-        padLeft = (width - contentWidth) / 2
-        padTop = (height - contentHeight) / 2
+        padLeft = alignment == .center ? (width - contentWidth) / 2 : 0
+        padTop = alignment == .center ? (height - contentHeight) / 2 : 0
     }
 
     /// The scale factor that was applied (output pixels per source pixel).

@@ -34,8 +34,9 @@ public struct ProcessResult: Sendable {
 
 public enum TestError: Error, CustomStringConvertible {
     case command(String)
+    case missing(String)
     public var description: String {
-        switch self { case .command(let text): text }
+        switch self { case .command(let text), .missing(let text): text }
     }
 }
 
@@ -131,5 +132,27 @@ public struct SeededGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+/// What `scripts/setup` installs into the git-ignored `.deps/`: models and real media.
+public enum Deps {
+    public static let repository = Fixtures.directory.deletingLastPathComponent()
+
+    /// `.deps/models/<name>` or `.deps/media/<name>`; fails the test with the fix if missing.
+    public static func path(_ kind: String, _ name: String) throws -> String {
+        let path = repository.appendingPathComponent(".deps/\(kind)/\(name)").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw TestError.missing("\(path) is missing: run scripts/setup")
+        }
+        return path
+    }
+
+    public static func model(_ name: String) throws -> String { try path("models", name) }
+    public static func media(_ name: String) throws -> String { try path("media", name) }
+
+    /// A script under `scripts/`.
+    public static func script(_ name: String) -> String {
+        repository.appendingPathComponent("scripts/\(name)").path
     }
 }

@@ -21,15 +21,6 @@ final class EvalCommandTests: XCTestCase {
         return results
     }
 
-    private func assertOneLineError(_ result: ProcessResult, contains text: String,
-                                    file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(result.status, 1, file: file, line: line)
-        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "stderr: \(result.stderr)", file: file, line: line)
-        XCTAssertTrue(result.stderr.hasPrefix("trackd: error: "), result.stderr, file: file, line: line)
-        XCTAssertTrue(result.stderr.contains(text), "expected '\(text)' in: \(result.stderr)", file: file, line: line)
-        XCTAssertTrue(result.stdout.isEmpty, file: file, line: line)
-    }
-
     func testTableAndJSON() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -10,15 +10,6 @@ final class ProbeCommandTests: XCTestCase {
         try runProcess(trackd, ["probe"] + arguments)
     }
 
-    private func assertOneLineError(_ result: ProcessResult, contains text: String,
-                                    file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(result.status, 1, file: file, line: line)
-        let lines = result.stderr.split(separator: "\n")
-        XCTAssertEqual(lines.count, 1, "stderr: \(result.stderr)", file: file, line: line)
-        XCTAssertTrue(result.stderr.hasPrefix("trackd: error: "), result.stderr, file: file, line: line)
-        XCTAssertTrue(result.stderr.contains(text), "expected '\(text)' in: \(result.stderr)", file: file, line: line)
-    }
-
     func testTextOutput() throws {
         let result = try probe([Fixtures.path("h264.mp4")])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -62,13 +53,12 @@ final class ProbeCommandTests: XCTestCase {
                              ("unknown-codec.avi", "unsupported codec")] {
             let result = try probe([Fixtures.path(name)])
             assertOneLineError(result, contains: text)
-            XCTAssertTrue(result.stdout.isEmpty, "\(name): nothing on stdout")
         }
     }
 
     func testTruncatedCountPrintsTheFramesThenFails() throws {
         let result = try probe(["--count", Fixtures.path("truncated.mp4")])
-        assertOneLineError(result, contains: "truncated or corrupt video: decoding stopped after 24 frames")
+        assertOneLineError(result, contains: "truncated or corrupt video: decoding stopped after 24 frames", stdoutEmpty: false)
         XCTAssertTrue(result.output.contains("frames:     24"), result.output)
     }
 

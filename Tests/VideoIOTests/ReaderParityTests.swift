@@ -156,6 +156,24 @@ final class ReaderParityTests: XCTestCase {
         XCTAssertFalse((0..<72).allSatisfy { frame.image[150, $0] == (114, 114, 114) })
     }
 
+    func testTopLeftLetterboxHasTheSamePictureAndAllPaddingBelow() throws {
+        // YOLOX's placement: 320x240 into 416x416, picture in rows 0..<312.
+        var centred = FrameReader.Options()
+        centred.output = .letterbox(width: 416, height: 416)
+        var corner = centred
+        corner.letterboxAlignment = .topLeft
+        let a = try XCTUnwrap(try FrameReader(Fixtures.path("h264.mp4"), options: centred).nextFrame())
+        let b = try XCTUnwrap(try FrameReader(Fixtures.path("h264.mp4"), options: corner).nextFrame())
+        let box = try XCTUnwrap(b.letterbox)
+        XCTAssertEqual([box.padLeft, box.padTop, box.padRight, box.padBottom], [0, 0, 0, 104])
+        let stride = b.image.bytesPerRow
+        XCTAssertEqual(b.image.pixels[..<(312 * stride)], a.image.pixels[(52 * stride)..<(364 * stride)])
+        XCTAssertTrue(b.image.pixels[(312 * stride)...].allSatisfy { $0 == 114 })
+        let p = box.toSource(x: 208, y: 156)
+        XCTAssertEqual(p.x, 160, accuracy: 1e-9)
+        XCTAssertEqual(p.y, 120, accuracy: 1e-9)
+    }
+
     private func allFrames(_ name: String, options: FrameReader.Options = .init()) throws -> [Frame] {
         let reader = try FrameReader(Fixtures.path(name), options: options)
         var frames: [Frame] = []

@@ -1,0 +1,174 @@
+import Foundation
+import Tracking
+import VideoIO
+
+/// A detector that looks at frames: it says how it wants them (so the frame reader
+/// scales once, straight into the model's input size) and returns boxes in the
+/// source picture's pixels.
+public protocol Detector: AnyObject {
+    /// How frames must be given to `detect`.
+    var input: DetectorInput { get }
+    /// Class names by class id.
+    var classNames: [String] { get }
+    /// A description for logs: model file and kind.
+    var summary: String { get }
+    /// Boxes in source pixels, best score first. `frame` must be in `input`'s format.
+    func detect(_ frame: Frame) throws -> [Observation]
+}
+
+/// The frames a detector takes.
+public struct DetectorInput: Sendable, Equatable {
+    /// nil: the picture's own size; otherwise letterboxed into this size.
+    public var size: (width: Int, height: Int)?
+    public var alignment: Letterbox.Alignment
+    public var pixelFormat: PixelFormat
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.size?.width == b.size?.width && a.size?.height == b.size?.height
+            && a.alignment == b.alignment && a.pixelFormat == b.pixelFormat
+    }
+
+    /// Frame-reader options that deliver such frames.
+    public func readerOptions(_ base: FrameReader.Options = .init()) -> FrameReader.Options {
+        var options = base
+        options.pixelFormat = pixelFormat
+        options.letterboxAlignment = alignment
+        if let size { options.output = .letterbox(width: size.width, height: size.height) } else { options.output = .native }
+        return options
+    }
+}
+
+/// Model-independent settings, with the defaults the CLI shows.
+public struct DetectorOptions: Sendable {
+    /// nil: the default model (SSDLite-MobileNetV2, people).
+    public var modelPath: String?
+    /// One class name per line, for models that carry none.
+    public var labelsPath: String?
+    /// Least score kept.
+    public var confidence = 0.25
+    /// Overlap above which the weaker of two same-class boxes is dropped (NMS).
+    public var iou = 0.45
+    /// Keep only these classes (names or numeric ids); empty keeps all.
+    public var classes: [String] = []
+    /// Inference threads; 0 lets OpenVINO choose (every core).
+    public var threads = 0
+    /// Input size for models whose input size is not fixed and not in their metadata.
+    public var inputSize: Int?
+    /// Force a YOLO output layout instead of recognising it.
+    public var layout: YOLOLayout?
+    /// At most this many boxes per frame, best first.
+    public var maxDetections = 300
+    /// Arithmetic inside the runtime.
+    public var precision = InferencePrecision.auto
+
+    public init() {}
+}
+
+/// The precision OpenVINO computes in. `auto` is its own choice: bf16 on CPUs with
+/// AMX or AVX-512 BF16 (about twice as fast there, scores within a few hundredths of
+/// f32), f32 elsewhere.
+public enum InferencePrecision: String, Sendable, CaseIterable {
+    case auto, f32, bf16, f16
+}
+
+public enum DetectorError: Error, Sendable, Equatable, CustomStringConvertible {
+    case modelNotFound(path: String)
+    case defaultModelMissing(searched: [String])
+    case unreadableModel(path: String, message: String)
+    case unsupportedModel(path: String, reason: String)
+    case badLabels(path: String, reason: String)
+    case unknownClass(name: String, known: [String])
+    case invalidOption(String)
+    case runtime(operation: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .modelNotFound(let path): "model not found: \(path)"
+        case .defaultModelMissing(let searched):
+            "the default model is not installed (looked in \(searched.joined(separator: ", "))): run scripts/setup or pass --model"
+        case .unreadableModel(let path, let message): "not a model OpenVINO can read: \(path): \(message)"
+        case .unsupportedModel(let path, let reason): "unsupported model \(path): \(reason)"
+        case .badLabels(let path, let reason): "bad labels file \(path): \(reason)"
+        case .unknownClass(let name, let known):
+            "unknown class '\(name)'; the model's classes are \(known.prefix(20).joined(separator: ", "))\(known.count > 20 ? ", ..." : "")"
+        case .invalidOption(let message): message
+        case .runtime(let operation, let message): "OpenVINO could not \(operation): \(message)"
+        }
+    }
+}
+
+/// Loads a detector for `options.modelPath` (or the default model), recognising
+/// what kind of model the file holds.
+public func loadDetector(_ options: DetectorOptions) throws -> any Detector {
+    guard options.confidence >= 0, options.confidence <= 1 else {
+        throw DetectorError.invalidOption("--conf must be in [0, 1], got \(options.confidence)")
+    }
+    guard options.iou > 0, options.iou <= 1 else {
+        throw DetectorError.invalidOption("--iou must be in (0, 1], got \(options.iou)")
+    }
+    let path = try options.modelPath ?? DefaultModel.path()
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        throw DetectorError.modelNotFound(path: path)
+    }
+    let core = try InferenceCore()
+    let model = try core.readModel(path)
+    if SSDDetector.recognises(model) {
+        return try SSDDetector(path: path, core: core, model: model, options: options)
+    }
+    return try YOLODetector(path: path, core: core, model: model, options: options)
+}
+
+/// The OpenVINO build in use.
+public var inferenceRuntimeVersion: String { InferenceCore.version }
+
+/// Where the default model is found: `$TRACKD_MODEL_DIR`, the project's `.deps/models`
+/// above the executable (a development build), or `share/trackd/models` beside the
+/// executable's `bin` (an installed one).
+public enum DefaultModel {
+    public static let fileName = "ssdlite-mobilenetv2-person.pb"
+
+    public static func candidates(executable: String = CommandLine.arguments[0]) -> [String] {
+        var dirs: [String] = []
+        if let dir = ProcessInfo.processInfo.environment["TRACKD_MODEL_DIR"], !dir.isEmpty { dirs.append(dir) }
+        let exe = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        var dir = exe
+        for _ in 0..<5 {
+            dirs.append(dir.appendingPathComponent(".deps/models").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        dirs.append(exe.deletingLastPathComponent().appendingPathComponent("share/trackd/models").path)
+        return dirs.map { $0 + "/" + fileName }
+    }
+
+    public static func path() throws -> String {
+        let all = candidates()
+        guard let found = all.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw DetectorError.defaultModelMissing(searched: all.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
+        }
+        return found
+    }
+}
+
+/// Class ids to keep, from names or numbers; nil keeps every class.
+func classFilter(_ wanted: [String], names: [String]) throws -> Set<Int>? {
+    guard !wanted.isEmpty else { return nil }
+    return Set(try wanted.map { name in
+        if let i = names.firstIndex(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) { return i }
+        if let i = Int(name), i >= 0, i < max(names.count, 1) || names.isEmpty { return i }
+        throw DetectorError.unknownClass(name: name, known: names)
+    })
+}
+
+/// One class name per line; blank lines at the end are ignored.
+func readLabels(_ path: String) throws -> [String] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw DetectorError.badLabels(path: path, reason: "cannot read it as UTF-8 text")
+    }
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+        $0.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    while lines.last?.isEmpty == true { lines.removeLast() }
+    guard !lines.isEmpty else { throw DetectorError.badLabels(path: path, reason: "no class names") }
+    return lines
+}

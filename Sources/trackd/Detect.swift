@@ -1,0 +1,129 @@
+import ArgumentParser
+import Detection
+import Foundation
+import VideoIO
+
+/// Options shared by every command that runs a detector.
+struct DetectorArguments: ParsableArguments {
+    @Option(help: ArgumentHelp("""
+        Model file: an ONNX export of YOLOv8/YOLO11, YOLOv5 or YOLOX, or a TensorFlow \
+        Object Detection API SSD graph. Default: the SSDLite-MobileNetV2 person \
+        detector that scripts/setup installs.
+        """, valueName: "model"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("Class names, one per line, for a model that carries none.", valueName: "file"))
+    var labels: String?
+
+    @Option(help: "Least detection score kept (0-1).")
+    var conf: Double = 0.25
+
+    @Option(help: "Overlap (IoU) above which the weaker of two boxes of one class is dropped.")
+    var iou: Double = 0.45
+
+    @Option(help: ArgumentHelp("Keep only these classes, by name or number (comma-separated).", valueName: "names"))
+    var classes: String?
+
+    @Option(help: "Inference threads (0: every core).")
+    var threads: Int = 0
+
+    @Option(help: ArgumentHelp("Inference precision: auto (OpenVINO's choice: bf16 where the CPU has it, else f32), f32, bf16, f16.", valueName: "precision"))
+    var precision: String = "auto"
+
+    @Option(name: .customLong("input-size"), help: ArgumentHelp("Input size for a model whose size is not fixed and not in its metadata (default 640).", valueName: "pixels"))
+    var inputSize: Int?
+
+    @Option(help: ArgumentHelp("Decode a YOLO model's output as this layout instead of recognising it: \(YOLOLayout.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "layout"))
+    var layout: String?
+
+    func validate() throws {
+        guard threads >= 0 else { throw ValidationError("--threads must not be negative") }
+        guard InferencePrecision(rawValue: precision) != nil else {
+            throw ValidationError("--precision must be one of \(InferencePrecision.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let layout, YOLOLayout(rawValue: layout) == nil {
+            throw ValidationError("--layout must be one of \(YOLOLayout.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    var options: DetectorOptions {
+        var o = DetectorOptions()
+        o.modelPath = model
+        o.labelsPath = labels
+        o.confidence = conf
+        o.iou = iou
+        o.classes = classes.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+        o.threads = threads
+        o.inputSize = inputSize
+        o.layout = layout.flatMap(YOLOLayout.init(rawValue:))
+        o.precision = InferencePrecision(rawValue: precision) ?? .auto
+        return o
+    }
+}
+
+struct Detect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Detect objects in an image or the frames of a video.",
+        discussion: """
+            Prints one line per box: frame index, time (s), class, score, and the box \
+            as left, top, width, height in the picture's pixels. With --json, one \
+            JSON object per frame instead.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("An image or a video (anything FFmpeg reads).", valueName: "input"))
+    var input: String
+
+    @OptionGroup var detector: DetectorArguments
+
+    @Option(help: "Stop after this many frames (default: all).")
+    var frames: Int?
+
+    @Flag(help: "One JSON object per frame.")
+    var json = false
+
+    func validate() throws {
+        if let frames, frames <= 0 { throw ValidationError("--frames must be positive") }
+    }
+
+    struct Box: Encodable {
+        var `class`: String
+        var classId: Int
+        var score: Double
+        var box: [Double]
+    }
+
+    struct FrameReport: Encodable {
+        var frame: Int
+        var time: Double
+        var detections: [Box]
+    }
+
+    func run() throws {
+        CLI.quietFFmpeg()
+        do {
+            let detector = try loadDetector(self.detector.options)
+            let reader = try FrameReader(input, options: detector.input.readerOptions())
+            if !json { print("# \(detector.summary)") }
+            var count = 0
+            while frames.map({ count < $0 }) ?? true, let frame = try reader.nextFrame() {
+                count += 1
+                let boxes = try detector.detect(frame).map { o in
+                    Box(class: o.classID < detector.classNames.count ? detector.classNames[o.classID] : String(o.classID),
+                        classId: o.classID, score: o.score,
+                        box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 10).rounded() / 10 })
+                }
+                if json {
+                    print(CLI.json(FrameReport(frame: frame.index, time: frame.time, detections: boxes)))
+                } else {
+                    for b in boxes {
+                        print(String(format: "%d %.3f %@ %.3f %.1f %.1f %.1f %.1f", frame.index, frame.time, b.class,
+                                     b.score, b.box[0], b.box[1], b.box[2], b.box[3]))
+                    }
+                }
+            }
+        } catch {
+            throw CLI.failure(error)
+        }
+    }
+}

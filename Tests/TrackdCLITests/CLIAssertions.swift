@@ -1,0 +1,14 @@
+import TestSupport
+import XCTest
+
+/// A failed command: exit status 1, one line on stderr starting `trackd: error: ` and
+/// containing `text`, and (unless the command reports work done before failing)
+/// nothing on stdout.
+func assertOneLineError(_ result: ProcessResult, contains text: String, stdoutEmpty: Bool = true,
+                        file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(result.status, 1, file: file, line: line)
+    XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "stderr: \(result.stderr)", file: file, line: line)
+    XCTAssertTrue(result.stderr.hasPrefix("trackd: error: "), result.stderr, file: file, line: line)
+    XCTAssertTrue(result.stderr.contains(text), "expected '\(text)' in: \(result.stderr)", file: file, line: line)
+    XCTAssertTrue(!stdoutEmpty || result.stdout.isEmpty, "stdout: \(result.output)", file: file, line: line)
+}

@@ -1,0 +1,70 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `trackd detect` run as a subprocess, on the models and media scripts/setup installs.
+final class DetectCommandTests: XCTestCase {
+    private var trackd: String { productsDirectory.appendingPathComponent("trackd").path }
+
+    func testDefaultModelPrintsThePerson() throws {
+        let result = try runProcess(trackd, ["detect", try Deps.media("person.jpg")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.output.split(separator: "\n")
+        XCTAssertEqual(lines.first, "# ssdlite-mobilenetv2-person.pb (TensorFlow SSD, native input size)")
+        let boxes = lines.dropFirst().map { $0.split(separator: " ") }
+        XCTAssertEqual(boxes.count, 1, result.output)
+        let b = try XCTUnwrap(boxes.first)
+        XCTAssertEqual(b[0], "0")
+        XCTAssertEqual(b[2], "person")
+        let (left, top, width, height) = (Double(b[4])!, Double(b[5])!, Double(b[6])!, Double(b[7])!)
+        XCTAssertEqual(left + width / 2, 233, accuracy: 10)
+        XCTAssertEqual(top + height / 2, 237, accuracy: 15)
+    }
+
+    func testYOLOv8ExportAsJSON() throws {
+        let result = try runProcess(trackd, ["detect", "--model", try Deps.model("yolov8s-fall.onnx"), "--json",
+                                             "--classes", "Normal", try Deps.media("vtest.avi"), "--frames", "3"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let frames = try result.output.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        XCTAssertEqual(frames.map { $0["frame"] as? Int }, [0, 1, 2])
+        XCTAssertEqual(frames.map { $0["time"] as? Double }, [0, 0.1, 0.2])
+        let boxes = frames.flatMap { $0["detections"] as? [[String: Any]] ?? [] }
+        XCTAssertFalse(boxes.isEmpty)
+        for box in boxes {
+            XCTAssertEqual(box["class"] as? String, "Normal")
+            let b = try XCTUnwrap(box["box"] as? [Double])
+            XCTAssertTrue(b[0] >= 0 && b[1] >= 0 && b[0] + b[2] <= 768 && b[1] + b[3] <= 576, "\(b)")
+        }
+    }
+
+    func testBadInputsFailWithOneLine() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = dir.appendingPathComponent("model.onnx")
+        try "hello\n".write(to: text, atomically: true, encoding: .utf8)
+        let image = try Deps.media("person.jpg")
+        assertOneLineError(try runProcess(trackd, ["detect", "--model", dir.appendingPathComponent("none.onnx").path, image]),
+                           contains: "model not found")
+        assertOneLineError(try runProcess(trackd, ["detect", "--model", text.path, image]),
+                           contains: "not a model OpenVINO can read")
+        assertOneLineError(try runProcess(trackd, ["detect", dir.appendingPathComponent("none.jpg").path]),
+                           contains: "file not found")
+        assertOneLineError(try runProcess(trackd, ["detect", Fixtures.path("not-a-video.mp4")]),
+                           contains: "not a media file")
+        let bad = try runProcess(trackd, ["detect", "--precision", "f64", image])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--precision must be one of auto, f32, bf16, f16"), bad.stderr)
+    }
+
+    func testMissingDefaultModelSaysHowToGetIt() throws {
+        // A copy of the binary outside the project, with nowhere to find the model.
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("trackd")
+        try FileManager.default.copyItem(atPath: trackd, toPath: copy.path)
+        assertOneLineError(try runProcess(copy.path, ["detect", try Deps.media("person.jpg")]),
+                           contains: "the default model is not installed")
+    }
+}
