@@ -65,6 +65,12 @@ let package = Package(
             path: "Benchmarks/TrackerBenchmark",
             swiftSettings: openVINOHeaders
         ),
+        .executableTarget(
+            name: "DetectorBenchmark",
+            dependencies: ["Detection", "VideoIO"],
+            path: "Benchmarks/DetectorBenchmark",
+            swiftSettings: openVINOHeaders
+        ),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "VideoIO", "Tracking", "TestSupport"],
                     swiftSettings: openVINOHeaders),
