@@ -41,12 +41,20 @@ let package = Package(
             swiftSettings: openVINOHeaders,
             linkerSettings: [.unsafeFlags(["-L\(openVINO)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(openVINO)/lib"])]
         ),
+        // The track log: JSON lines, crash-safe appends, a reader that survives a cut tail.
+        .target(name: "TrackLog", dependencies: ["Tracking", "MOTFiles"]),
+        // Video in, track log out: decoding ahead on its own thread, detection, tracking.
+        .target(
+            name: "Pipeline",
+            dependencies: ["VideoIO", "Detection", "Tracking", "TrackLog", "MOTFiles"],
+            swiftSettings: openVINOHeaders
+        ),
         // MOTChallenge scoring (HOTA, CLEAR MOT, Identity) as TrackEval computes it.
         .target(name: "Evaluation", dependencies: ["MOTFiles", "Tracking"]),
         .executableTarget(
             name: "trackd",
             dependencies: [
-                "VideoIO", "Detection", "Tracking", "MOTFiles", "Evaluation",
+                "VideoIO", "Detection", "Tracking", "MOTFiles", "Evaluation", "TrackLog", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: openVINOHeaders
@@ -74,6 +82,7 @@ let package = Package(
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "VideoIO", "Tracking", "TestSupport"],
                     swiftSettings: openVINOHeaders),
+        .testTarget(name: "TrackLogTests", dependencies: ["TrackLog", "Tracking", "TestSupport"]),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),

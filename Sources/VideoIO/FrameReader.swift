@@ -183,10 +183,29 @@ public final class FrameReader {
 
     /// Decodes the next frame and converts its pixels; `nil` after the last one.
     public func nextFrame() throws -> Frame? {
-        guard let info = try decodeNext() else { return nil }
-        defer { av_frame_unref(ff.frame) }
-        let (image, letterbox) = try convert(ff.frame!)
-        return Frame(info: info, image: image, letterbox: letterbox)
+        try nextFrame { _ in .take }
+    }
+
+    /// What to do with a decoded frame, decided from its index and time.
+    public enum FrameChoice: Sendable {
+        case take, skip, stop
+    }
+
+    /// Decodes frames until `choose` takes one, and converts only that one: frames
+    /// skipped (outside a time range, between strides) cost no pixel conversion.
+    /// `nil` after the last frame or when `choose` says stop.
+    public func nextFrame(_ choose: (FrameInfo) throws -> FrameChoice) throws -> Frame? {
+        while let info = try decodeNext() {
+            defer { av_frame_unref(ff.frame) }
+            switch try choose(info) {
+            case .take:
+                let (image, letterbox) = try convert(ff.frame!)
+                return Frame(info: info, image: image, letterbox: letterbox)
+            case .skip: continue
+            case .stop: return nil
+            }
+        }
+        return nil
     }
 
     /// Decodes the next frame without converting its pixels (for counting and

@@ -1,66 +1,139 @@
 import ArgumentParser
 import Detection
+import Dispatch
 import Foundation
 import MOTFiles
+import Pipeline
 import Tracking
 
 struct Track: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Track objects, here from replayed MOTChallenge detections.",
+        abstract: "Track objects in a video, or in replayed MOTChallenge detections.",
         discussion: """
-            Runs the tracker over the detections of a MOTChallenge det.txt
-            (frame,id,x,y,w,h,score,...; frames from 1) and writes MOTChallenge
-            results (frame,id,x,y,w,h,score,-1,-1,-1; ids from 1). Frame times come
-            from the frame rate in --seqinfo (or --fps); every frame up to the
-            sequence length is processed, with or without detections.
+            With a video: decodes it (frames decoded ahead on their own thread), runs the \
+            detector on every --stride-th frame, tracks, and appends every processed \
+            frame to a JSON-lines track log (schema trackd.tracklog/1, docs/track-log.md) \
+            and/or MOTChallenge results. Without --out or --mot-out the log goes to \
+            <video name>.tracks.jsonl here.
+
+            With --detections: the tracker runs over a MOTChallenge det.txt instead \
+            (frames from 1, times from --seqinfo's frame rate or --fps); no video needed.
+
+            On a terminal a progress line shows frames, speed, elapsed time, ETA and live \
+            tracks; otherwise only errors and a final summary are printed. SIGINT or \
+            SIGTERM stops after the current frame: the log ends with status \
+            'interrupted' and trackd exits with 130 or 143.
             """
     )
 
-    @Option(help: ArgumentHelp("MOTChallenge det.txt to replay.", valueName: "det.txt"))
-    var detections: String
+    @Argument(help: ArgumentHelp("The video (any file or URL FFmpeg opens).", valueName: "video"))
+    var video: String?
 
-    @Option(help: ArgumentHelp("The sequence's seqinfo.ini: frame rate and length.", valueName: "seqinfo.ini"))
-    var seqinfo: String?
+    @OptionGroup var detector: DetectorArguments
 
-    @Option(help: "Frame rate when there is no --seqinfo.")
-    var fps: Double = 30
+    @Option(help: ArgumentHelp("Track log to write (JSON lines).", valueName: "log.jsonl"))
+    var out: String?
 
-    @Option(name: .customLong("mot-out"), help: ArgumentHelp("Where to write MOTChallenge results.", valueName: "results.txt"))
-    var motOut: String
+    @Option(name: .customLong("mot-out"), help: ArgumentHelp("MOTChallenge results to write.", valueName: "results.txt"))
+    var motOut: String?
 
     @Option(help: ArgumentHelp("Tracker parameters as JSON; keys left out keep their defaults (see README).", valueName: "tracker.json"))
     var config: String?
 
+    @Option(help: "Run the detector on every N-th frame only.")
+    var stride: Int = 1
+
+    @Option(help: ArgumentHelp("Start at this time in the video.", valueName: "seconds"))
+    var start: Double?
+
+    @Option(help: ArgumentHelp("Stop after this time in the video.", valueName: "seconds"))
+    var end: Double?
+
+    @Option(name: [.customShort("o"), .customLong("input-option")],
+            help: ArgumentHelp("An FFmpeg demuxer/protocol option, as before -i in ffmpeg (repeatable).", valueName: "key=value"))
+    var inputOptions: [String] = []
+
+    @Option(help: ArgumentHelp("MOTChallenge det.txt to replay instead of a video.", valueName: "det.txt"))
+    var detections: String?
+
+    @Option(help: ArgumentHelp("With --detections: the sequence's seqinfo.ini (frame rate, length, size).", valueName: "seqinfo.ini"))
+    var seqinfo: String?
+
+    @Option(help: "With --detections and no --seqinfo: the frame rate.")
+    var fps: Double = 30
+
     func validate() throws {
+        guard (video == nil) != (detections == nil) else {
+            throw ValidationError("give a video or --detections det.txt (one of them)")
+        }
+        guard stride >= 1 else { throw ValidationError("--stride must be at least 1") }
         guard fps > 0, fps.isFinite else { throw ValidationError("--fps must be positive") }
+        if let start, let end, end < start { throw ValidationError("--end must not be before --start") }
+        if let start, start < 0 { throw ValidationError("--start must not be negative") }
     }
 
     func run() throws {
-        do {
-            let info = try seqinfo.map(SequenceInfo.read)
-            let replay = try ReplayDetector(path: detections)
-            let frameRate = info?.frameRate ?? fps
-            let frames = max(info?.length ?? 0, replay.lastFrame)
-            // Fail on an unwritable output before doing any work.
-            try Data().write(to: URL(fileURLWithPath: motOut))
+        CLI.quietFFmpeg()
+        let stop = StopSignal()
+        let signals = [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { stop.request(signalNumber) }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
 
-            var tracker = Tracker(config: try config.map(Self.readConfig) ?? TrackerConfig())
-            var lines: [String] = []
-            var ids = Set<Int>()
-            for frame in 1...max(frames, 1) {
-                let objects = try tracker.update(replay.detections(frame: frame), time: Double(frame - 1) / frameRate)
-                for o in objects {
-                    ids.insert(o.id)
-                    lines.append(MOTText.resultLine(MOTRecord(frame: frame, id: o.id, left: o.box.x1, top: o.box.y1,
-                                                              width: o.box.width, height: o.box.height, confidence: o.score)))
-                }
+        let result: RunResult
+        let logPath: String?
+        do {
+            let trackerConfig = try config.map(Self.readConfig) ?? TrackerConfig()
+            logPath = out ?? (motOut == nil ? Self.defaultLogPath(for: video ?? detections!) : nil)
+            // Outputs first: an unwritable path fails before the model is loaded.
+            let outputs = try RunOutputs(logPath: logPath, motPath: motOut)
+            let source: any DetectionSource
+            do {
+                source = try openSource()
+            } catch {
+                outputs.discard()
+                throw error
             }
-            let text = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
-            try Data(text.utf8).write(to: URL(fileURLWithPath: motOut), options: .atomic)
-            print("tracked \(frames) frames: \(ids.count) tracks, \(lines.count) boxes -> \(motOut)")
+            let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
+            result = try TrackRun(tracker: trackerConfig, trackdVersion: Trackd.version)
+                .run(source, outputs: outputs, stop: stop, progress: progress.map { line in { line.show($0) } })
+            progress?.clear()
         } catch {
             throw CLI.failure(error)
         }
+
+        let target = [logPath, motOut].compactMap { $0 }.joined(separator: ", ")
+        let figures = String(format: "%d frames in %.1f s (%.1f fps): %d tracks -> %@", result.frames, result.wallSeconds,
+                             result.wallSeconds > 0 ? Double(result.frames) / result.wallSeconds : 0, result.tracks, target)
+        switch result.status {
+        case .complete:
+            print("tracked " + figures)
+        case .interrupted:
+            print("interrupted after " + figures)
+            throw ExitCode(128 + (result.signal ?? SIGINT))
+        case .failed:
+            CLI.printError((result.error ?? "failed") + " (logged \(figures))")
+            throw ExitCode.failure
+        }
+    }
+
+    private func openSource() throws -> any DetectionSource {
+        guard let video else {
+            return try ReplaySource(path: detections!, sequence: try seqinfo.map(SequenceInfo.read), frameRate: fps)
+        }
+        let options = detector.options
+        return try VideoSource(path: video, detector: try loadDetector(options), options: options,
+                               selection: FrameSelection(stride: stride, start: start, end: end),
+                               formatOptions: try CLI.keyValues(inputOptions, option: "--input-option"))
+    }
+
+    static func defaultLogPath(for input: String) -> String {
+        let name = URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent
+        return (name.isEmpty ? "trackd" : name) + ".tracks.jsonl"
     }
 
     static func readConfig(_ path: String) throws -> TrackerConfig {
@@ -78,5 +151,33 @@ struct Track: ParsableCommand {
         } catch {
             throw ValidationError("\(path): \(error)")
         }
+    }
+}
+
+/// The progress line on a terminal: frames, speed, elapsed, ETA, live tracks,
+/// redrawn at most four times a second.
+final class ProgressLine {
+    private var lastDrawn = Date.distantPast
+
+    func show(_ p: RunProgress) {
+        guard Date().timeIntervalSince(lastDrawn) >= 0.25 else { return }
+        lastDrawn = Date()
+        var text = "frames \(p.frames)"
+        if let total = p.expectedFrames { text += "/\(total)" }
+        text += String(format: "  %.1f fps  %@ elapsed", p.framesPerSecond, Self.clock(p.elapsed))
+        if let total = p.expectedFrames, p.framesPerSecond > 0, total > p.frames {
+            text += "  ETA " + Self.clock(Double(total - p.frames) / p.framesPerSecond)
+        }
+        text += "  \(p.tracksAlive) tracks"
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+    }
+
+    func clear() {
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A first-in first-out queue of at most `capacity` items between one producer and
+/// one consumer thread: a producer that gets ahead waits, so memory stays flat. The
+/// producer ends it with `close(error:)`; the consumer gets the items, then the error.
+final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
+    private let capacity: Int
+    private let condition = NSCondition()
+    private var items: [Element] = []
+    private var head = 0
+    private var closed = false
+    private var failure: (any Error)?
+    private var cancelled = false
+
+    init(capacity: Int) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+    }
+
+    /// Adds an item, waiting for room; false once the consumer has cancelled.
+    func push(_ item: Element) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count - head >= capacity && !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    /// No more items; `error` (if any) is thrown to the consumer after the last one.
+    func close(error: (any Error)? = nil) {
+        condition.lock()
+        closed = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The consumer stops early: a waiting producer is released.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next item, waiting for one; nil when closed and drained; throws the
+    /// producer's error after the last item.
+    func pop() throws -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        while head == items.count && !closed { condition.wait() }
+        if head < items.count {
+            let item = items[head]
+            head += 1
+            if head > 64 {
+                items.removeFirst(head)
+                head = 0
+            }
+            condition.broadcast()
+            return item
+        }
+        if let failure { throw failure }
+        return nil
+    }
+}
+
+/// A stop request shared between a signal handler and a running job.
+public final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var signal: Int32?
+
+    public init() {}
+
+    /// Asks the job to stop after the current frame; `signal` is the reason.
+    public func request(_ signal: Int32) {
+        lock.lock()
+        if self.signal == nil { self.signal = signal }
+        lock.unlock()
+    }
+
+    /// The signal that asked for a stop, if any.
+    public var requested: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return signal
+    }
+}

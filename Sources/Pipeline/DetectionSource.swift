@@ -1,0 +1,149 @@
+import Detection
+import Foundation
+import MOTFiles
+import TrackLog
+import Tracking
+import VideoIO
+
+/// One processed frame's detections, as the tracker takes them.
+public struct DetectedFrame: Sendable {
+    /// Frame index in the source, from 0.
+    public var index: Int
+    /// Presentation time in seconds.
+    public var time: Double
+    public var observations: [Observation]
+}
+
+/// Where a tracking run gets its frames' detections, and what it says about them in
+/// the log header.
+public protocol DetectionSource: AnyObject {
+    var source: LogHeader.Source { get }
+    var video: LogHeader.Video { get }
+    var detector: LogHeader.DetectorInfo { get }
+    /// Frames the run will probably process, for progress; nil when unknown.
+    var expectedFrames: Int? { get }
+    /// The next frame's detections; nil at the end.
+    func next() throws -> DetectedFrame?
+    /// Stops any background work early.
+    func cancel()
+}
+
+/// Which frames of a video to process.
+public struct FrameSelection: Sendable {
+    /// Process every `stride`-th frame (1: all).
+    public var stride = 1
+    /// Skip frames before this time (seconds).
+    public var start: Double?
+    /// Stop after this time (seconds).
+    public var end: Double?
+
+    public init(stride: Int = 1, start: Double? = nil, end: Double? = nil) {
+        self.stride = stride
+        self.start = start
+        self.end = end
+    }
+}
+
+/// Frames decoded on their own thread, a few ahead of the detector (a bounded queue,
+/// so memory stays flat), then detected on the caller's thread.
+public final class VideoSource: DetectionSource {
+    public let source: LogHeader.Source
+    public let video: LogHeader.Video
+    public let detector: LogHeader.DetectorInfo
+    public let expectedFrames: Int?
+    private let model: any Detector
+    private let queue: BoundedQueue<Frame>
+    private let thread: Thread
+
+    /// Opens the video (errors are thrown here, before any work) and starts decoding.
+    public init(path: String, detector model: any Detector, options: DetectorOptions, selection: FrameSelection = FrameSelection(),
+                formatOptions: [String: String] = [:], queueCapacity: Int = 4) throws {
+        precondition(selection.stride >= 1)
+        var readerOptions = model.input.readerOptions()
+        readerOptions.formatOptions = formatOptions
+        let reader = try FrameReader(path, options: readerOptions)
+        let info = reader.info
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+        source = LogHeader.Source(path: path.contains("://") ? path : URL(fileURLWithPath: path).standardizedFileURL.path, bytes: bytes)
+        video = LogHeader.Video(width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 0,
+                                timeBase: info.timeBase.description)
+        detector = LogHeader.DetectorInfo(model: options.modelPath ?? "default", kind: model.summary, classes: model.classNames,
+                                          confidence: options.confidence, iou: options.iou, stride: selection.stride)
+        let total = info.declaredFrameCount ?? info.duration.flatMap { d in info.frameRate.map { Int((d * $0.value).rounded()) } }
+        let span = (selection.end ?? .infinity) - (selection.start ?? 0)
+        let rate = info.frameRate?.value ?? 0
+        let inRange = span.isFinite && rate > 0 ? min(total ?? .max, Int((span * rate).rounded(.up))) : total
+        expectedFrames = inRange.map { ($0 + selection.stride - 1) / selection.stride }
+        self.model = model
+
+        let queue = BoundedQueue<Frame>(capacity: queueCapacity)
+        self.queue = queue
+        let owned = UncheckedSendable(reader)
+        thread = Thread {
+            let reader = owned.value
+            var counted = 0
+            do {
+                while let frame = try reader.nextFrame({ info in
+                    if let end = selection.end, info.time > end { return .stop }
+                    if let start = selection.start, info.time < start { return .skip }
+                    defer { counted += 1 }
+                    return counted % selection.stride == 0 ? .take : .skip
+                }) {
+                    guard queue.push(frame) else { return }
+                }
+                queue.close()
+            } catch {
+                queue.close(error: error)
+            }
+        }
+        thread.name = "trackd decoder"
+        thread.start()
+    }
+
+    deinit { queue.cancel() }
+
+    public func next() throws -> DetectedFrame? {
+        guard let frame = try queue.pop() else { return nil }
+        return DetectedFrame(index: frame.index, time: frame.time, observations: try model.detect(frame))
+    }
+
+    public func cancel() { queue.cancel() }
+}
+
+/// Detections replayed from a MOTChallenge det.txt: frames 1...N become indices
+/// 0..<N at times (frame − 1) / fps.
+public final class ReplaySource: DetectionSource {
+    public let source: LogHeader.Source
+    public let video: LogHeader.Video
+    public let detector: LogHeader.DetectorInfo
+    public let expectedFrames: Int?
+    private let replay: ReplayDetector
+    private let frameRate: Double
+    private var frame = 0
+
+    public init(path: String, sequence: SequenceInfo?, frameRate: Double) throws {
+        replay = try ReplayDetector(path: path)
+        self.frameRate = sequence?.frameRate ?? frameRate
+        let frames = max(sequence?.length ?? 0, replay.lastFrame, 1)
+        expectedFrames = frames
+        source = LogHeader.Source(path: URL(fileURLWithPath: path).standardizedFileURL.path, bytes: nil)
+        video = LogHeader.Video(width: sequence?.width ?? 0, height: sequence?.height ?? 0, frameRate: self.frameRate,
+                                timeBase: "1/\(Int(self.frameRate.rounded()))")
+        detector = LogHeader.DetectorInfo(model: source.path, kind: "MOTChallenge det.txt replay", classes: [],
+                                          confidence: 0, iou: 0, stride: 1)
+    }
+
+    public func next() throws -> DetectedFrame? {
+        guard frame < expectedFrames ?? 0 else { return nil }
+        frame += 1
+        return DetectedFrame(index: frame - 1, time: Double(frame - 1) / frameRate, observations: replay.detections(frame: frame))
+    }
+
+    public func cancel() {}
+}
+
+/// Hands a non-Sendable value to exactly one other thread.
+private struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

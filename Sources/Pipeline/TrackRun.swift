@@ -1,0 +1,156 @@
+import Foundation
+import MOTFiles
+import TrackLog
+import Tracking
+
+/// How a run is going, for a progress line.
+public struct RunProgress: Sendable {
+    public var frames: Int
+    public var expectedFrames: Int?
+    public var elapsed: Double
+    public var tracksAlive: Int
+    public var framesPerSecond: Double { elapsed > 0 ? Double(frames) / elapsed : 0 }
+}
+
+/// How a run ended.
+public struct RunResult: Sendable {
+    public var status: LogEnd.Status
+    public var frames: Int
+    public var tracks: Int
+    public var wallSeconds: Double
+    /// Why it failed.
+    public var error: String?
+    /// The signal that interrupted it.
+    public var signal: Int32?
+}
+
+/// Outputs of a run, opened before any work so that an unwritable path fails first.
+public final class RunOutputs {
+    let log: TrackLogWriter?
+    let mot: MOTResultWriter?
+
+    private let paths: [String]
+
+    public init(logPath: String?, motPath: String?) throws {
+        log = try logPath.map(TrackLogWriter.init(path:))
+        do {
+            mot = try motPath.map(MOTResultWriter.init(path:))
+        } catch {
+            if let logPath { try? FileManager.default.removeItem(atPath: logPath) }
+            throw error
+        }
+        paths = [logPath, motPath].compactMap { $0 }
+    }
+
+    /// Removes the files again: the run failed before it began.
+    public func discard() {
+        for path in paths { try? FileManager.default.removeItem(atPath: path) }
+    }
+}
+
+/// Detections in, tracks out: the tracker over a detection source, every processed
+/// frame appended to the track log (and MOTChallenge results), until the source
+/// ends, fails, or a stop is requested (then after the current frame).
+public struct TrackRun {
+    public var tracker: TrackerConfig
+    public var trackdVersion: String
+
+    public init(tracker: TrackerConfig, trackdVersion: String) {
+        self.tracker = tracker
+        self.trackdVersion = trackdVersion
+    }
+
+    public func run(_ source: any DetectionSource, outputs: RunOutputs, stop: StopSignal,
+                    progress: ((RunProgress) -> Void)? = nil) throws -> RunResult {
+        let started = Date()
+        let classes = source.detector.classes
+        try outputs.log?.begin(LogHeader(
+            trackd: trackdVersion, created: ISO8601DateFormatter().string(from: started), source: source.source,
+            video: source.video, detector: source.detector, tracker: tracker))
+
+        var tracker = Tracker(config: tracker)
+        var frames = 0
+        var ids = Set<Int>()
+        var lastTime = -Double.infinity
+        var failure: (any Error)?
+        do {
+            while stop.requested == nil, let detected = try source.next() {
+                // The tracker needs increasing times; a damaged file can repeat or go
+                // back, and such a frame is placed just after the previous one.
+                let time = detected.time > lastTime ? detected.time : lastTime + 1e-3
+                lastTime = time
+                let objects = try tracker.update(detected.observations, time: time)
+                ids.formUnion(objects.map(\.id))
+                try outputs.log?.append(LogFrame(frame: detected.index, time: (detected.time * 1e6).rounded() / 1e6, tracks: objects.map { o in
+                    LogTrack(id: o.id, class: o.classID < classes.count ? classes[o.classID] : String(o.classID),
+                             classId: o.classID, score: (o.score * 1000).rounded() / 1000,
+                             box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 100).rounded() / 100 },
+                             state: "confirmed")
+                }))
+                try outputs.mot?.append(frame: detected.index + 1, objects)
+                frames += 1
+                progress?(RunProgress(frames: frames, expectedFrames: source.expectedFrames,
+                                      elapsed: Date().timeIntervalSince(started), tracksAlive: tracker.liveTrackCount))
+            }
+        } catch {
+            failure = error
+        }
+        source.cancel()
+
+        let wall = Date().timeIntervalSince(started)
+        let status: LogEnd.Status = failure != nil ? .failed : stop.requested != nil ? .interrupted : .complete
+        let message = failure.map { String(describing: $0) }
+        // A failed write is not retried for the end line: the log stays valid up to
+        // its last complete line either way.
+        if !(failure is TrackLogError) {
+            try outputs.log?.finish(LogEnd(status: status, frames: frames, tracks: ids.count,
+                                          wallSeconds: (wall * 1000).rounded() / 1000, error: message))
+        }
+        try outputs.mot?.finish()
+        if let failure, failure is TrackLogError || failure is MOTResultWriter.WriteError { throw failure }
+        return RunResult(status: status, frames: frames, tracks: ids.count, wallSeconds: wall, error: message,
+                         signal: stop.requested)
+    }
+}
+
+/// MOTChallenge results written as they come: `frame,id,x,y,w,h,score,-1,-1,-1`.
+public final class MOTResultWriter {
+    public struct WriteError: Error, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "cannot write \(path): \(reason)" }
+    }
+
+    private let handle: FileHandle
+    private let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw WriteError(path: path, reason: String(cString: strerror(errno)))
+        }
+        self.handle = handle
+    }
+
+    func append(frame: Int, _ objects: [TrackedObject]) throws {
+        guard !objects.isEmpty else { return }
+        let text = objects.map { o in
+            MOTText.resultLine(MOTRecord(frame: frame, id: o.id, left: o.box.x1, top: o.box.y1,
+                                         width: o.box.width, height: o.box.height, confidence: o.score)) + "\n"
+        }.joined()
+        do {
+            try handle.write(contentsOf: Data(text.utf8))
+        } catch {
+            throw WriteError(path: path, reason: error.localizedDescription)
+        }
+    }
+
+    func finish() throws {
+        do {
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            throw WriteError(path: path, reason: error.localizedDescription)
+        }
+    }
+}

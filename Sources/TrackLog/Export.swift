@@ -1,0 +1,143 @@
+import Foundation
+import MOTFiles
+
+/// What `export` turns a track log into.
+public enum ExportFormat: String, Sendable, CaseIterable {
+    /// MOTChallenge results: `frame,id,left,top,width,height,score,-1,-1,-1`, frames from 1.
+    case mot
+    /// CSV with a header row, one row per box.
+    case csv
+    /// JSON lines, one object per track: id, class, first and last time and frame,
+    /// frame count, mean score, path of box centres `[time, x, y]`.
+    case tracks
+}
+
+public struct ExportSummary: Sendable {
+    public var frames = 0
+    public var boxes = 0
+    public var tracks = 0
+    /// The log's last line was cut off (a crash); the complete lines were exported.
+    public var truncated = false
+    /// The log has no end line (the run was killed).
+    public var unfinished = true
+}
+
+/// Streams a track log into another format in constant memory: rows are written as
+/// frames are read, and for `tracks` a track is written as soon as it has been gone
+/// longer than the tracker keeps lost tracks (ids are never reused), so only live
+/// tracks are held.
+public struct Exporter {
+    public let format: ExportFormat
+
+    public init(format: ExportFormat) { self.format = format }
+
+    public func export(_ reader: TrackLogReader, to write: @escaping (String) throws -> Void) throws -> ExportSummary {
+        var summary = ExportSummary()
+        var output = BufferedText(write: write)
+        var live: [Int: TrackSummary] = [:]
+        let patience = reader.header.tracker.maxLostSeconds
+        if format == .csv { try output.add("frame,time,id,class,class_id,score,left,top,width,height,state\n") }
+
+        while let record = try reader.next() {
+            switch record {
+            case .frame(let frame):
+                summary.frames += 1
+                summary.boxes += frame.tracks.count
+                try add(frame, to: &output, live: &live)
+                if format == .tracks {
+                    let gone = live.values.filter { frame.time - $0.lastTime > patience }.map(\.id).sorted()
+                    for id in gone { try output.add(live.removeValue(forKey: id)!.jsonLine + "\n") }
+                    summary.tracks += gone.count
+                }
+            case .end:
+                summary.unfinished = false
+            case .header:
+                break
+            }
+        }
+        for id in live.keys.sorted() { try output.add(live[id]!.jsonLine + "\n") }
+        summary.tracks += live.count
+        try output.flush()
+        summary.truncated = reader.truncatedTail
+        return summary
+    }
+
+    private func add(_ frame: LogFrame, to output: inout BufferedText, live: inout [Int: TrackSummary]) throws {
+        for t in frame.tracks {
+            guard t.box.count == 4 else { continue }
+            switch format {
+            case .mot:
+                try output.add(MOTText.resultLine(MOTRecord(frame: frame.frame + 1, id: t.id, left: t.box[0], top: t.box[1],
+                                                            width: t.box[2], height: t.box[3], confidence: t.score)) + "\n")
+            case .csv:
+                try output.add("\(frame.frame),\(frame.time),\(t.id),\(csvField(t.class)),\(t.classId),\(t.score),"
+                    + "\(t.box[0]),\(t.box[1]),\(t.box[2]),\(t.box[3]),\(csvField(t.state))\n")
+            case .tracks:
+                live[t.id, default: TrackSummary(t, frame)].add(t, frame)
+            }
+        }
+    }
+
+    private func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// One track, gathered from the frames it appears in.
+private struct TrackSummary {
+    let id: Int
+    let className: String
+    let classId: Int
+    let firstTime: Double
+    let firstFrame: Int
+    var lastTime: Double
+    var lastFrame: Int
+    var frames = 0
+    var scoreSum = 0.0
+    var path: [(Double, Double, Double)] = []
+
+    init(_ t: LogTrack, _ frame: LogFrame) {
+        id = t.id
+        className = t.class
+        classId = t.classId
+        firstTime = frame.time
+        firstFrame = frame.frame
+        lastTime = frame.time
+        lastFrame = frame.frame
+    }
+
+    mutating func add(_ t: LogTrack, _ frame: LogFrame) {
+        lastTime = frame.time
+        lastFrame = frame.frame
+        frames += 1
+        scoreSum += t.score
+        path.append((frame.time, ((t.box[0] + t.box[2] / 2) * 100).rounded() / 100, ((t.box[1] + t.box[3] / 2) * 100).rounded() / 100))
+    }
+
+    var jsonLine: String {
+        let points = path.map { "[\($0.0),\($0.1),\($0.2)]" }.joined(separator: ",")
+        return "{\"id\":\(id),\"class\":\(jsonString(className)),\"classId\":\(classId),\"firstTime\":\(firstTime),"
+            + "\"lastTime\":\(lastTime),\"firstFrame\":\(firstFrame),\"lastFrame\":\(lastFrame),\"frames\":\(frames),"
+            + "\"meanScore\":\((scoreSum / Double(max(frames, 1)) * 1000).rounded() / 1000),\"path\":[\(points)]}"
+    }
+}
+
+/// Collects text and hands it on in blocks of about 64 KiB.
+private struct BufferedText {
+    let write: (String) throws -> Void
+    private var pending = ""
+
+    init(write: @escaping (String) throws -> Void) { self.write = write }
+
+    mutating func add(_ text: String) throws {
+        pending += text
+        if pending.utf8.count >= 1 << 16 { try flush() }
+    }
+
+    mutating func flush() throws {
+        guard !pending.isEmpty else { return }
+        try write(pending)
+        pending = ""
+    }
+}

@@ -1,0 +1,151 @@
+import Tracking
+
+/// The track log, schema `trackd.tracklog/1`: JSON lines, a header first, one line per
+/// processed frame, an end line last. See docs/track-log.md.
+public enum TrackLogSchema {
+    public static let major = 1
+    public static let minor = 0
+    public static let id = "trackd.tracklog/\(major)"
+
+    /// The major version in a schema id, nil if it is not a track log's.
+    static func major(of schema: String) -> Int? {
+        guard schema.hasPrefix("trackd.tracklog/") else { return nil }
+        let version = schema.dropFirst("trackd.tracklog/".count)
+        return Int(version.split(separator: ".", maxSplits: 1).first ?? "")
+    }
+}
+
+/// First line: what was tracked, how, and when.
+public struct LogHeader: Codable, Sendable, Equatable {
+    public var type = "header"
+    public var schema = TrackLogSchema.id
+    /// trackd's version.
+    public var trackd: String
+    /// Start of the run, ISO 8601 UTC.
+    public var created: String
+    public var source: Source
+    public var video: Video
+    public var detector: DetectorInfo
+    public var tracker: TrackerConfig
+
+    public struct Source: Codable, Sendable, Equatable {
+        public var path: String
+        /// Size in bytes, when the source is a file.
+        public var bytes: Int64?
+        public init(path: String, bytes: Int64?) {
+            self.path = path
+            self.bytes = bytes
+        }
+    }
+
+    public struct Video: Codable, Sendable, Equatable {
+        public var width: Int
+        public var height: Int
+        /// Nominal frames per second (0 when unknown).
+        public var frameRate: Double
+        /// The stream's time base, as "num/den".
+        public var timeBase: String
+        public init(width: Int, height: Int, frameRate: Double, timeBase: String) {
+            self.width = width
+            self.height = height
+            self.frameRate = frameRate
+            self.timeBase = timeBase
+        }
+    }
+
+    public struct DetectorInfo: Codable, Sendable, Equatable {
+        /// Model file, or the det.txt replayed.
+        public var model: String
+        /// What the model is, as trackd recognised it.
+        public var kind: String
+        public var classes: [String]
+        public var confidence: Double
+        public var iou: Double
+        /// Every how many frames the detector ran.
+        public var stride: Int
+        public init(model: String, kind: String, classes: [String], confidence: Double, iou: Double, stride: Int) {
+            self.model = model
+            self.kind = kind
+            self.classes = classes
+            self.confidence = confidence
+            self.iou = iou
+            self.stride = stride
+        }
+    }
+
+    public init(trackd: String, created: String, source: Source, video: Video, detector: DetectorInfo, tracker: TrackerConfig) {
+        self.trackd = trackd
+        self.created = created
+        self.source = source
+        self.video = video
+        self.detector = detector
+        self.tracker = tracker
+    }
+}
+
+/// One processed frame and the tracks seen in it.
+public struct LogFrame: Codable, Sendable, Equatable {
+    public var type = "frame"
+    /// Frame index in the video, from 0.
+    public var frame: Int
+    /// Presentation time in seconds.
+    public var time: Double
+    public var tracks: [LogTrack]
+
+    public init(frame: Int, time: Double, tracks: [LogTrack]) {
+        self.frame = frame
+        self.time = time
+        self.tracks = tracks
+    }
+}
+
+public struct LogTrack: Codable, Sendable, Equatable {
+    public var id: Int
+    public var `class`: String
+    public var classId: Int
+    public var score: Double
+    /// left, top, width, height in source pixels.
+    public var box: [Double]
+    /// The track's life-cycle state; `confirmed` for every track the tracker reports.
+    public var state: String
+
+    public init(id: Int, class name: String, classId: Int, score: Double, box: [Double], state: String) {
+        self.id = id
+        self.class = name
+        self.classId = classId
+        self.score = score
+        self.box = box
+        self.state = state
+    }
+}
+
+/// Last line: how the run ended.
+public struct LogEnd: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        case complete, interrupted, failed
+    }
+
+    public var type = "end"
+    public var status: Status
+    /// Frames logged.
+    public var frames: Int
+    /// Distinct track ids logged.
+    public var tracks: Int
+    public var wallSeconds: Double
+    /// Why the run failed, for `failed`.
+    public var error: String?
+
+    public init(status: Status, frames: Int, tracks: Int, wallSeconds: Double, error: String? = nil) {
+        self.status = status
+        self.frames = frames
+        self.tracks = tracks
+        self.wallSeconds = wallSeconds
+        self.error = error
+    }
+}
+
+public enum LogRecord: Sendable, Equatable {
+    case header(LogHeader)
+    case frame(LogFrame)
+    case end(LogEnd)
+}

@@ -1,0 +1,147 @@
+import Foundation
+
+/// Reads a track log line by line in constant memory.
+///
+/// A log cut short by a crash ends in a partial line without its newline: the reader
+/// returns every complete line before it and sets `truncatedTail`. A damaged line in
+/// the middle is an error naming the line. Unknown fields and unknown line types are
+/// skipped, so newer minor versions of the schema stay readable; a different major
+/// version is refused.
+public final class TrackLogReader {
+    public let path: String
+    public let header: LogHeader
+    /// The last line was cut off (a crash while writing); everything before it was read.
+    public private(set) var truncatedTail = false
+    /// Number of the last line read, from 1.
+    public private(set) var lineNumber = 0
+    private var lines: LineReader
+    private let decoder = JSONDecoder()
+
+    public init(path: String) throws {
+        self.path = path
+        lines = try LineReader(path: path)
+        guard let (first, complete) = try lines.next() else { throw TrackLogError.notATrackLog(path: path) }
+        lineNumber = 1
+        // Check the schema before anything else, so a future major version is named
+        // rather than reported as a decoding failure.
+        guard let probe = try? decoder.decode(SchemaProbe.self, from: first), probe.type == "header" else {
+            if !complete { truncatedTail = true }
+            throw TrackLogError.notATrackLog(path: path)
+        }
+        guard TrackLogSchema.major(of: probe.schema) == TrackLogSchema.major else {
+            throw TrackLogError.unsupportedSchema(path: path, schema: probe.schema)
+        }
+        do {
+            header = try decoder.decode(LogHeader.self, from: first)
+        } catch {
+            throw TrackLogError.malformedLine(path: path, line: 1, reason: Self.reason(error))
+        }
+    }
+
+    /// The next frame or end line; nil at the end of the file.
+    public func next() throws -> LogRecord? {
+        while let (line, complete) = try lines.next() {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0 }) && !complete {
+                truncatedTail = true
+                return nil
+            }
+            do {
+                if let record = try decoder.decode(AnyRecord.self, from: line).record { return record }
+            } catch {
+                if !complete {
+                    truncatedTail = true
+                    return nil
+                }
+                throw TrackLogError.malformedLine(path: path, line: lineNumber, reason: Self.reason(error))
+            }
+        }
+        return nil
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            "missing \(Self.keyPath(context.codingPath + [key]))"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "bad value at \(Self.keyPath(context.codingPath))"
+        case DecodingError.dataCorrupted(let context):
+            context.codingPath.isEmpty ? "not valid JSON" : "bad value at \(Self.keyPath(context.codingPath))"
+        default:
+            "\(error)"
+        }
+    }
+
+    private static func keyPath(_ path: [any CodingKey]) -> String {
+        path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+}
+
+private struct SchemaProbe: Decodable {
+    var type: String
+    var schema: String
+}
+
+/// One line decoded by its `type`; nil for a type this version does not know.
+private struct AnyRecord: Decodable {
+    var record: LogRecord?
+
+    enum Key: String, CodingKey { case type }
+
+    init(from decoder: any Decoder) throws {
+        switch try decoder.container(keyedBy: Key.self).decode(String.self, forKey: .type) {
+        case "frame": record = .frame(try LogFrame(from: decoder))
+        case "end": record = .end(try LogEnd(from: decoder))
+        case "header": record = .header(try LogHeader(from: decoder))
+        default: record = nil
+        }
+    }
+}
+
+/// Lines of a file read in 1 MiB chunks: memory stays flat whatever the file's size.
+struct LineReader {
+    private let handle: FileHandle
+    private var buffer = Data()
+    private var start = 0
+    private var atEnd = false
+    private let path: String
+
+    init(path: String) throws {
+        self.path = path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw TrackLogError.cannotRead(path: path, reason: "no such file")
+        }
+        guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path) else {
+            throw TrackLogError.cannotRead(path: path, reason: isDirectory.boolValue ? "it is a directory" : "permission denied")
+        }
+        self.handle = handle
+    }
+
+    /// The next line without its newline, and whether it had one.
+    mutating func next() throws -> (Data, Bool)? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = buffer[start..<newline]
+                start = newline + 1
+                return (Data(line), true)
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                let line = buffer[start...]
+                start = buffer.count
+                return (Data(line), false)
+            }
+            // Keep the unfinished line, drop what was consumed, read more.
+            buffer = Data(buffer[start...])
+            start = 0
+            let chunk: Data
+            do {
+                chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            } catch {
+                throw TrackLogError.cannotRead(path: path, reason: "\(error.localizedDescription)")
+            }
+            if chunk.isEmpty { atEnd = true } else { buffer.append(chunk) }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import TrackLog
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a track log to MOTChallenge results, CSV, or one JSON object per track.",
+        discussion: """
+            Streams the log in constant memory. mot: frame,id,left,top,width,height,score,-1,-1,-1 \
+            (frames from 1). csv: a header row, then frame,time,id,class,class_id,score,left,top,\
+            width,height,state. tracks: JSON lines, one per track: id, class, first and last \
+            time and frame, frame count, mean score, path of box centres [time, x, y]. A log \
+            cut short by a crash is exported up to its last complete line, with a warning.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("A track log (trackd.tracklog/1).", valueName: "log"))
+    var log: String
+
+    @Option(help: ArgumentHelp("mot, csv or tracks.", valueName: "format"))
+    var format: String
+
+    @Option(help: ArgumentHelp("Where to write (default: standard output).", valueName: "file"))
+    var out: String?
+
+    func validate() throws {
+        guard ExportFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        do {
+            let reader = try TrackLogReader(path: log)
+            let exporter = Exporter(format: ExportFormat(rawValue: format)!)
+            let summary: ExportSummary
+            if let out {
+                // Written beside the target and renamed at the end: no half-written file.
+                let partial = out + ".partial"
+                guard FileManager.default.createFile(atPath: partial, contents: nil),
+                      let handle = FileHandle(forWritingAtPath: partial) else {
+                    throw ValidationError("cannot write \(out): \(String(cString: strerror(errno)))")
+                }
+                do {
+                    summary = try exporter.export(reader) { try handle.write(contentsOf: Data($0.utf8)) }
+                    try handle.close()
+                    _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: out), withItemAt: URL(fileURLWithPath: partial))
+                } catch {
+                    try? FileManager.default.removeItem(atPath: partial)
+                    throw error
+                }
+            } else {
+                summary = try exporter.export(reader) { FileHandle.standardOutput.write(Data($0.utf8)) }
+            }
+            if summary.truncated {
+                FileHandle.standardError.write(Data("trackd: warning: \(log) ends in a cut-off line (the run was killed); exported its \(summary.frames) complete frames\n".utf8))
+            } else if summary.unfinished {
+                FileHandle.standardError.write(Data("trackd: warning: \(log) has no end line (the run was killed); exported its \(summary.frames) frames\n".utf8))
+            }
+        } catch {
+            throw CLI.failure(error)
+        }
+    }
+}

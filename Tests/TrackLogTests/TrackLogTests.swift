@@ -1,0 +1,172 @@
+import Foundation
+import TestSupport
+import Tracking
+import XCTest
+
+@testable import TrackLog
+
+final class TrackLogTests: XCTestCase {
+    private var dir: URL!
+
+    override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    private func header(maxLost: Double = 1) -> LogHeader {
+        var tracker = TrackerConfig()
+        tracker.maxLostSeconds = maxLost
+        return LogHeader(trackd: "test", created: "2026-01-01T00:00:00Z", source: .init(path: "/v.mp4", bytes: 10),
+                         video: .init(width: 640, height: 480, frameRate: 10, timeBase: "1/10"),
+                         detector: .init(model: "m", kind: "k", classes: ["person", "car, red"], confidence: 0.25, iou: 0.45, stride: 1),
+                         tracker: tracker)
+    }
+
+    private func frame(_ index: Int, _ tracks: [(Int, Int, Double)]) -> LogFrame {
+        LogFrame(frame: index, time: Double(index) / 10, tracks: tracks.map { id, cls, x in
+            LogTrack(id: id, class: cls == 0 ? "person" : "car, red", classId: cls, score: 0.5 + Double(id) / 100,
+                     box: [x, 20, 10, 30], state: "confirmed")
+        })
+    }
+
+    /// Writes a log of `frames`, with an end line unless `end` is nil.
+    private func write(_ frames: [LogFrame], end: LogEnd? = LogEnd(status: .complete, frames: 0, tracks: 0, wallSeconds: 1),
+                       header: LogHeader? = nil) throws -> String {
+        let path = dir.appendingPathComponent("log.jsonl").path
+        let writer = try TrackLogWriter(path: path)
+        try writer.begin(header ?? self.header())
+        for f in frames { try writer.append(f) }
+        if let end { try writer.finish(end) }
+        return path
+    }
+
+    private func readAll(_ path: String) throws -> (TrackLogReader, [LogRecord]) {
+        let reader = try TrackLogReader(path: path)
+        var records: [LogRecord] = []
+        while let r = try reader.next() { records.append(r) }
+        return (reader, records)
+    }
+
+    func testRoundTrip() throws {
+        let frames = [frame(0, []), frame(1, [(1, 0, 5.5), (2, 1, 100)]), frame(2, [(1, 0, 6)])]
+        let end = LogEnd(status: .interrupted, frames: 3, tracks: 2, wallSeconds: 0.5)
+        let (reader, records) = try readAll(try write(frames, end: end))
+        XCTAssertEqual(reader.header, header())
+        XCTAssertEqual(records, frames.map(LogRecord.frame) + [.end(end)])
+        XCTAssertFalse(reader.truncatedTail)
+        let failed = LogEnd(status: .failed, frames: 1, tracks: 0, wallSeconds: 1, error: "truncated \"video\"")
+        XCTAssertEqual(try readAll(try write([frame(0, [])], end: failed)).1.last, .end(failed))
+    }
+
+    func testLogCutByACrashKeepsEveryCompleteLine() throws {
+        let frames = (0..<50).map { frame($0, [(1, 0, Double($0))]) }
+        let path = try write(frames, end: nil)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let lineEnds = bytes.indices.filter { bytes[$0] == UInt8(ascii: "\n") }
+        // Cut anywhere inside the last 10 lines: every complete line before the cut
+        // survives. (A line cut just before its newline is whole JSON, and is kept.)
+        for cut in stride(from: lineEnds[40] + 1, to: bytes.count, by: 37) + [lineEnds[45]] {
+            try bytes.prefix(cut).write(to: URL(fileURLWithPath: path))
+            let (reader, records) = try readAll(path)
+            let whole = lineEnds.filter { $0 < cut }.count - 1 + (lineEnds.contains(cut) ? 1 : 0)
+            XCTAssertEqual(records.count, whole, "cut at \(cut)")
+            XCTAssertTrue(records == frames.prefix(whole).map(LogRecord.frame), "cut at \(cut)")
+            XCTAssertEqual(reader.truncatedTail, !lineEnds.contains(cut - 1) && !lineEnds.contains(cut), "cut at \(cut)")
+        }
+    }
+
+    func testDamagedLineInTheMiddleIsNamed() throws {
+        let path = try write([frame(0, []), frame(1, [])])
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[2] = #"{"type":"frame","frame":"one","time":0.1,"tracks":[]}"#
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let reader = try TrackLogReader(path: path)
+        XCTAssertNotNil(try reader.next())
+        XCTAssertThrowsError(try reader.next()) { error in
+            XCTAssertEqual("\(error)", "\(path):3: bad value at frame")
+        }
+    }
+
+    func testUnknownKeysAndLineTypesAreSkipped() throws {
+        let path = try write([frame(0, [(1, 0, 1)])])
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[1] = lines[1].replacingOccurrences(of: #""state":"confirmed"}"#, with: #""state":"confirmed","speed":3}"#)
+        lines.insert(#"{"type":"annotation","text":"from a newer trackd"}"#, at: 2)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let (_, records) = try readAll(path)
+        XCTAssertEqual(records.count, 2)
+        XCTAssertEqual(records.first, .frame(frame(0, [(1, 0, 1)])))
+    }
+
+    func testOtherMajorSchemasAndNonLogsAreRefused() throws {
+        let path = try write([])
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "trackd.tracklog/1", with: "trackd.tracklog/2.3").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try TrackLogReader(path: path)) { error in
+            XCTAssertEqual("\(error)", "\(path) has schema trackd.tracklog/2.3; this trackd reads trackd.tracklog/1")
+        }
+        try text.replacingOccurrences(of: "trackd.tracklog/1", with: "trackd.tracklog/1.4").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertNoThrow(try TrackLogReader(path: path), "a newer minor version is read")
+        for content in ["", "hello\n", #"{"type":"frame","frame":0,"time":0,"tracks":[]}"# + "\n"] {
+            try content.write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try TrackLogReader(path: path)) { error in
+                XCTAssertEqual(error as? TrackLogError, .notATrackLog(path: path), content)
+            }
+        }
+        XCTAssertThrowsError(try TrackLogReader(path: dir.appendingPathComponent("none").path)) { error in
+            XCTAssertTrue("\(error)".contains("no such file"))
+        }
+    }
+
+    func testFullDiskIsAWriteError() throws {
+        let writer = try TrackLogWriter(path: "/dev/full")
+        XCTAssertThrowsError(try writer.begin(header())) { error in
+            XCTAssertEqual("\(error)", "cannot write the track log /dev/full: No space left on device")
+        }
+        XCTAssertThrowsError(try TrackLogWriter(path: dir.appendingPathComponent("no/such/dir/log.jsonl").path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("cannot create the track log"), "\(error)")
+        }
+    }
+
+    func testFrameLinesAreValidJSONInAFixedKeyOrder() throws {
+        var f = frame(3, [(7, 1, 1.25)])
+        f.tracks[0].class = "quote \" back\\slash\ttab \u{1}"
+        let line = f.jsonLine
+        XCTAssertTrue(line.hasPrefix(#"{"type":"frame","frame":3,"time":0.3,"tracks":[{"id":7,"class":"quote \" back\\slash\ttab \u0001","#), line)
+        XCTAssertEqual(try JSONDecoder().decode(LogFrame.self, from: Data(line.utf8)), f)
+    }
+
+    func testExportFormats() throws {
+        let frames = [frame(0, [(1, 0, 10)]), frame(1, [(1, 0, 12), (2, 1, 50)]), frame(30, [(3, 0, 5)]), frame(31, [(3, 0, 7)])]
+        let path = try write(frames)
+        func export(_ format: ExportFormat) throws -> (String, ExportSummary) {
+            var text = ""
+            let summary = try Exporter(format: format).export(try TrackLogReader(path: path)) { text += $0 }
+            return (text, summary)
+        }
+        let (mot, summary) = try export(.mot)
+        XCTAssertEqual(mot.split(separator: "\n").first, "1,1,10,20,10,30,0.51,-1,-1,-1")
+        XCTAssertEqual(mot.split(separator: "\n").count, 5)
+        XCTAssertEqual(summary.frames, 4)
+        XCTAssertEqual(summary.boxes, 5)
+        XCTAssertFalse(summary.unfinished)
+
+        let (csv, _) = try export(.csv)
+        let rows = csv.split(separator: "\n")
+        XCTAssertEqual(rows[0], "frame,time,id,class,class_id,score,left,top,width,height,state")
+        XCTAssertEqual(rows[3], #"1,0.1,2,"car, red",1,0.52,50.0,20.0,10.0,30.0,confirmed"#)
+
+        // Tracks 1 and 2 end 2.9 s before frame 30 (more than maxLostSeconds, 1 s), so
+        // they are written as soon as frame 30 is read, before track 3.
+        let (tracks, s2) = try export(.tracks)
+        let objects = try tracks.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        XCTAssertEqual(s2.tracks, 3)
+        XCTAssertEqual(objects.map { $0["id"] as? Int }, [1, 2, 3])
+        XCTAssertEqual(objects[0]["frames"] as? Int, 2)
+        XCTAssertEqual(objects[0]["firstTime"] as? Double, 0)
+        XCTAssertEqual(objects[0]["lastFrame"] as? Int, 1)
+        XCTAssertEqual(objects[0]["meanScore"] as? Double, 0.51)
+        XCTAssertEqual(objects[0]["path"] as? [[Double]], [[0, 15, 35], [0.1, 17, 35]])
+        XCTAssertEqual(objects[1]["class"] as? String, "car, red")
+    }
+}
