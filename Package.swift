@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
-        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport", "MOTFiles"], swiftSettings: openVINOHeaders),
+        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport", "MOTFiles", "TrackLog"], swiftSettings: openVINOHeaders),
     ],
     swiftLanguageModes: [.v6]
 )

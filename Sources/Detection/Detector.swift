@@ -128,6 +128,16 @@ public var inferenceRuntimeVersion: String { InferenceCore.version }
 public enum DefaultModel {
     public static let fileName = "ssdlite-mobilenetv2-person.pb"
 
+    /// Tracker settings for this model: its scores run lower than those of the
+    /// YOLOX-X detections the tracker's defaults were tuned on (a person in full view
+    /// often scores 0.55–0.65), so the score thresholds come down with them.
+    public static var tracker: TrackerConfig {
+        var config = TrackerConfig()
+        config.highScore = 0.5
+        config.newTrackScore = 0.55
+        return config
+    }
+
     public static func candidates(executable: String = CommandLine.arguments[0]) -> [String] {
         var dirs: [String] = []
         if let dir = ProcessInfo.processInfo.environment["TRACKD_MODEL_DIR"], !dir.isEmpty { dirs.append(dir) }

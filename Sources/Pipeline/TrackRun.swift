@@ -69,6 +69,13 @@ public struct TrackRun {
             video: source.video, detector: source.detector, tracker: tracker))
 
         var tracker = Tracker(config: tracker)
+        // Filtered boxes can reach past the picture's edge; the log keeps them inside.
+        let (width, height) = (Double(source.video.width), Double(source.video.height))
+        func clipped(_ b: Box) -> Box {
+            guard width > 0, height > 0 else { return b }
+            return Box(x1: min(max(b.x1, 0), width), y1: min(max(b.y1, 0), height),
+                       x2: min(max(b.x2, 0), width), y2: min(max(b.y2, 0), height))
+        }
         var frames = 0
         var ids = Set<Int>()
         var lastTime = -Double.infinity
@@ -79,7 +86,11 @@ public struct TrackRun {
                 // back, and such a frame is placed just after the previous one.
                 let time = detected.time > lastTime ? detected.time : lastTime + 1e-3
                 lastTime = time
-                let objects = try tracker.update(detected.observations, time: time)
+                let objects = try tracker.update(detected.observations, time: time).compactMap { o -> TrackedObject? in
+                    var o = o
+                    o.box = clipped(o.box)
+                    return o.box.width > 0 && o.box.height > 0 ? o : nil
+                }
                 ids.formUnion(objects.map(\.id))
                 try outputs.log?.append(LogFrame(frame: detected.index, time: (detected.time * 1e6).rounded() / 1e6, tracks: objects.map { o in
                     LogTrack(id: o.id, class: o.classID < classes.count ? classes[o.classID] : String(o.classID),

@@ -41,11 +41,15 @@ extension TrackerConfig {
              directionWeight, directionSpan, confirmHits, maxLostSeconds, noise, cameraMotion, perClass
     }
 
+    /// `JSONDecoder.userInfo` key for the configuration that keys left out keep (the
+    /// defaults when absent), such as a detector's own preset.
+    public static let baseKey = CodingUserInfoKey(rawValue: "trackd.tracker.base")!
+
     /// Reads a configuration in which every key is optional (a missing key keeps its
-    /// default) and an unknown key is an error, so a misspelt parameter is not
-    /// silently ignored.
+    /// default, or the base's) and an unknown key is an error, so a misspelt parameter
+    /// is not silently ignored.
     public init(from decoder: any Decoder) throws {
-        self.init()
+        self = decoder.userInfo[Self.baseKey] as? TrackerConfig ?? TrackerConfig()
         try Self.rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.stringValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         highScore = try c.decodeIfPresent(Double.self, forKey: .highScore) ?? highScore

@@ -44,7 +44,9 @@ struct Export: ParsableCommand {
                 do {
                     summary = try exporter.export(reader) { try handle.write(contentsOf: Data($0.utf8)) }
                     try handle.close()
-                    _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: out), withItemAt: URL(fileURLWithPath: partial))
+                    guard rename(partial, out) == 0 else {
+                        throw ValidationError("cannot write \(out): \(String(cString: strerror(errno)))")
+                    }
                 } catch {
                     try? FileManager.default.removeItem(atPath: partial)
                     throw error

@@ -87,7 +87,9 @@ struct Track: ParsableCommand {
         let result: RunResult
         let logPath: String?
         do {
-            let trackerConfig = try config.map(Self.readConfig) ?? TrackerConfig()
+            // The default model has its own tracker preset; --config keys override it.
+            let base = video != nil && detector.model == nil ? DefaultModel.tracker : TrackerConfig()
+            let trackerConfig = try config.map { try Self.readConfig($0, base: base) } ?? base
             logPath = out ?? (motOut == nil ? Self.defaultLogPath(for: video ?? detections!) : nil)
             // Outputs first: an unwritable path fails before the model is loaded.
             let outputs = try RunOutputs(logPath: logPath, motPath: motOut)
@@ -136,7 +138,7 @@ struct Track: ParsableCommand {
         return (name.isEmpty ? "trackd" : name) + ".tracks.jsonl"
     }
 
-    static func readConfig(_ path: String) throws -> TrackerConfig {
+    static func readConfig(_ path: String, base: TrackerConfig) throws -> TrackerConfig {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -144,7 +146,9 @@ struct Track: ParsableCommand {
             throw ValidationError("\(path): cannot read the tracker configuration")
         }
         do {
-            return try JSONDecoder().decode(TrackerConfig.self, from: data)
+            let decoder = JSONDecoder()
+            decoder.userInfo[TrackerConfig.baseKey] = base
+            return try decoder.decode(TrackerConfig.self, from: data)
         } catch let DecodingError.dataCorrupted(context), let DecodingError.typeMismatch(_, context) {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw ValidationError("\(path): \(key.isEmpty ? "" : key + ": ")\(context.debugDescription)")

@@ -54,6 +54,18 @@ final class TrackerConfigTests: XCTestCase {
         XCTAssertEqual(config, expected)
     }
 
+    func testKeysLeftOutKeepTheBaseWhenOneIsGiven() throws {
+        var base = TrackerConfig()
+        base.highScore = 0.5
+        base.newTrackScore = 0.55
+        let decoder = JSONDecoder()
+        decoder.userInfo[TrackerConfig.baseKey] = base
+        let config = try decoder.decode(TrackerConfig.self, from: Data(#"{"newTrackScore": 0.8}"#.utf8))
+        XCTAssertEqual(config.highScore, 0.5)
+        XCTAssertEqual(config.newTrackScore, 0.8)
+        XCTAssertEqual(config.matchIoU, TrackerConfig().matchIoU)
+    }
+
     func testRoundTripsThroughJSON() throws {
         var config = TrackerConfig()
         config.maxLostSeconds = 2.5
