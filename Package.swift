@@ -49,12 +49,14 @@ let package = Package(
             dependencies: ["VideoIO", "Detection", "Tracking", "TrackLog", "MOTFiles"],
             swiftSettings: openVINOHeaders
         ),
+        // A track log drawn over its video, encoded with libavcodec.
+        .target(name: "Render", dependencies: ["VideoIO", "TrackLog"]),
         // MOTChallenge scoring (HOTA, CLEAR MOT, Identity) as TrackEval computes it.
         .target(name: "Evaluation", dependencies: ["MOTFiles", "Tracking"]),
         .executableTarget(
             name: "trackd",
             dependencies: [
-                "VideoIO", "Detection", "Tracking", "MOTFiles", "Evaluation", "TrackLog", "Pipeline",
+                "VideoIO", "Detection", "Tracking", "MOTFiles", "Evaluation", "TrackLog", "Pipeline", "Render",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: openVINOHeaders

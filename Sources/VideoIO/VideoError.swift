@@ -16,6 +16,8 @@ public struct VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         /// Any other failure to open or read the source (network, device, I/O).
         case readFailed
         case invalidOption
+        /// A video could not be encoded or written (`VideoWriter`).
+        case writeFailed
     }
 
     public var kind: Kind
@@ -61,6 +63,7 @@ public struct VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .truncated: what = "truncated or corrupt video"
         case .readFailed: what = "cannot read"
         case .invalidOption: what = "invalid option"
+        case .writeFailed: what = "cannot write"
         }
         return "\(source): \(what): \(message)"
     }

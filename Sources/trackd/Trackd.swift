@@ -10,7 +10,7 @@ struct Trackd: ParsableCommand {
         commandName: "trackd",
         abstract: "Track objects in video: frames in, a log of tracked objects out.",
         version: version,
-        subcommands: [Probe.self, Detect.self, Track.self, Export.self, Eval.self]
+        subcommands: [Probe.self, Detect.self, Track.self, Export.self, RenderCommand.self, Eval.self]
     )
 }
 

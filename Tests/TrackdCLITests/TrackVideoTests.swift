@@ -149,6 +149,42 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertEqual(try readLog(path("replay.jsonl")).2?.tracks, 3)
     }
 
+    func testRenderDrawsEachTrackWhereTheLogSays() throws {
+        let (video, _) = try syntheticWalkers()
+        XCTAssertEqual(try runProcess(trackd, ["track", video, "--end", "3", "--out", path("w.jsonl")]).status, 0)
+        let result = try runProcess(trackd, ["render", video, path("w.jsonl"), "-o", path("w.mp4")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.output.hasPrefix("rendered 31 frames"), result.output)
+        let probe = try runProcess("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", path("w.mp4")])
+        XCTAssertEqual(probe.output.trimmingCharacters(in: .whitespacesAndNewlines), "h264,640,360")
+        XCTAssertEqual(try FFmpegCLI.frameTimes(path("w.mp4")).count, 31)
+
+        // Frame 20: along each logged box's top edge the picture changed (the outline);
+        // in the empty bottom-left corner it did not (only compression noise).
+        let (_, frames, _) = try readLog(path("w.jsonl"))
+        let logged = try XCTUnwrap(frames.first { $0.frame == 20 })
+        XCTAssertEqual(logged.tracks.count, 3)
+        let drawn = try FFmpegCLI.rgbFrame(path("w.mp4"), index: 20), source = try FFmpegCLI.rgbFrame(video, index: 20)
+        func difference(x: ClosedRange<Int>, y: ClosedRange<Int>) -> Double {
+            var sum = 0, n = 0
+            for yy in y { for xx in x { for c in 0..<3 {
+                let i = (yy * 640 + xx) * 3 + c
+                sum += abs(Int(drawn[i]) - Int(source[i]))
+                n += 1
+            } } }
+            return Double(sum) / Double(n)
+        }
+        for t in logged.tracks {
+            let x0 = Int(t.box[0]) + 3, x1 = Int(t.box[0] + t.box[2]) - 3, y = Int(t.box[1].rounded()) + 1
+            XCTAssertGreaterThan(difference(x: x0...x1, y: y...y), 40, "outline of track \(t.id)")
+        }
+        XCTAssertLessThan(difference(x: 0...40, y: 320...359), 8)
+
+        // A log of another video is refused.
+        let other = try runProcess(trackd, ["render", try Deps.media("vtest.avi"), path("w.jsonl"), "-o", path("x.mp4")])
+        assertOneLineError(other, contains: "not the same video")
+    }
+
     /// Starts `trackd track` on vtest.avi and waits until its log has `lines` lines.
     private func startTracking(log: String, lines: Int = 30) throws -> Process {
         let process = Process()

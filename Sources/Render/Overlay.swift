@@ -1,0 +1,90 @@
+import VideoIO
+
+/// Drawing on packed RGB24 pictures: box outlines, id labels, trails. Clipped to the
+/// picture; nothing here allocates per pixel.
+struct Canvas {
+    var image: Image
+
+    typealias Colour = (r: UInt8, g: UInt8, b: UInt8)
+
+    mutating func fill(x0: Int, y0: Int, x1: Int, y1: Int, _ c: Colour) {
+        let xa = max(0, x0), xb = min(image.width, x1), ya = max(0, y0), yb = min(image.height, y1)
+        guard xa < xb, ya < yb else { return }
+        let stride = image.bytesPerRow
+        image.pixels.withUnsafeMutableBufferPointer { p in
+            for y in ya..<yb {
+                var i = y * stride + xa * 3
+                for _ in xa..<xb {
+                    p[i] = c.r
+                    p[i + 1] = c.g
+                    p[i + 2] = c.b
+                    i += 3
+                }
+            }
+        }
+    }
+
+    /// A rectangle outline `thickness` pixels wide, inside the box's edges.
+    mutating func outline(x0: Int, y0: Int, x1: Int, y1: Int, thickness: Int, _ c: Colour) {
+        fill(x0: x0, y0: y0, x1: x1, y1: y0 + thickness, c)
+        fill(x0: x0, y0: y1 - thickness, x1: x1, y1: y1, c)
+        fill(x0: x0, y0: y0, x1: x0 + thickness, y1: y1, c)
+        fill(x0: x1 - thickness, y0: y0, x1: x1, y1: y1, c)
+    }
+
+    /// A line `thickness` pixels wide from (ax, ay) to (bx, by).
+    mutating func line(_ ax: Double, _ ay: Double, _ bx: Double, _ by: Double, thickness: Int, _ c: Colour) {
+        let steps = max(1, Int(max(abs(bx - ax), abs(by - ay)).rounded(.up)))
+        let half = thickness / 2
+        for k in 0...steps {
+            let t = Double(k) / Double(steps)
+            let x = Int((ax + (bx - ax) * t).rounded()), y = Int((ay + (by - ay) * t).rounded())
+            fill(x0: x - half, y0: y - half, x1: x - half + thickness, y1: y - half + thickness, c)
+        }
+    }
+
+    /// `text` (digits, `#` and spaces; other characters are skipped) in a 3×5 pixel font
+    /// scaled by `scale`, top-left at (x, y).
+    mutating func text(_ text: String, x: Int, y: Int, scale: Int, _ c: Colour) {
+        var cx = x
+        for ch in text {
+            if let rows = Self.glyphs[ch] {
+                for (r, bits) in rows.enumerated() {
+                    for col in 0..<3 where bits & (4 >> col) != 0 {
+                        fill(x0: cx + col * scale, y0: y + r * scale, x1: cx + (col + 1) * scale, y1: y + (r + 1) * scale, c)
+                    }
+                }
+            }
+            cx += 4 * scale
+        }
+    }
+
+    /// Width in pixels of `text` drawn by `text(_:x:y:scale:_:)`.
+    static func textWidth(_ text: String, scale: Int) -> Int { max(0, text.count * 4 * scale - scale) }
+
+    /// A 3×5 font: five rows of three bits, the left pixel the highest bit.
+    static let glyphs: [Character: [UInt8]] = [
+        "0": [7, 5, 5, 5, 7], "1": [2, 6, 2, 2, 7], "2": [7, 1, 7, 4, 7], "3": [7, 1, 7, 1, 7],
+        "4": [5, 5, 7, 1, 1], "5": [7, 4, 7, 1, 7], "6": [7, 4, 7, 5, 7], "7": [7, 1, 1, 2, 2],
+        "8": [7, 5, 7, 5, 7], "9": [7, 5, 7, 1, 7], "#": [5, 7, 5, 7, 5], " ": [0, 0, 0, 0, 0],
+    ]
+}
+
+/// A colour per track id: hues spaced by the golden angle, so ids close in number
+/// get clearly different colours.
+func colour(for id: Int) -> Canvas.Colour {
+    let hue = (Double(id) * 0.618_033_988_749_895).truncatingRemainder(dividingBy: 1) * 6
+    let sector = Int(hue), f = hue - Double(sector)
+    let v = 1.0, s = 0.85
+    let p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f))
+    let (r, g, b): (Double, Double, Double)
+    switch sector {
+    case 0: (r, g, b) = (v, t, p)
+    case 1: (r, g, b) = (q, v, p)
+    case 2: (r, g, b) = (p, v, t)
+    case 3: (r, g, b) = (p, q, v)
+    case 4: (r, g, b) = (t, p, v)
+    default: (r, g, b) = (v, p, q)
+    }
+    return (UInt8(r * 255), UInt8(g * 255), UInt8(b * 255))
+}
