@@ -81,6 +81,12 @@ let package = Package(
             path: "Benchmarks/DetectorBenchmark",
             swiftSettings: openVINOHeaders
         ),
+        .executableTarget(
+            name: "PipelineBenchmark",
+            dependencies: ["Detection", "Pipeline", "Tracking", "VideoIO"],
+            path: "Benchmarks/PipelineBenchmark",
+            swiftSettings: openVINOHeaders
+        ),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "VideoIO", "Tracking", "TestSupport"],
                     swiftSettings: openVINOHeaders),

@@ -107,11 +107,16 @@ public enum MOTText {
     }
 
     /// Up to 2 decimals, trailing zeros dropped: MOTChallenge files are read as floats.
+    /// Integer arithmetic rather than String(format:), which is slow on Linux and
+    /// matters when millions of boxes are exported.
     static func number(_ value: Double) -> String {
-        var text = String(format: "%.2f", value)
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-        return text == "-0" ? "0" : text
+        guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
+        let cents = Int((value * 100).rounded())
+        let sign = cents < 0 ? "-" : "", a = abs(cents)
+        let whole = a / 100, fraction = a % 100
+        if fraction == 0 { return cents == 0 ? "0" : "\(sign)\(whole)" }
+        if fraction % 10 == 0 { return "\(sign)\(whole).\(fraction / 10)" }
+        return "\(sign)\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }
 

@@ -61,6 +61,10 @@ public final class VideoSource: DetectionSource {
         precondition(selection.stride >= 1)
         var readerOptions = model.input.readerOptions()
         readerOptions.formatOptions = formatOptions
+        // One thread each: decoding runs beside the detector, which has the other
+        // cores; more threads would only add contention and switching.
+        readerOptions.decoderThreads = 1
+        readerOptions.scalerThreads = 1
         let reader = try FrameReader(path, options: readerOptions)
         let info = reader.info
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value

@@ -47,7 +47,16 @@ public final class TrackLogReader {
                 return nil
             }
             do {
-                if let record = try decoder.decode(AnyRecord.self, from: line).record { return record }
+                let json = try JSONValue.parse(line)
+                switch json["type"]?.string {
+                case "frame": return .frame(try LogFrame(json: json))
+                case "end": return .end(try decoder.decode(LogEnd.self, from: line))
+                case "header": return .header(try decoder.decode(LogHeader.self, from: line))
+                case nil: throw LogFrame.LineError(reason: "missing type")
+                default: continue  // a line type from a newer trackd
+                }
+            } catch let error as LogFrame.LineError {
+                throw TrackLogError.malformedLine(path: path, line: lineNumber, reason: error.reason)
             } catch {
                 if !complete {
                     truncatedTail = true
@@ -67,6 +76,8 @@ public final class TrackLogReader {
             "bad value at \(Self.keyPath(context.codingPath))"
         case DecodingError.dataCorrupted(let context):
             context.codingPath.isEmpty ? "not valid JSON" : "bad value at \(Self.keyPath(context.codingPath))"
+        case let error as JSONValue.ParseError:
+            "not valid JSON (at byte \(error.offset + 1))"
         default:
             "\(error)"
         }
@@ -80,22 +91,6 @@ public final class TrackLogReader {
 private struct SchemaProbe: Decodable {
     var type: String
     var schema: String
-}
-
-/// One line decoded by its `type`; nil for a type this version does not know.
-private struct AnyRecord: Decodable {
-    var record: LogRecord?
-
-    enum Key: String, CodingKey { case type }
-
-    init(from decoder: any Decoder) throws {
-        switch try decoder.container(keyedBy: Key.self).decode(String.self, forKey: .type) {
-        case "frame": record = .frame(try LogFrame(from: decoder))
-        case "end": record = .end(try LogEnd(from: decoder))
-        case "header": record = .header(try LogHeader(from: decoder))
-        default: record = nil
-        }
-    }
 }
 
 /// Lines of a file read in 1 MiB chunks: memory stays flat whatever the file's size.
@@ -121,19 +116,24 @@ struct LineReader {
     /// The next line without its newline, and whether it had one.
     mutating func next() throws -> (Data, Bool)? {
         while true {
-            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = buffer[start..<newline]
+            let found: Int? = buffer.withUnsafeBytes { raw in
+                guard start < raw.count, let base = raw.baseAddress,
+                      let hit = memchr(base + start, 0x0A, raw.count - start) else { return nil }
+                return base.distance(to: UnsafeRawPointer(hit))
+            }
+            if let newline = found {
+                let line = buffer.subdata(in: start..<newline)
                 start = newline + 1
-                return (Data(line), true)
+                return (line, true)
             }
             if atEnd {
                 guard start < buffer.count else { return nil }
-                let line = buffer[start...]
+                let line = buffer.subdata(in: start..<buffer.count)
                 start = buffer.count
-                return (Data(line), false)
+                return (line, false)
             }
             // Keep the unfinished line, drop what was consumed, read more.
-            buffer = Data(buffer[start...])
+            buffer = buffer.subdata(in: start..<buffer.count)
             start = 0
             let chunk: Data
             do {

@@ -47,6 +47,10 @@ final class MOTFilesTests: XCTestCase {
         XCTAssertEqual(back.frame, 12)
         XCTAssertEqual(back.id, 3)
         XCTAssertEqual(back.left, 10.26)
+        let small = MOTRecord(frame: 1, id: 1, left: 0.05, top: -0.001, width: 1199.999, height: 0.5, confidence: 1)
+        XCTAssertEqual(MOTText.resultLine(small), "1,1,0.05,0,1200,0.5,1,-1,-1,-1")
+        let negative = MOTRecord(frame: 1, id: 1, left: -2.5, top: -0.07, width: 3.1, height: 100.101, confidence: 0.999)
+        XCTAssertEqual(MOTText.resultLine(negative), "1,1,-2.5,-0.07,3.1,100.1,1,-1,-1,-1")
     }
 
     func testSequenceInfo() throws {

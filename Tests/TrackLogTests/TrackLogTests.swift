@@ -81,7 +81,7 @@ final class TrackLogTests: XCTestCase {
         let reader = try TrackLogReader(path: path)
         XCTAssertNotNil(try reader.next())
         XCTAssertThrowsError(try reader.next()) { error in
-            XCTAssertEqual("\(error)", "\(path):3: bad value at frame")
+            XCTAssertEqual("\(error)", "\(path):3: missing or bad frame")
         }
     }
 
@@ -132,6 +132,19 @@ final class TrackLogTests: XCTestCase {
         let line = f.jsonLine
         XCTAssertTrue(line.hasPrefix(#"{"type":"frame","frame":3,"time":0.3,"tracks":[{"id":7,"class":"quote \" back\\slash\ttab \u0001","#), line)
         XCTAssertEqual(try JSONDecoder().decode(LogFrame.self, from: Data(line.utf8)), f)
+    }
+
+    func testLineParserReadsJSON() throws {
+        let line = #"{"a":[1,-2.5e3,0.125,true,false,null],"s":"x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","e":{},"l":[]}"#
+        let v = try JSONValue.parse(Data(line.utf8))
+        XCTAssertEqual(v["a"], .array([.number(1), .number(-2500), .number(0.125), .bool(true), .bool(false), .null]))
+        XCTAssertEqual(v["s"]?.string, "x\"\\/\u{8}\u{c}\n\r\té😀")
+        XCTAssertEqual(v["e"], .object([:]))
+        XCTAssertEqual(v["l"], .array([]))
+        for bad in ["", "{", #"{"a":}"#, #"{"a":1,}"#, "[1 2]", "01x", "1.", "-", #""\x""#, #""\ud800""#, "{} {}", "tru", "\"a\tb\"".replacingOccurrences(of: "\\t", with: "\t")] {
+            XCTAssertThrowsError(try JSONValue.parse(Data(bad.utf8)), bad)
+        }
+        XCTAssertEqual(try JSONValue.parse(Data(" [ 1 , { \"k\" : \"v\" } ] ".utf8)), .array([.number(1), .object(["k": .string("v")])]))
     }
 
     func testExportFormats() throws {
