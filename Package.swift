@@ -17,6 +17,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // FFmpeg's C API, found through pkg-config. Debian's libavformat.pc names the
@@ -39,7 +41,10 @@ let package = Package(
             name: "Detection",
             dependencies: ["COpenVINO", "VideoIO", "Tracking", "MOTFiles"],
             swiftSettings: openVINOHeaders,
-            linkerSettings: [.unsafeFlags(["-L\(openVINO)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(openVINO)/lib"])]
+            // Two rpaths: the development tree, and an installed layout
+            // (bin/trackd beside lib/trackd/openvino, see scripts/install-service).
+            linkerSettings: [.unsafeFlags(["-L\(openVINO)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(openVINO)/lib",
+                                           "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/trackd/openvino"])]
         ),
         // The track log: JSON lines, crash-safe appends, a reader that survives a cut tail.
         .target(name: "TrackLog", dependencies: ["Tracking", "MOTFiles"]),
@@ -49,6 +54,16 @@ let package = Package(
             dependencies: ["VideoIO", "Detection", "Tracking", "TrackLog", "MOTFiles"],
             swiftSettings: openVINOHeaders
         ),
+        // `trackd serve`: spool jobs, live streams, systemd notification, status.
+        .target(
+            name: "Service",
+            dependencies: [
+                "Pipeline", "Detection", "TrackLog", "Tracking",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: openVINOHeaders
+        ),
         // A track log drawn over its video, encoded with libavcodec.
         .target(name: "Render", dependencies: ["VideoIO", "TrackLog"]),
         // MOTChallenge scoring (HOTA, CLEAR MOT, Identity) as TrackEval computes it.
@@ -56,7 +71,8 @@ let package = Package(
         .executableTarget(
             name: "trackd",
             dependencies: [
-                "VideoIO", "Detection", "Tracking", "MOTFiles", "Evaluation", "TrackLog", "Pipeline", "Render",
+                "VideoIO", "Detection", "Tracking", "MOTFiles", "Evaluation", "TrackLog", "Pipeline", "Render", "Service",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: openVINOHeaders

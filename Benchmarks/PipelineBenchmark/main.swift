@@ -6,7 +6,7 @@
 // The model is compiled and warmed up before either is timed. Prints both rates and
 // their ratio. Driven by Benchmarks/pipeline.sh.
 //
-//   PipelineBenchmark VIDEO FRAMES [MODEL]
+//   PipelineBenchmark VIDEO FRAMES [MODEL|default] [THREADS]
 import Detection
 import Foundation
 import Pipeline
@@ -15,12 +15,13 @@ import VideoIO
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3, let count = Int(arguments[2]) else {
-    FileHandle.standardError.write(Data("usage: PipelineBenchmark VIDEO FRAMES [MODEL]\n".utf8))
+    FileHandle.standardError.write(Data("usage: PipelineBenchmark VIDEO FRAMES [MODEL|default] [THREADS]\n".utf8))
     exit(2)
 }
 let video = arguments[1]
 var options = DetectorOptions()
-options.modelPath = arguments.count > 3 ? arguments[3] : nil
+options.modelPath = arguments.count > 3 && arguments[3] != "default" ? arguments[3] : nil
+options.threads = arguments.count > 4 ? Int(arguments[4]) ?? 0 : 0
 let detector = try loadDetector(options)
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -45,5 +46,4 @@ let result = try TrackRun(tracker: options.modelPath == nil ? DefaultModel.track
     .run(source, outputs: try RunOutputs(logPath: log, motPath: nil), stop: StopSignal())
 let pipeline = Double(result.frames) / (now() - start)
 
-print(String(format: "frames %d  detector alone %.1f fps  end to end %.1f fps  ratio %.3f  (%@)",
-             result.frames, alone, pipeline, pipeline / alone, detector.summary))
+print(String(format: "%.2f %.2f %.3f %d", alone, pipeline, pipeline / alone, result.frames))

@@ -28,6 +28,27 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
         return true
     }
 
+    /// Adds an item without waiting: when full, the oldest item is dropped (a live
+    /// source cannot wait for a slow consumer). Returns the number dropped (0 or 1),
+    /// or nil once the consumer has cancelled.
+    func pushDroppingOldest(_ item: Element) -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !cancelled else { return nil }
+        var dropped = 0
+        if items.count - head >= capacity {
+            head += 1
+            dropped = 1
+        }
+        items.append(item)
+        if head > 64 {
+            items.removeFirst(head)
+            head = 0
+        }
+        condition.broadcast()
+        return dropped
+    }
+
     /// No more items; `error` (if any) is thrown to the consumer after the last one.
     func close(error: (any Error)? = nil) {
         condition.lock()
@@ -45,12 +66,13 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// The next item, waiting for one; nil when closed and drained; throws the
-    /// producer's error after the last item.
+    /// The next item, waiting for one; nil when closed and drained, or cancelled;
+    /// throws the producer's error after the last item.
     func pop() throws -> Element? {
         condition.lock()
         defer { condition.unlock() }
-        while head == items.count && !closed { condition.wait() }
+        while head == items.count && !closed && !cancelled { condition.wait() }
+        if cancelled { return nil }
         if head < items.count {
             let item = items[head]
             head += 1

@@ -46,6 +46,11 @@ public struct FrameSelection: Sendable {
 
 /// Frames decoded on their own thread, a few ahead of the detector (a bounded queue,
 /// so memory stays flat), then detected on the caller's thread.
+///
+/// A `live` source (a stream) never makes the decoder wait: when the detector falls
+/// behind, the oldest queued frame is dropped and counted; and frame times are
+/// seconds on the monotonic clock since `clockOrigin`, since a stream's timestamps
+/// restart when it reconnects.
 public final class VideoSource: DetectionSource {
     public let source: LogHeader.Source
     public let video: LogHeader.Video
@@ -54,10 +59,15 @@ public final class VideoSource: DetectionSource {
     private let model: any Detector
     private let queue: BoundedQueue<Frame>
     private let thread: Thread
+    private let dropCounter = DropCounter()
+
+    /// Frames dropped so far because the detector fell behind (live sources).
+    public var droppedFrames: Int { dropCounter.value }
 
     /// Opens the video (errors are thrown here, before any work) and starts decoding.
     public init(path: String, detector model: any Detector, options: DetectorOptions, selection: FrameSelection = FrameSelection(),
-                formatOptions: [String: String] = [:], queueCapacity: Int = 4) throws {
+                formatOptions: [String: String] = [:], queueCapacity: Int = 4, live: Bool = false,
+                clockOrigin: Double = monotonicSeconds()) throws {
         precondition(selection.stride >= 1)
         var readerOptions = model.input.readerOptions()
         readerOptions.formatOptions = formatOptions
@@ -83,17 +93,24 @@ public final class VideoSource: DetectionSource {
         let queue = BoundedQueue<Frame>(capacity: queueCapacity)
         self.queue = queue
         let owned = UncheckedSendable(reader)
+        let drops = dropCounter
         thread = Thread {
             let reader = owned.value
             var counted = 0
             do {
-                while let frame = try reader.nextFrame({ info in
+                while var frame = try reader.nextFrame({ info in
                     if let end = selection.end, info.time > end { return .stop }
                     if let start = selection.start, info.time < start { return .skip }
                     defer { counted += 1 }
                     return counted % selection.stride == 0 ? .take : .skip
                 }) {
-                    guard queue.push(frame) else { return }
+                    if live {
+                        frame.info.time = monotonicSeconds() - clockOrigin
+                        guard let dropped = queue.pushDroppingOldest(frame) else { return }
+                        drops.add(dropped)
+                    } else {
+                        guard queue.push(frame) else { return }
+                    }
                 }
                 queue.close()
             } catch {
@@ -144,6 +161,27 @@ public final class ReplaySource: DetectionSource {
     }
 
     public func cancel() {}
+}
+
+/// Seconds on the monotonic clock.
+public func monotonicSeconds() -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+}
+
+private final class DropCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add(_ n: Int) {
+        guard n > 0 else { return }
+        lock.lock()
+        count += n
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
 }
 
 /// Hands a non-Sendable value to exactly one other thread.

@@ -48,6 +48,97 @@ public final class RunOutputs {
     }
 }
 
+/// The tracker and its outputs for one run: frames in, log lines out. A live stream
+/// keeps one session across reconnections and moves it to a new log file when it
+/// rotates (`rotate`), so ids continue.
+public final class TrackSession {
+    private var tracker: Tracker
+    private let classes: [String]
+    private let width: Double, height: Double
+    private var log: TrackLogWriter?
+    private let mot: MOTResultWriter?
+    private var lastTime = -Double.infinity
+    private var logFrames = 0
+    private var logIDs = Set<Int>()
+    private var logStarted = Date()
+    public private(set) var frames = 0
+
+    public init(tracker config: TrackerConfig, source: any DetectionSource, outputs: RunOutputs) {
+        tracker = Tracker(config: config)
+        classes = source.detector.classes
+        width = Double(source.video.width)
+        height = Double(source.video.height)
+        log = outputs.log
+        mot = outputs.mot
+    }
+
+    public var liveTracks: Int { tracker.liveTrackCount }
+
+    /// Writes the log's header.
+    public func begin(_ header: LogHeader) throws {
+        logStarted = Date()
+        try log?.begin(header)
+    }
+
+    /// Tracks one frame and appends it to the outputs.
+    @discardableResult
+    public func process(_ detected: DetectedFrame) throws -> [TrackedObject] {
+        // The tracker needs increasing times; a damaged file can repeat or go back,
+        // and such a frame is placed just after the previous one.
+        let time = detected.time > lastTime ? detected.time : lastTime + 1e-3
+        lastTime = time
+        let objects = try tracker.update(detected.observations, time: time).compactMap { o -> TrackedObject? in
+            var o = o
+            o.box = clipped(o.box)
+            return o.box.width > 0 && o.box.height > 0 ? o : nil
+        }
+        logIDs.formUnion(objects.map(\.id))
+        try log?.append(LogFrame(frame: detected.index, time: (detected.time * 1e6).rounded() / 1e6, tracks: objects.map { o in
+            LogTrack(id: o.id, class: o.classID < classes.count ? classes[o.classID] : String(o.classID),
+                     classId: o.classID, score: (o.score * 1000).rounded() / 1000,
+                     box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 100).rounded() / 100 },
+                     state: "confirmed")
+        }))
+        try mot?.append(frame: detected.index + 1, objects)
+        frames += 1
+        logFrames += 1
+        return objects
+    }
+
+    /// Ends the current log and continues in `next`, which gets `header`.
+    public func rotate(to next: TrackLogWriter, header: LogHeader) throws {
+        try endLog(.complete, error: nil, droppedFrames: nil)
+        log = next
+        logFrames = 0
+        logIDs = []
+        try begin(header)
+    }
+
+    /// Writes the end line and closes the outputs; returns the log's frame and track counts.
+    @discardableResult
+    public func finish(_ status: LogEnd.Status, error: String?, droppedFrames: Int? = nil) throws -> (frames: Int, tracks: Int) {
+        let counts = (logFrames, logIDs.count)
+        try endLog(status, error: error, droppedFrames: droppedFrames)
+        try mot?.finish()
+        return counts
+    }
+
+    private func endLog(_ status: LogEnd.Status, error: String?, droppedFrames: Int?) throws {
+        var end = LogEnd(status: status, frames: logFrames, tracks: logIDs.count,
+                         wallSeconds: (Date().timeIntervalSince(logStarted) * 1000).rounded() / 1000, error: error)
+        end.droppedFrames = droppedFrames
+        try log?.finish(end)
+        log = nil
+    }
+
+    /// Filtered boxes can reach past the picture's edge; the log keeps them inside.
+    private func clipped(_ b: Box) -> Box {
+        guard width > 0, height > 0 else { return b }
+        return Box(x1: min(max(b.x1, 0), width), y1: min(max(b.y1, 0), height),
+                   x2: min(max(b.x2, 0), width), y2: min(max(b.y2, 0), height))
+    }
+}
+
 /// Detections in, tracks out: the tracker over a detection source, every processed
 /// frame appended to the track log (and MOTChallenge results), until the source
 /// ends, fails, or a stop is requested (then after the current frame).
@@ -60,67 +151,37 @@ public struct TrackRun {
         self.trackdVersion = trackdVersion
     }
 
+    /// The header of a log of `source` tracked with this run's settings.
+    public func header(for source: any DetectionSource) -> LogHeader {
+        LogHeader(trackd: trackdVersion, created: ISO8601DateFormatter().string(from: Date()), source: source.source,
+                  video: source.video, detector: source.detector, tracker: tracker)
+    }
+
     public func run(_ source: any DetectionSource, outputs: RunOutputs, stop: StopSignal,
                     progress: ((RunProgress) -> Void)? = nil) throws -> RunResult {
         let started = Date()
-        let classes = source.detector.classes
-        try outputs.log?.begin(LogHeader(
-            trackd: trackdVersion, created: ISO8601DateFormatter().string(from: started), source: source.source,
-            video: source.video, detector: source.detector, tracker: tracker))
-
-        var tracker = Tracker(config: tracker)
-        // Filtered boxes can reach past the picture's edge; the log keeps them inside.
-        let (width, height) = (Double(source.video.width), Double(source.video.height))
-        func clipped(_ b: Box) -> Box {
-            guard width > 0, height > 0 else { return b }
-            return Box(x1: min(max(b.x1, 0), width), y1: min(max(b.y1, 0), height),
-                       x2: min(max(b.x2, 0), width), y2: min(max(b.y2, 0), height))
-        }
-        var frames = 0
-        var ids = Set<Int>()
-        var lastTime = -Double.infinity
+        let session = TrackSession(tracker: tracker, source: source, outputs: outputs)
+        try session.begin(header(for: source))
         var failure: (any Error)?
         do {
             while stop.requested == nil, let detected = try source.next() {
-                // The tracker needs increasing times; a damaged file can repeat or go
-                // back, and such a frame is placed just after the previous one.
-                let time = detected.time > lastTime ? detected.time : lastTime + 1e-3
-                lastTime = time
-                let objects = try tracker.update(detected.observations, time: time).compactMap { o -> TrackedObject? in
-                    var o = o
-                    o.box = clipped(o.box)
-                    return o.box.width > 0 && o.box.height > 0 ? o : nil
-                }
-                ids.formUnion(objects.map(\.id))
-                try outputs.log?.append(LogFrame(frame: detected.index, time: (detected.time * 1e6).rounded() / 1e6, tracks: objects.map { o in
-                    LogTrack(id: o.id, class: o.classID < classes.count ? classes[o.classID] : String(o.classID),
-                             classId: o.classID, score: (o.score * 1000).rounded() / 1000,
-                             box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 100).rounded() / 100 },
-                             state: "confirmed")
-                }))
-                try outputs.mot?.append(frame: detected.index + 1, objects)
-                frames += 1
-                progress?(RunProgress(frames: frames, expectedFrames: source.expectedFrames,
-                                      elapsed: Date().timeIntervalSince(started), tracksAlive: tracker.liveTrackCount))
+                try session.process(detected)
+                progress?(RunProgress(frames: session.frames, expectedFrames: source.expectedFrames,
+                                      elapsed: Date().timeIntervalSince(started), tracksAlive: session.liveTracks))
             }
         } catch {
             failure = error
         }
         source.cancel()
 
-        let wall = Date().timeIntervalSince(started)
         let status: LogEnd.Status = failure != nil ? .failed : stop.requested != nil ? .interrupted : .complete
         let message = failure.map { String(describing: $0) }
         // A failed write is not retried for the end line: the log stays valid up to
         // its last complete line either way.
-        if !(failure is TrackLogError) {
-            try outputs.log?.finish(LogEnd(status: status, frames: frames, tracks: ids.count,
-                                          wallSeconds: (wall * 1000).rounded() / 1000, error: message))
-        }
-        try outputs.mot?.finish()
         if let failure, failure is TrackLogError || failure is MOTResultWriter.WriteError { throw failure }
-        return RunResult(status: status, frames: frames, tracks: ids.count, wallSeconds: wall, error: message,
-                         signal: stop.requested)
+        let counts = try session.finish(status, error: message)
+        return RunResult(status: status, frames: counts.frames, tracks: counts.tracks,
+                         wallSeconds: Date().timeIntervalSince(started), error: message, signal: stop.requested)
     }
 }
 

@@ -134,6 +134,8 @@ public struct LogEnd: Codable, Sendable, Equatable {
     public var wallSeconds: Double
     /// Why the run failed, for `failed`.
     public var error: String?
+    /// Frames of a live stream dropped because the detector fell behind.
+    public var droppedFrames: Int?
 
     public init(status: Status, frames: Int, tracks: Int, wallSeconds: Double, error: String? = nil) {
         self.status = status

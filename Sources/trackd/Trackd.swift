@@ -3,14 +3,14 @@ import Foundation
 import VideoIO
 
 @main
-struct Trackd: ParsableCommand {
+struct Trackd: AsyncParsableCommand {
     static let version = "0.1.0"
 
     static let configuration = CommandConfiguration(
         commandName: "trackd",
         abstract: "Track objects in video: frames in, a log of tracked objects out.",
         version: version,
-        subcommands: [Probe.self, Detect.self, Track.self, Export.self, RenderCommand.self, Eval.self]
+        subcommands: [Probe.self, Detect.self, Track.self, Export.self, RenderCommand.self, Eval.self, Serve.self, Status.self]
     )
 }
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# End-to-end figures for `trackd track` (release build; prints figures, not a test):
+#   1. frames per second of the whole pipeline vs the detector alone on the same
+#      frames of a 720p H.264 file (vtest.avi scaled up), in one process;
+#   2. peak RSS and its growth over a 30-minute video (vtest.avi looped, 384x288);
+#   3. `trackd export` throughput and peak RSS on a 1,000,000-line track log.
+# Generated media go to bench-media/ (git-ignored) and are reused.
+#
+#   Benchmarks/pipeline.sh [ROUNDS]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+rounds=${1:-2}
+vtest=.deps/media/vtest.avi
+[ -f "$vtest" ] || { echo "$vtest is missing: run scripts/setup" >&2; exit 1; }
+swift build -c release --product trackd >/dev/null
+swift build -c release --product PipelineBenchmark >/dev/null
+mkdir -p bench-media
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# 1. Pipeline vs detector alone.
+hd=bench-media/vtest-720p.mp4
+[ -f "$hd" ] || ffmpeg -v error -y -stream_loop 2 -i "$vtest" -vf scale=1280:720 -r 10 -c:v libx264 -preset fast \
+    -crf 23 -pix_fmt yuv420p -t 60 "$hd"
+echo "== end to end vs the detector alone: $hd, 300 frames, best of $rounds"
+printf '%-30s %8s %14s %14s %7s\n' model threads "alone fps" "pipeline fps" ratio
+for spec in "default 0" "default 1" ".deps/models/yolov8s-fall.onnx 0"; do
+    read -r model threads <<<"$spec"
+    best=""
+    for _ in $(seq "$rounds"); do
+        line=$(.build/release/PipelineBenchmark "$hd" 300 "$model" "$threads")
+        best=$(printf '%s\n%s\n' "$best" "$line" | awk 'NF' | sort -k3 -g | tail -n1)
+    done
+    read -r alone pipeline ratio _ <<<"$best"
+    name=$([ "$model" = default ] && echo "SSDLite person (default)" || basename "$model")
+    printf '%-30s %8s %14s %14s %7s\n' "$name" "$([ "$threads" = 0 ] && echo all || echo "$threads")" "$alone" "$pipeline" "$ratio"
+done
+echo "(target: ratio >= 0.90)"
+
+# 2. Memory over a 30-minute video.
+long=bench-media/vtest-30min.mp4
+[ -f "$long" ] || ffmpeg -v error -y -stream_loop -1 -i "$vtest" -vf scale=384:288 -r 10 -c:v libx264 -preset veryfast \
+    -crf 28 -pix_fmt yuv420p -t 1800 "$long"
+echo
+echo "== memory: $long (30 min, 18000 frames)"
+.build/release/trackd track "$long" --out "$work/long.jsonl" > "$work/long.txt" &
+pid=$!
+: > "$work/rss.txt"
+while kill -0 "$pid" 2>/dev/null; do
+    awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null >> "$work/rss.txt" || true
+    sleep 1
+done
+wait "$pid"
+cat "$work/long.txt"
+awk '{ v[NR] = $1; if ($1 > max) max = $1 }
+     END { n = NR; w = int(n / 10) + 1;
+           printf "RSS after 10%% of the run %.1f MiB, at the end %.1f MiB, peak %.1f MiB: growth %.1f MiB (target < 10 MB)\n",
+                  v[w] / 1024, v[n] / 1024, max / 1024, (v[n] - v[w]) / 1024 }' "$work/rss.txt"
+
+# 3. Export of a 1,000,000-line log (8 tracks a frame, ids ending every 300 frames).
+echo
+echo "== export: 1,000,000-line track log"
+python3 - "$work/big.jsonl" 1000000 <<'PY'
+import json, sys
+path, n = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as out:
+    out.write(json.dumps({"type": "header", "schema": "trackd.tracklog/1", "trackd": "bench", "created": "2026-01-01T00:00:00Z",
+        "source": {"path": "/bench.mp4", "bytes": None}, "video": {"width": 1280, "height": 720, "frameRate": 30, "timeBase": "1/30"},
+        "detector": {"model": "bench", "kind": "bench", "classes": ["person"], "confidence": 0.25, "iou": 0.45, "stride": 1},
+        "tracker": {"maxLostSeconds": 1.0}}, separators=(",", ":")) + "\n")
+    for f in range(n):
+        tracks = ",".join('{"id":%d,"class":"person","classId":0,"score":0.%03d,"box":[%.2f,%.2f,40.5,120.25],"state":"confirmed"}'
+                          % (1 + k + 8 * ((f + 37 * k) // 300), 500 + (f * 7 + k) % 499, (f * 3 + k * 150) % 1200, 100.0 + k * 60)
+                          for k in range(8))
+        out.write('{"type":"frame","frame":%d,"time":%r,"tracks":[%s]}\n' % (f, round(f / 30, 6), tracks))
+    out.write('{"type":"end","status":"complete","frames":%d,"tracks":0,"wallSeconds":1.0}\n' % n)
+PY
+ls -l "$work/big.jsonl" | awk '{printf "log: %.0f MB\n", $5 / 1e6}'
+for format in mot csv tracks; do
+    /usr/bin/time -f "%e %M" -o "$work/time.txt" .build/release/trackd export "$work/big.jsonl" --format "$format" --out "$work/out.$format"
+    read -r seconds kib < "$work/time.txt"
+    awk -v f="$format" -v s="$seconds" -v k="$kib" 'BEGIN { printf "%-7s %6.1f s  %8.0f lines/s  peak RSS %.1f MiB\n", f, s, 1000000 / s, k / 1024 }'
+done

@@ -1,0 +1,55 @@
+import Detection
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `trackd serve`: the daemon as a `ServiceGroup` — the spool's job workers, one
+/// service per live stream, and the status writer — with SIGTERM and SIGINT as
+/// graceful-shutdown signals and SIGHUP to reload the configuration.
+public enum Daemon {
+    /// Runs until a shutdown signal; throws when the configuration, spool or model
+    /// is not usable (before READY=1 is sent).
+    public static func run(configPath: String, version: String, logger: Logger) async throws {
+        let config = try ServiceConfig.load(configPath)
+        let spool = try Spool(root: config.spool)
+        // The model must load before the service says it is ready.
+        let model = try loadDetector(config.detector.options)
+        logger.info("model: \(model.summary)")
+
+        let box = ConfigBox(config)
+        let state = ServiceState()
+        let notifier = Notifier()
+        var services: [any Service] = [SpoolService(spool: spool, config: box, state: state, logger: logger, version: version)]
+        for stream in config.streams {
+            services.append(StreamService(stream: stream, spool: spool, config: box, state: state, logger: logger, version: version))
+        }
+        services.append(StatusService(state: state, config: box, notifier: notifier, logger: logger))
+
+        // SIGHUP: read the configuration again; jobs that start afterwards use it.
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler {
+            do {
+                let fresh = try ServiceConfig.load(configPath)
+                if fresh.spool != box.current.spool || fresh.streams != box.current.streams {
+                    logger.warning("reloaded \(configPath): a new spool or new streams take effect at the next start")
+                }
+                box.replace(fresh)
+                logger.info("reloaded \(configPath)")
+            } catch {
+                logger.error("SIGHUP: keeping the running configuration: \(error)")
+            }
+        }
+        hangup.resume()
+        defer { hangup.cancel() }
+
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        logger.info("serving \(config.spool) with \(config.workers) worker(s) and \(config.streams.count) stream(s)")
+        notifier.notify("READY=1", "STATUS=" + state.summary)
+        try await group.run()
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,254 @@
+import Detection
+import Foundation
+import Tracking
+
+/// `trackd serve`'s configuration (JSON). Every field has a default, so `{}` is a
+/// valid configuration; an unknown field or a bad value is an error naming it.
+public struct ServiceConfig: Sendable, Equatable {
+    /// The spool: `inbox/`, `processing/`, `done/`, `failed/`, `logs/` are made in it.
+    public var spool = "/var/lib/trackd/spool"
+    /// Jobs tracked at once.
+    public var workers = 1
+    /// A file in `inbox/` is claimed once its size and time have not changed for
+    /// this long (files still being copied are left alone); names ending in `.part`
+    /// or starting with `.` are never claimed.
+    public var stableSeconds = 2.0
+    /// How often `inbox/` is looked at.
+    public var pollSeconds = 1.0
+    /// Largest job JSON accepted, in bytes.
+    public var maxJobBytes = 65_536
+    /// The status file `trackd status` reads (default: `<spool>/status.json`).
+    public var statusFile: String?
+    /// A job or stream that processes no frame for this long is stalled: the
+    /// systemd watchdog is no longer fed.
+    public var stallSeconds = 60.0
+    public var detector = DetectorSettings()
+    public var tracker = TrackerConfig()
+    /// Whether `tracker` was given (else the default model's own preset applies).
+    public var trackerGiven = false
+    public var streams: [StreamConfig] = []
+
+    public init() {}
+
+    public var statusPath: String { statusFile ?? (spool as NSString).appendingPathComponent("status.json") }
+
+    /// The detector for jobs and streams.
+    public struct DetectorSettings: Sendable, Equatable {
+        /// Model file; nil: the default model.
+        public var model: String?
+        public var labels: String?
+        public var conf = 0.25
+        public var iou = 0.45
+        public var classes: [String] = []
+        public var threads = 0
+        public var precision = "auto"
+
+        public init() {}
+
+        public var options: DetectorOptions {
+            var o = DetectorOptions()
+            o.modelPath = model
+            o.labelsPath = labels
+            o.confidence = conf
+            o.iou = iou
+            o.classes = classes
+            o.threads = threads
+            o.precision = InferencePrecision(rawValue: precision) ?? .auto
+            return o
+        }
+    }
+
+    /// A live source: anything FFmpeg opens (rtsp, http, udp, srt, a device).
+    public struct StreamConfig: Sendable, Equatable {
+        /// Names its logs: `logs/streams/<name>/<name>-<UTC start>.jsonl`.
+        public var name = ""
+        public var url = ""
+        /// Demuxer / protocol options, as `-o key=value` on the command line.
+        public var options: [String: String] = [:]
+        /// A new log file every this many seconds.
+        public var rotateSeconds = 3600.0
+        /// Run the detector on every N-th frame.
+        public var stride = 1
+        /// Reconnection back-off: first wait, doubled up to the maximum.
+        public var retryInitialSeconds = 1.0
+        public var retryMaxSeconds = 60.0
+
+        public init() {}
+    }
+}
+
+/// A configuration error, naming the file and the field.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var field: String
+    public var reason: String
+    public var description: String { "\(file): \(field.isEmpty ? "" : field + ": ")\(reason)" }
+}
+
+extension ServiceConfig {
+    /// Reads and checks a configuration file.
+    public static func load(_ path: String) throws -> ServiceConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ConfigError(file: path, field: "", reason: "cannot read it (\((error as NSError).localizedDescription))")
+        }
+        return try parse(data, file: path)
+    }
+
+    public static func parse(_ data: Data, file: String) throws -> ServiceConfig {
+        let json: Any
+        do {
+            json = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw ConfigError(file: file, field: "", reason: "not valid JSON")
+        }
+        var reader = Fields(json, path: "", file: file)
+        return try ServiceConfig(reader: &reader)
+    }
+
+    private init(reader r: inout Fields) throws {
+        self.init()
+        try r.known(["spool", "workers", "stableSeconds", "pollSeconds", "maxJobBytes", "statusFile", "stallSeconds",
+                     "detector", "tracker", "streams"])
+        spool = try r.string("spool") ?? spool
+        guard spool.hasPrefix("/") else { throw r.error("spool", "must be an absolute path") }
+        workers = try r.int("workers", in: 1...64) ?? workers
+        stableSeconds = try r.number("stableSeconds", in: 0...3600) ?? stableSeconds
+        pollSeconds = try r.number("pollSeconds", in: 0.05...3600) ?? pollSeconds
+        maxJobBytes = try r.int("maxJobBytes", in: 2...(16 << 20)) ?? maxJobBytes
+        statusFile = try r.string("statusFile") ?? statusFile
+        stallSeconds = try r.number("stallSeconds", in: 1...86_400) ?? stallSeconds
+        if var d = try r.object("detector") {
+            try d.known(["model", "labels", "conf", "iou", "classes", "threads", "precision"])
+            detector.model = try d.string("model")
+            detector.labels = try d.string("labels")
+            detector.conf = try d.number("conf", in: 0...1) ?? detector.conf
+            detector.iou = try d.number("iou", in: 0.01...1) ?? detector.iou
+            detector.classes = try d.strings("classes") ?? []
+            detector.threads = try d.int("threads", in: 0...1024) ?? detector.threads
+            detector.precision = try d.string("precision") ?? detector.precision
+            guard InferencePrecision(rawValue: detector.precision) != nil else {
+                throw d.error("precision", "must be one of \(InferencePrecision.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        if let tracker = r.raw("tracker") {
+            do {
+                let data = try JSONSerialization.data(withJSONObject: tracker)
+                self.tracker = try JSONDecoder().decode(TrackerConfig.self, from: data)
+                trackerGiven = true
+            } catch let DecodingError.dataCorrupted(context), let DecodingError.typeMismatch(_, context) {
+                let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+                throw r.error("tracker" + (key.isEmpty ? "" : "." + key), context.debugDescription)
+            } catch {
+                throw r.error("tracker", "must be an object of tracker parameters")
+            }
+        }
+        if let list = try r.array("streams") {
+            var names = Set<String>()
+            streams = try list.enumerated().map { k, item in
+                var s = Fields(item, path: "streams[\(k)]", file: r.file)
+                guard s.isObject else { throw ConfigError(file: r.file, field: "streams[\(k)]", reason: "must be an object") }
+                try s.known(["name", "url", "options", "rotateSeconds", "stride", "retryInitialSeconds", "retryMaxSeconds"])
+                var stream = StreamConfig()
+                stream.name = try s.string("name") ?? ""
+                guard !stream.name.isEmpty, stream.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }),
+                      !stream.name.hasPrefix(".") else {
+                    throw s.error("name", "must be a non-empty name of letters, digits, '-', '_' or '.'")
+                }
+                guard names.insert(stream.name).inserted else { throw s.error("name", "'\(stream.name)' is used twice") }
+                stream.url = try s.string("url") ?? ""
+                guard !stream.url.isEmpty else { throw s.error("url", "is required") }
+                stream.options = try s.stringMap("options") ?? [:]
+                stream.rotateSeconds = try s.number("rotateSeconds", in: 1...31_536_000) ?? stream.rotateSeconds
+                stream.stride = try s.int("stride", in: 1...1000) ?? stream.stride
+                stream.retryInitialSeconds = try s.number("retryInitialSeconds", in: 0.01...3600) ?? stream.retryInitialSeconds
+                stream.retryMaxSeconds = try s.number("retryMaxSeconds", in: stream.retryInitialSeconds...86_400) ?? stream.retryMaxSeconds
+                return stream
+            }
+        }
+    }
+}
+
+/// The fields of one JSON object, read with the path for error messages.
+private struct Fields {
+    let object: [String: Any]?
+    let path: String
+    let file: String
+
+    init(_ value: Any, path: String, file: String) {
+        object = value as? [String: Any]
+        self.path = path
+        self.file = file
+    }
+
+    var isObject: Bool { object != nil }
+
+    func error(_ key: String, _ reason: String) -> ConfigError {
+        ConfigError(file: file, field: path.isEmpty ? key : path + "." + key, reason: reason)
+    }
+
+    func known(_ keys: [String]) throws {
+        guard let object else { throw ConfigError(file: file, field: path, reason: "must be a JSON object") }
+        if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw error(unknown, "unknown field")
+        }
+    }
+
+    func raw(_ key: String) -> Any? {
+        guard let v = object?[key], !(v is NSNull) else { return nil }
+        return v
+    }
+
+    func string(_ key: String) throws -> String? {
+        guard let v = raw(key) else { return nil }
+        guard let s = v as? String else { throw error(key, "must be a string") }
+        return s
+    }
+
+    func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+        guard let v = raw(key) else { return nil }
+        guard let n = v as? NSNumber, !isBoolean(n) else { throw error(key, "must be a number") }
+        let d = n.doubleValue
+        guard range.contains(d) else { throw error(key, "must be between \(range.lowerBound) and \(range.upperBound)") }
+        return d
+    }
+
+    func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let d = try number(key, in: Double(range.lowerBound)...Double(range.upperBound)) else { return nil }
+        guard d.rounded() == d else { throw error(key, "must be a whole number") }
+        return Int(d)
+    }
+
+    func object(_ key: String) throws -> Fields? {
+        guard let v = raw(key) else { return nil }
+        guard v is [String: Any] else { throw error(key, "must be an object") }
+        return Fields(v, path: path.isEmpty ? key : path + "." + key, file: file)
+    }
+
+    func array(_ key: String) throws -> [Any]? {
+        guard let v = raw(key) else { return nil }
+        guard let a = v as? [Any] else { throw error(key, "must be a list") }
+        return a
+    }
+
+    func strings(_ key: String) throws -> [String]? {
+        guard let a = try array(key) else { return nil }
+        guard let s = a as? [String] else { throw error(key, "must be a list of strings") }
+        return s
+    }
+
+    func stringMap(_ key: String) throws -> [String: String]? {
+        guard let v = raw(key) else { return nil }
+        guard let m = v as? [String: Any] else { throw error(key, "must be an object of strings") }
+        return try m.mapValues { value in
+            if let s = value as? String { return s }
+            if let n = value as? NSNumber, !isBoolean(n) { return n.stringValue }
+            throw error(key, "values must be strings or numbers")
+        }
+    }
+}
+
+/// JSONSerialization gives true and false as NSNumbers of type char.
+private func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Service
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run as a background service: spool jobs and live streams (see README and systemd/).",
+        discussion: """
+            Watches the spool's inbox/ for videos and job files, tracks up to `workers` \
+            of them at once into logs/, and moves them to done/ or failed/; tracks the \
+            configured live streams, reconnecting when they drop. Speaks systemd's \
+            notify protocol when started by it (READY, WATCHDOG, STATUS, STOPPING). \
+            SIGTERM / SIGINT: stop claiming, finish the current frame of every job, \
+            end their logs as interrupted, exit 0 (unfinished jobs resume at the next \
+            start). SIGHUP: reload the configuration for new jobs.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The configuration (JSON; every field has a default).", valueName: "file"))
+    var config = "/etc/trackd/trackd.json"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() async throws {
+        CLI.quietFFmpeg()
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = JournalLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "trackd")
+        do {
+            try await Daemon.run(configPath: config, version: Trackd.version, logger: logger)
+        } catch {
+            throw CLI.failure(error)
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a running `trackd serve` is doing: jobs, streams, fps, errors.",
+        discussion: "Reads the status file the daemon rewrites every second (statusFile, default <spool>/status.json)."
+    )
+
+    @Option(help: ArgumentHelp("The daemon's configuration, to find its status file.", valueName: "file"))
+    var config = "/etc/trackd/trackd.json"
+
+    @Option(name: .customLong("status-file"), help: ArgumentHelp("The status file itself.", valueName: "file"))
+    var statusFile: String?
+
+    @Flag(help: "Print the status file's JSON.")
+    var json = false
+
+    func run() throws {
+        do {
+            let path = try statusFile ?? ServiceConfig.load(config).statusPath
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("no status file at \(path): is trackd serve running?")
+            }
+            let status = try JSONDecoder().decode(ServiceState.Snapshot.self, from: data)
+            if json {
+                print(CLI.json(status))
+                return
+            }
+            let alive = kill(status.pid, 0) == 0
+            print("trackd serve, pid \(status.pid)\(alive ? "" : " (not running)"), started \(status.started), updated \(status.updated)")
+            print("jobs: \(status.jobs.count) running, \(status.completedJobs) done, \(status.failedJobs) failed")
+            for j in status.jobs {
+                print("  \(j.name): \(j.frames) frames, \(j.framesPerSecond) fps, since \(j.started)")
+            }
+            print("streams: \(status.streams.count)")
+            for s in status.streams {
+                print("  \(s.name): \(s.state), \(s.frames) frames, \(s.framesPerSecond) fps, \(s.droppedFrames) dropped, "
+                    + "\(s.reconnects) reconnects\(s.lastError.map { "; last error: \($0)" } ?? "")")
+            }
+            if !status.errors.isEmpty {
+                print("recent errors:")
+                for e in status.errors.suffix(5) { print("  \(e)") }
+            }
+        } catch {
+            throw CLI.failure(error)
+        }
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import TestSupport
+import TrackLog
+import XCTest
+
+/// `trackd serve` as a real subprocess on a temporary spool.
+final class ServeTests: XCTestCase {
+    private var trackd: String { productsDirectory.appendingPathComponent("trackd").path }
+    private var dir: URL!
+    private var spool: String { dir.appendingPathComponent("spool").path }
+    private var daemons: [Process] = []
+
+    override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
+
+    override func tearDownWithError() throws {
+        for p in daemons where p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// Writes a configuration for the temporary spool; `extra` adds fields.
+    private func config(_ extra: String = "") throws -> String {
+        let path = dir.appendingPathComponent("trackd.json").path
+        try #"{"spool": "\#(spool)", "stableSeconds": 0.3, "pollSeconds": 0.1\#(extra)}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    private func start(_ config: String, environment: [String: String] = [:]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: trackd)
+        p.arguments = ["serve", "--config", config]
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = nil
+        env.merge(environment) { $1 }
+        p.environment = env
+        let log = dir.appendingPathComponent("daemon-\(daemons.count).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: log)
+        p.standardError = try FileHandle(forWritingTo: log)
+        try p.run()
+        daemons.append(p)
+        return p
+    }
+
+    private func daemonLog(_ k: Int = 0) -> String {
+        (try? String(contentsOf: dir.appendingPathComponent("daemon-\(k).log"), encoding: .utf8)) ?? ""
+    }
+
+    private func files(_ sub: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: spool + "/" + sub)) ?? []).sorted()
+    }
+
+    private func wait(_ what: String, timeout: Double = 60, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw TestError.command("timed out waiting for \(what); daemon log: \(daemonLog(daemons.count - 1))")
+    }
+
+    /// Sends `signal` and returns the exit status and how long the exit took.
+    private func stop(_ p: Process, _ signal: Int32 = SIGTERM) -> (Int32, Double) {
+        let started = Date()
+        kill(p.processIdentifier, signal)
+        p.waitUntilExit()
+        return (p.terminationStatus, Date().timeIntervalSince(started))
+    }
+
+    /// Copies a file into the inbox the way a well-behaved producer does: under a
+    /// `.part` name, renamed when complete.
+    private func drop(_ source: String, as name: String) throws {
+        let part = spool + "/inbox/" + name + ".part"
+        try FileManager.default.copyItem(atPath: source, toPath: part)
+        XCTAssertEqual(rename(part, spool + "/inbox/" + name), 0)
+    }
+
+    private func readLog(_ path: String) throws -> (frames: [LogFrame], end: LogEnd?, truncated: Bool) {
+        let reader = try TrackLogReader(path: path)
+        var frames: [LogFrame] = [], end: LogEnd?
+        while let r = try reader.next() {
+            if case .frame(let f) = r { frames.append(f) }
+            if case .end(let e) = r { end = e }
+        }
+        return (frames, end, reader.truncatedTail)
+    }
+
+    func testGoodVideosAreDoneAndACorruptOneFailsWhileTheDaemonRuns() throws {
+        let daemon = try start(try config(#", "workers": 2"#))
+        try wait("the spool") { FileManager.default.fileExists(atPath: spool + "/inbox") }
+        for (name, file) in [("a.mp4", "h264.mp4"), ("b.avi", "mjpeg.avi"), ("c.mp4", "vfr.mp4"), ("bad.mp4", "truncated.mp4")] {
+            try drop(Fixtures.path(file), as: name)
+        }
+        try wait("four jobs to end") { files("done").count == 3 && files("failed").count == 2 }
+        XCTAssertEqual(files("done"), ["a.mp4", "b.avi", "c.mp4"])
+        XCTAssertEqual(files("failed"), ["bad.mp4", "bad.mp4.error.json"])
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: spool + "/failed/bad.mp4.error.json"))) as? [String: Any]
+        XCTAssertTrue((report?["error"] as? String)?.contains("truncated or corrupt video") ?? false, "\(String(describing: report))")
+        for (name, video) in [("a", "h264.mp4"), ("b", "mjpeg.avi"), ("c", "vfr.mp4")] {
+            let log = try readLog(spool + "/logs/\(name).jsonl")
+            XCTAssertEqual(log.end?.status, .complete, name)
+            XCTAssertEqual(log.frames.count, try FFmpegCLI.frameTimes(Fixtures.path(video)).count, name)
+        }
+        XCTAssertEqual(try readLog(spool + "/logs/bad.jsonl").end?.status, .failed)
+        XCTAssertTrue(daemon.isRunning, "the daemon survives a bad job")
+
+        // The status file is rewritten every second.
+        var status: ProcessResult?
+        try wait("the status to show the jobs") {
+            status = try runProcess(trackd, ["status", "--config", dir.appendingPathComponent("trackd.json").path])
+            return status?.output.contains("jobs: 0 running, 3 done, 1 failed") ?? false
+        }
+        XCTAssertEqual(status?.status, 0)
+        XCTAssertTrue(status?.output.contains("bad.mp4") ?? false, status?.output ?? "")
+        let (code, seconds) = stop(daemon)
+        XCTAssertEqual(code, 0, daemonLog())
+        XCTAssertLessThan(seconds, 5)
+    }
+
+    /// A long job stopped mid-way by `signal`, then the daemon started again.
+    private func interruptAndResume(_ signal: Int32) throws {
+        let config = try config()
+        let first = try start(config)
+        try wait("the spool") { FileManager.default.fileExists(atPath: spool + "/inbox") }
+        try drop(try Deps.media("vtest.avi"), as: "street.avi")
+        let log = spool + "/logs/street.jsonl"
+        try wait("the job to be under way") {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count > 30
+        }
+        let (code, seconds) = stop(first, signal)
+        if signal == SIGTERM {
+            XCTAssertEqual(code, 0, daemonLog())
+            XCTAssertLessThan(seconds, 5, "graceful stop within 5 s")
+            XCTAssertEqual(try readLog(log).end?.status, .interrupted)
+        }
+        XCTAssertEqual(files("processing"), ["street.avi"], "left for the next start")
+        let partialFrames = try readLog(log).frames.count
+
+        let second = try start(config)
+        try wait("the job to finish after the restart", timeout: 120) { files("done") == ["street.avi"] }
+        let final = try readLog(log)
+        XCTAssertEqual(final.end?.status, .complete)
+        XCTAssertEqual(final.frames.map(\.frame), Array(0..<795), "every frame once, in order")
+        let kept = try readLog(spool + "/logs/street.interrupted-1.jsonl")
+        XCTAssertEqual(kept.frames.count, partialFrames, "the partial log is kept, not overwritten")
+        XCTAssertEqual(kept.end?.status, signal == SIGTERM ? .interrupted : nil)
+        XCTAssertEqual(files("processing"), [])
+        XCTAssertEqual(stop(second).0, 0)
+    }
+
+    func testSIGTERMMidJobThenRestartCompletesIt() throws {
+        try interruptAndResume(SIGTERM)
+    }
+
+    func testKillMinus9MidJobThenRestartCompletesIt() throws {
+        try interruptAndResume(SIGKILL)
+    }
+
+    func testHostileJobsAreRefusedAndNothingOutsideTheSpoolIsTouched() throws {
+        let daemon = try start(try config(#", "maxJobBytes": 4096"#))
+        try wait("the spool") { FileManager.default.fileExists(atPath: spool + "/media") }
+        let outside = dir.appendingPathComponent("outside.mp4").path
+        try FileManager.default.copyItem(atPath: Fixtures.path("h264.mp4"), toPath: outside)
+        try FileManager.default.createSymbolicLink(atPath: spool + "/media/escape.mp4", withDestinationPath: outside)
+        let jobs = [
+            "traversal.json": #"{"video": "../outside.mp4"}"#,
+            "absolute.json": #"{"video": "\#(outside)"}"#,
+            "escape.json": #"{"video": "media/escape.mp4"}"#,
+            "malformed.json": #"{"video": "media/x.mp4""#,
+            "unknown.json": #"{"video": "media/x.mp4", "exec": "rm -rf /"}"#,
+            "huge.json": #"{"video": "media/x.mp4", "pad": ""# + String(repeating: "x", count: 10_000) + #""}"#,
+        ]
+        for (name, text) in jobs { try text.write(toFile: spool + "/inbox/" + name, atomically: true, encoding: .utf8) }
+        try FileManager.default.createSymbolicLink(atPath: spool + "/inbox/passwd.mp4", withDestinationPath: "/etc/passwd")
+        let refused = jobs.count + 1
+        try wait("every hostile job refused") { files("failed").count == 2 * refused }
+        for name in Array(jobs.keys) + ["passwd.mp4"] {
+            XCTAssertTrue(files("failed").contains(name + ".error.json"), name)
+            XCTAssertTrue(daemonLog().contains("job refused: \(name)"), name)
+        }
+        XCTAssertEqual(files("done"), [])
+        XCTAssertEqual(files("logs"), [])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: outside), "the file outside the spool is where it was")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "/etc/passwd"))
+        var st = stat()
+        XCTAssertEqual(lstat(spool + "/failed/passwd.mp4", &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFLNK, "the link itself was moved, not its target")
+        XCTAssertTrue(daemon.isRunning)
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
+
+    func testInvalidConfigurationIsRefusedNamingTheField() throws {
+        for (text, field) in [(#"{"workers": 0}"#, "workers"), (#"{"spool": "relative"}"#, "spool"),
+                              (#"{"streams": [{"name": "cam"}]}"#, "streams[0].url"), (#"{"tracker": {"matchIOU": 1}}"#, "tracker"),
+                              (#"{"worker": 2}"#, "worker: unknown field")] {
+            let path = dir.appendingPathComponent("bad.json").path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let result = try runProcess(trackd, ["serve", "--config", path])
+            assertOneLineError(result, contains: field)
+        }
+        assertOneLineError(try runProcess(trackd, ["serve", "--config", dir.appendingPathComponent("none.json").path]),
+                           contains: "cannot read it")
+    }
+
+    func testSystemdNotificationsArriveAtTheRightMoments() throws {
+        let socketPath = dir.appendingPathComponent("notify.sock").path
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in socketPath.utf8.enumerated() { raw[i] = b }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        XCTAssertEqual(bound, 0)
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var messages: [String] = []
+        func receive(until wanted: String, seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n > 0 {
+                    let text = String(decoding: buffer[0..<n], as: UTF8.self)
+                    messages.append(text)
+                    if text.split(separator: "\n").contains(Substring(wanted)) { return true }
+                }
+            }
+            return false
+        }
+
+        let daemon = try start(try config(), environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "3000000"])
+        XCTAssertTrue(receive(until: "READY=1", seconds: 60), "\(messages)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/inbox"), "READY after the spool is made")
+        XCTAssertFalse(messages.joined().contains("WATCHDOG=1"), "READY comes first")
+        XCTAssertTrue(receive(until: "WATCHDOG=1", seconds: 5), "\(messages)")
+        XCTAssertTrue(messages.last?.contains("STATUS=0 jobs running") ?? false, "\(messages)")
+        kill(daemon.processIdentifier, SIGTERM)
+        XCTAssertTrue(receive(until: "STOPPING=1", seconds: 5), "\(messages)")
+        daemon.waitUntilExit()
+        XCTAssertEqual(daemon.terminationStatus, 0)
+    }
+}
