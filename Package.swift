@@ -41,10 +41,10 @@ let package = Package(
             name: "Detection",
             dependencies: ["COpenVINO", "VideoIO", "Tracking", "MOTFiles"],
             swiftSettings: openVINOHeaders,
-            // Two rpaths: the development tree, and an installed layout
-            // (bin/trackd beside lib/trackd/openvino, see scripts/install-service).
-            linkerSettings: [.unsafeFlags(["-L\(openVINO)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(openVINO)/lib",
-                                           "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/trackd/openvino"])]
+            // Two rpaths: an installed layout first (bin/trackd beside
+            // lib/trackd/openvino, see scripts/install-service), then the development tree.
+            linkerSettings: [.unsafeFlags(["-L\(openVINO)/lib", "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/trackd/openvino",
+                                           "-Xlinker", "-rpath", "-Xlinker", "\(openVINO)/lib"])]
         ),
         // The track log: JSON lines, crash-safe appends, a reader that survives a cut tail.
         .target(name: "TrackLog", dependencies: ["Tracking", "MOTFiles"]),

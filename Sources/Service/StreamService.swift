@@ -31,11 +31,33 @@ final class StreamService: Service, @unchecked Sendable {
         self.version = version
     }
 
+    /// The source being read, so that a stop does not wait for its next frame.
+    private final class Current: @unchecked Sendable {
+        private let lock = NSLock()
+        private var source: VideoSource?
+        private var stopped = false
+        func set(_ s: VideoSource?) {
+            lock.lock()
+            source = s
+            let cancel = stopped
+            lock.unlock()
+            if cancel { s?.cancel() }
+        }
+        func cancel() {
+            lock.lock()
+            stopped = true
+            let s = source
+            lock.unlock()
+            s?.cancel()
+        }
+    }
+
     func run() async throws {
         let stop = StopSignal()
         let finished = ShutdownFlag()
+        let current = Current()
         let thread = Thread { [self] in
-            track(stop: stop)
+            track(stop: stop, current: current)
             finished.set()
         }
         thread.name = "trackd stream \(stream.name)"
@@ -44,6 +66,7 @@ final class StreamService: Service, @unchecked Sendable {
             while !finished.isSet { try? await Task.sleep(nanoseconds: 50_000_000) }
         } onGracefulShutdown: {
             stop.request(SIGTERM)
+            current.cancel()
         }
         while !finished.isSet { try? await Task.sleep(nanoseconds: 20_000_000) }
     }
@@ -64,7 +87,7 @@ final class StreamService: Service, @unchecked Sendable {
         return path
     }
 
-    private func track(stop: StopSignal) {
+    private func track(stop: StopSignal, current: Current) {
         let settings = config.current
         let options = settings.detector.options
         let tracker = settings.trackerGiven || options.modelPath != nil ? settings.tracker : DefaultModel.tracker
@@ -118,6 +141,7 @@ final class StreamService: Service, @unchecked Sendable {
                 backoff = min(backoff * 2, stream.retryMaxSeconds)
                 continue
             }
+            current.set(source)
             state.update(stream: stream.name) {
                 $0.state = "tracking"
                 $0.log = logPath
@@ -158,6 +182,7 @@ final class StreamService: Service, @unchecked Sendable {
             }
             dropped += source.droppedFrames
             source.cancel()
+            current.set(nil)
             guard stop.requested == nil else { break }
             let message = sourceError ?? "the stream ended"
             logger.warning("stream \(stream.name): \(message); reconnecting in \(backoff) s")

@@ -192,6 +192,69 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(stop(daemon).0, 0)
     }
 
+    /// A live stream sent by ffmpeg over UDP on loopback: tracked; when the sender
+    /// stops the daemon retries with back-off; when it comes back, tracking resumes in
+    /// the same stream log.
+    func testLiveStreamIsTrackedAndSurvivesTheSenderGoingAway() throws {
+        let clip = dir.appendingPathComponent("clip.mp4").path
+        let made = try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-vf", "scale=384:288", "-t", "20",
+                                              "-c:v", "libx264", "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", clip])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let port = 20_000 + Int(getpid() % 20_000)
+        let daemon = try start(try config(#", "streams": [{"name": "cam1", "url": "udp://127.0.0.1:\#(port)", "options": {"timeout": "2000000"}, "retryInitialSeconds": 0.5, "retryMaxSeconds": 2}]"#))
+        func sender() throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+            p.arguments = ["-v", "error", "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy", "-f", "mpegts",
+                           "udp://127.0.0.1:\(port)?pkt_size=1316"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        func stream() throws -> [String: Any]? {
+            guard let data = FileManager.default.contents(atPath: spool + "/status.json"),
+                  let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            return (root["streams"] as? [[String: Any]])?.first
+        }
+        var first = try sender()
+        defer { if first.isRunning { first.terminate() } }
+        try wait("frames from the stream") { (try stream()?["frames"] as? Int ?? 0) >= 20 }
+        first.terminate()
+        first.waitUntilExit()
+        try wait("the daemon to notice and retry") { (try stream()?["reconnects"] as? Int ?? 0) >= 1 }
+        let before = try stream()?["frames"] as? Int ?? 0
+        first = try sender()
+        try wait("tracking to resume") { (try stream()?["frames"] as? Int ?? 0) >= before + 20 }
+        XCTAssertEqual(try stream()?["state"] as? String, "tracking")
+        first.terminate()
+        XCTAssertEqual(stop(daemon).0, 0)
+
+        let logs = try FileManager.default.contentsOfDirectory(atPath: spool + "/logs/streams/cam1")
+        XCTAssertEqual(logs.count, 1, "one stream log across the reconnection: \(logs)")
+        let log = try readLog(spool + "/logs/streams/cam1/" + logs[0])
+        XCTAssertEqual(log.end?.status, .interrupted)
+        XCTAssertGreaterThanOrEqual(log.frames.count, before + 20)
+        XCTAssertTrue(zip(log.frames, log.frames.dropFirst()).allSatisfy { $0.time < $1.time }, "times keep increasing")
+        XCTAssertFalse(log.frames.flatMap(\.tracks).isEmpty, "people tracked in the stream")
+    }
+
+    func testUnitFilePassesSystemdAnalyzeVerify() throws {
+        // The unit as installed, pointed at the binary under test.
+        let unit = try String(contentsOf: Deps.repository.appendingPathComponent("systemd/trackd.service"), encoding: .utf8)
+            .replacingOccurrences(of: "/usr/local/bin/trackd", with: trackd)
+        let path = dir.appendingPathComponent("trackd.service").path
+        try unit.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try runProcess("systemd-analyze", ["verify", path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr, "")
+        XCTAssertTrue(unit.contains("Type=notify") && unit.contains("WatchdogSec=") && unit.contains("ProtectSystem=strict"))
+        // The example configuration is valid.
+        let example = Deps.repository.appendingPathComponent("systemd/trackd.json").path
+        let check = try runProcess(trackd, ["status", "--config", example, "--json"])
+        XCTAssertFalse(check.stderr.contains("trackd.json:"), check.stderr)
+    }
+
     func testInvalidConfigurationIsRefusedNamingTheField() throws {
         for (text, field) in [(#"{"workers": 0}"#, "workers"), (#"{"spool": "relative"}"#, "spool"),
                               (#"{"streams": [{"name": "cam"}]}"#, "streams[0].url"), (#"{"tracker": {"matchIOU": 1}}"#, "tracker"),
@@ -205,38 +268,51 @@ final class ServeTests: XCTestCase {
                            contains: "cannot read it")
     }
 
-    func testSystemdNotificationsArriveAtTheRightMoments() throws {
-        let socketPath = dir.appendingPathComponent("notify.sock").path
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in socketPath.utf8.enumerated() { raw[i] = b }
+    /// A stand-in for systemd's notification socket: a Unix datagram socket.
+    private final class NotifySocket {
+        let path: String
+        private let fd: Int32
+        private(set) var messages: [String] = []
+
+        init(path: String) {
+            self.path = path
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (i, b) in path.utf8.enumerated() { raw[i] = b }
+            }
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        XCTAssertEqual(bound, 0)
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var messages: [String] = []
-        func receive(until wanted: String, seconds: Double) -> Bool {
+
+        deinit { close(fd) }
+
+        /// Collects messages for up to `seconds`, stopping early at a line equal to `wanted`.
+        @discardableResult
+        func receive(until wanted: String? = nil, seconds: Double) -> Bool {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 let n = recv(fd, &buffer, buffer.count, 0)
-                if n > 0 {
-                    let text = String(decoding: buffer[0..<n], as: UTF8.self)
-                    messages.append(text)
-                    if text.split(separator: "\n").contains(Substring(wanted)) { return true }
-                }
+                guard n > 0 else { continue }
+                let text = String(decoding: buffer[0..<n], as: UTF8.self)
+                messages.append(text)
+                if let wanted, text.split(separator: "\n").contains(Substring(wanted)) { return true }
             }
             return false
         }
+    }
 
-        let daemon = try start(try config(), environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "3000000"])
+    func testSystemdNotificationsArriveAtTheRightMoments() throws {
+        let notify = NotifySocket(path: dir.appendingPathComponent("notify.sock").path)
+        func receive(until wanted: String, seconds: Double) -> Bool { notify.receive(until: wanted, seconds: seconds) }
+        var messages: [String] { notify.messages }
+
+        let daemon = try start(try config(), environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "3000000"])
         XCTAssertTrue(receive(until: "READY=1", seconds: 60), "\(messages)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/inbox"), "READY after the spool is made")
         XCTAssertFalse(messages.joined().contains("WATCHDOG=1"), "READY comes first")
@@ -246,5 +322,37 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(receive(until: "STOPPING=1", seconds: 5), "\(messages)")
         daemon.waitUntilExit()
         XCTAssertEqual(daemon.terminationStatus, 0)
+    }
+
+    /// A stream whose sender goes silent while FFmpeg waits for it without a timeout:
+    /// no frame for `stallSeconds`, so the watchdog is no longer fed.
+    func testAStalledStreamStopsFeedingTheWatchdog() throws {
+        let clip = dir.appendingPathComponent("clip.mp4").path
+        XCTAssertEqual(try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-vf", "scale=384:288", "-t", "10",
+                                                  "-c:v", "libx264", "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", clip]).status, 0)
+        let port = 20_000 + Int((getpid() + 7) % 20_000)
+        let notify = NotifySocket(path: dir.appendingPathComponent("notify.sock").path)
+        // timeout 0: FFmpeg waits for UDP data forever, as a hung source would.
+        let daemon = try start(try config(#", "stallSeconds": 2, "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(port)", "options": {"timeout": "0"}}]"#),
+                               environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"])
+        XCTAssertTrue(notify.receive(until: "READY=1", seconds: 60))
+        let sender = Process()
+        sender.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        sender.arguments = ["-v", "error", "-re", "-i", clip, "-t", "4", "-c", "copy", "-f", "mpegts", "udp://127.0.0.1:\(port)?pkt_size=1316"]
+        sender.standardError = FileHandle.nullDevice
+        try sender.run()
+        sender.waitUntilExit()
+        notify.receive(seconds: 0.5)  // what arrived meanwhile
+        // While frames flowed the watchdog was fed; now the source is silent.
+        XCTAssertTrue(notify.messages.contains { $0.contains("WATCHDOG=1") && $0.contains("1/1 streams tracking") }, "\(notify.messages)")
+        notify.receive(seconds: 3)  // the stall sets in (2 s)
+        let before = notify.messages.count
+        notify.receive(seconds: 3)
+        let after = notify.messages[before...]
+        XCTAssertFalse(after.isEmpty, "status still reported")
+        XCTAssertFalse(after.contains { $0.contains("WATCHDOG=1") }, "\(after)")
+        XCTAssertTrue(after.allSatisfy { $0.contains("STATUS=stalled") }, "\(after)")
+        XCTAssertTrue(daemonLog().contains("not feeding the watchdog"))
+        XCTAssertEqual(stop(daemon).0, 0)
     }
 }
