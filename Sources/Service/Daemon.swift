@@ -10,6 +10,8 @@ public enum Daemon {
     /// Runs until a shutdown signal; throws when the configuration, spool or model
     /// is not usable (before READY=1 is sent).
     public static func run(configPath: String, version: String, logger: Logger) async throws {
+        // First of all: SIGHUP's default action would end the process.
+        signal(SIGHUP, SIG_IGN)
         let config = try ServiceConfig.load(configPath)
         let spool = try Spool(root: config.spool)
         // The model must load before the service says it is ready.
@@ -26,7 +28,6 @@ public enum Daemon {
         services.append(StatusService(state: state, config: box, notifier: notifier, logger: logger))
 
         // SIGHUP: read the configuration again; jobs that start afterwards use it.
-        signal(SIGHUP, SIG_IGN)
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         hangup.setEventHandler {
             do {

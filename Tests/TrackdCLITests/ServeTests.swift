@@ -239,6 +239,47 @@ final class ServeTests: XCTestCase {
         XCTAssertFalse(log.frames.flatMap(\.tracks).isEmpty, "people tracked in the stream")
     }
 
+    func testStreamLogsRotate() throws {
+        let clip = dir.appendingPathComponent("clip.mp4").path
+        XCTAssertEqual(try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-vf", "scale=384:288", "-t", "10",
+                                                  "-c:v", "libx264", "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", clip]).status, 0)
+        let port = 20_000 + Int((getpid() + 13) % 20_000)
+        let daemon = try start(try config(#", "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(port)", "rotateSeconds": 2}]"#))
+        try wait("the daemon to be ready") { daemonLog().contains("serving ") }
+        let sender = Process()
+        sender.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        sender.arguments = ["-v", "error", "-re", "-i", clip, "-t", "9", "-c", "copy", "-f", "mpegts", "udp://127.0.0.1:\(port)?pkt_size=1316"]
+        sender.standardError = FileHandle.nullDevice
+        try sender.run()
+        sender.waitUntilExit()
+        XCTAssertEqual(stop(daemon).0, 0)
+        let dirPath = spool + "/logs/streams/cam"
+        let logs = try FileManager.default.contentsOfDirectory(atPath: dirPath).sorted()
+        XCTAssertGreaterThanOrEqual(logs.count, 2, "\(logs)")
+        var total = 0
+        for (k, name) in logs.enumerated() {
+            let log = try readLog(dirPath + "/" + name)
+            XCTAssertEqual(log.end?.status, k == logs.count - 1 ? .interrupted : .complete, name)
+            total += log.frames.count
+        }
+        XCTAssertGreaterThan(total, 30)
+    }
+
+    func testSIGHUPReloadsTheConfiguration() throws {
+        let path = try config()
+        let daemon = try start(path)
+        try wait("the daemon to be ready") { daemonLog().contains("serving ") }
+        _ = try config(#", "workers": 3"#)
+        kill(daemon.processIdentifier, SIGHUP)
+        try wait("the reload") { daemonLog().contains("reloaded \(path)") }
+        try #"{"workers": "many"}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        kill(daemon.processIdentifier, SIGHUP)
+        try wait("the refusal") { daemonLog().contains("keeping the running configuration") }
+        XCTAssertTrue(daemonLog().contains("workers: must be a number"), daemonLog())
+        XCTAssertTrue(daemon.isRunning)
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
+
     func testUnitFilePassesSystemdAnalyzeVerify() throws {
         // The unit as installed, pointed at the binary under test.
         let unit = try String(contentsOf: Deps.repository.appendingPathComponent("systemd/trackd.service"), encoding: .utf8)
