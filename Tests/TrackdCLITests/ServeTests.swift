@@ -78,6 +78,29 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(rename(part, spool + "/inbox/" + name), 0)
     }
 
+    /// A short H.264 clip of vtest.avi at 384x288 with frequent key frames, to send
+    /// as a live stream.
+    private func makeClip(seconds: Int) throws -> String {
+        let clip = dir.appendingPathComponent("clip.mp4").path
+        let made = try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-vf", "scale=384:288",
+                                              "-t", String(seconds), "-c:v", "libx264", "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", clip])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        return clip
+    }
+
+    /// ffmpeg sending `clip` as MPEG-TS over UDP to 127.0.0.1:`port` in real time, in a
+    /// loop or for `seconds`.
+    private func startSender(_ clip: String, port: Int, seconds: Int? = nil) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        p.arguments = ["-v", "error", "-re"] + (seconds == nil ? ["-stream_loop", "-1"] : []) + ["-i", clip]
+            + (seconds.map { ["-t", String($0)] } ?? []) + ["-c", "copy", "-f", "mpegts", "udp://127.0.0.1:\(port)?pkt_size=1316"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     private func readLog(_ path: String) throws -> (frames: [LogFrame], end: LogEnd?, truncated: Bool) {
         let reader = try TrackLogReader(path: path)
         var frames: [LogFrame] = [], end: LogEnd?
@@ -196,22 +219,10 @@ final class ServeTests: XCTestCase {
     /// stops the daemon retries with back-off; when it comes back, tracking resumes in
     /// the same stream log.
     func testLiveStreamIsTrackedAndSurvivesTheSenderGoingAway() throws {
-        let clip = dir.appendingPathComponent("clip.mp4").path
-        let made = try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-vf", "scale=384:288", "-t", "20",
-                                              "-c:v", "libx264", "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", clip])
-        XCTAssertEqual(made.status, 0, made.stderr)
+        let clip = try makeClip(seconds: 20)
         let port = 20_000 + Int(getpid() % 20_000)
         let daemon = try start(try config(#", "streams": [{"name": "cam1", "url": "udp://127.0.0.1:\#(port)", "options": {"timeout": "2000000"}, "retryInitialSeconds": 0.5, "retryMaxSeconds": 2}]"#))
-        func sender() throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-            p.arguments = ["-v", "error", "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy", "-f", "mpegts",
-                           "udp://127.0.0.1:\(port)?pkt_size=1316"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
-        }
+        func sender() throws -> Process { try startSender(clip, port: port) }
         func stream() throws -> [String: Any]? {
             guard let data = FileManager.default.contents(atPath: spool + "/status.json"),
                   let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
@@ -240,18 +251,11 @@ final class ServeTests: XCTestCase {
     }
 
     func testStreamLogsRotate() throws {
-        let clip = dir.appendingPathComponent("clip.mp4").path
-        XCTAssertEqual(try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-vf", "scale=384:288", "-t", "10",
-                                                  "-c:v", "libx264", "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", clip]).status, 0)
+        let clip = try makeClip(seconds: 10)
         let port = 20_000 + Int((getpid() + 13) % 20_000)
         let daemon = try start(try config(#", "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(port)", "rotateSeconds": 2}]"#))
         try wait("the daemon to be ready") { daemonLog().contains("serving ") }
-        let sender = Process()
-        sender.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        sender.arguments = ["-v", "error", "-re", "-i", clip, "-t", "9", "-c", "copy", "-f", "mpegts", "udp://127.0.0.1:\(port)?pkt_size=1316"]
-        sender.standardError = FileHandle.nullDevice
-        try sender.run()
-        sender.waitUntilExit()
+        try startSender(clip, port: port, seconds: 9).waitUntilExit()
         XCTAssertEqual(stop(daemon).0, 0)
         let dirPath = spool + "/logs/streams/cam"
         let logs = try FileManager.default.contentsOfDirectory(atPath: dirPath).sorted()
@@ -368,21 +372,14 @@ final class ServeTests: XCTestCase {
     /// A stream whose sender goes silent while FFmpeg waits for it without a timeout:
     /// no frame for `stallSeconds`, so the watchdog is no longer fed.
     func testAStalledStreamStopsFeedingTheWatchdog() throws {
-        let clip = dir.appendingPathComponent("clip.mp4").path
-        XCTAssertEqual(try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-vf", "scale=384:288", "-t", "10",
-                                                  "-c:v", "libx264", "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", clip]).status, 0)
+        let clip = try makeClip(seconds: 10)
         let port = 20_000 + Int((getpid() + 7) % 20_000)
         let notify = NotifySocket(path: dir.appendingPathComponent("notify.sock").path)
         // timeout 0: FFmpeg waits for UDP data forever, as a hung source would.
         let daemon = try start(try config(#", "stallSeconds": 2, "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(port)", "options": {"timeout": "0"}}]"#),
                                environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"])
         XCTAssertTrue(notify.receive(until: "READY=1", seconds: 60))
-        let sender = Process()
-        sender.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        sender.arguments = ["-v", "error", "-re", "-i", clip, "-t", "4", "-c", "copy", "-f", "mpegts", "udp://127.0.0.1:\(port)?pkt_size=1316"]
-        sender.standardError = FileHandle.nullDevice
-        try sender.run()
-        sender.waitUntilExit()
+        try startSender(clip, port: port, seconds: 4).waitUntilExit()
         notify.receive(seconds: 0.5)  // what arrived meanwhile
         // While frames flowed the watchdog was fed; now the source is silent.
         XCTAssertTrue(notify.messages.contains { $0.contains("WATCHDOG=1") && $0.contains("1/1 streams tracking") }, "\(notify.messages)")
