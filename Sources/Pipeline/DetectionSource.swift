@@ -60,6 +60,7 @@ public final class VideoSource: DetectionSource {
     private let queue: BoundedQueue<Frame>
     private let thread: Thread
     private let dropCounter = DropCounter()
+    private let cancelled = StopSignal()
 
     /// Frames dropped so far because the detector fell behind (live sources).
     public var droppedFrames: Int { dropCounter.value }
@@ -67,10 +68,14 @@ public final class VideoSource: DetectionSource {
     /// Opens the video (errors are thrown here, before any work) and starts decoding.
     public init(path: String, detector model: any Detector, options: DetectorOptions, selection: FrameSelection = FrameSelection(),
                 formatOptions: [String: String] = [:], queueCapacity: Int = 4, live: Bool = false,
-                clockOrigin: Double = monotonicSeconds()) throws {
+                clockOrigin: Double = monotonicSeconds(), stop: StopSignal? = nil) throws {
         precondition(selection.stride >= 1)
         var readerOptions = model.input.readerOptions()
         readerOptions.formatOptions = formatOptions
+        // A stop request, or cancel(), ends any wait on the source at once (a silent
+        // network stream would otherwise hold the open or the read until its timeout).
+        let cancelled = self.cancelled
+        readerOptions.interrupt = { cancelled.requested != nil || stop?.requested != nil }
         // One thread each: decoding runs beside the detector, which has the other
         // cores; more threads would only add contention and switching.
         readerOptions.decoderThreads = 1
@@ -121,14 +126,17 @@ public final class VideoSource: DetectionSource {
         thread.start()
     }
 
-    deinit { queue.cancel() }
+    deinit { cancel() }
 
     public func next() throws -> DetectedFrame? {
         guard let frame = try queue.pop() else { return nil }
         return DetectedFrame(index: frame.index, time: frame.time, observations: try model.detect(frame))
     }
 
-    public func cancel() { queue.cancel() }
+    public func cancel() {
+        cancelled.request(SIGTERM)
+        queue.cancel()
+    }
 }
 
 /// Detections replayed from a MOTChallenge det.txt: frames 1...N become indices

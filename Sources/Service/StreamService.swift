@@ -120,7 +120,7 @@ final class StreamService: Service, @unchecked Sendable {
                 model = detector
                 source = try VideoSource(path: stream.url, detector: detector, options: options,
                                          selection: FrameSelection(stride: stream.stride), formatOptions: formatOptions,
-                                         queueCapacity: 2, live: true, clockOrigin: origin)
+                                         queueCapacity: 2, live: true, clockOrigin: origin, stop: stop)
                 if session == nil {
                     logPath = newLogPath()
                     let opened = TrackSession(tracker: tracker, source: source, outputs: try RunOutputs(logPath: logPath, motPath: nil))
@@ -130,6 +130,7 @@ final class StreamService: Service, @unchecked Sendable {
                     logger.info("stream \(stream.name): logging to \(logPath)")
                 }
             } catch {
+                guard stop.requested == nil else { break }
                 let message = "\(error)"
                 logger.warning("stream \(stream.name): \(message); retrying in \(backoff) s")
                 state.update(stream: stream.name) {

@@ -59,6 +59,9 @@ public final class FrameReader {
         /// Options for the demuxer and protocol, as on the ffmpeg command line
         /// before `-i` (for example `rtsp_transport=tcp`, `timeout=5000000`).
         public var formatOptions: [String: String] = [:]
+        /// Asked while FFmpeg waits on the source (opening, reading a network stream):
+        /// returning true abandons the wait, and the open or read fails.
+        public var interrupt: (@Sendable () -> Bool)?
 
         public init() {}
     }
@@ -98,6 +101,17 @@ public final class FrameReader {
         }
 
         var fmt: UnsafeMutablePointer<AVFormatContext>?
+        if let interrupt = options.interrupt {
+            // FFmpeg calls this from inside blocking I/O; the box outlives the context.
+            let box = InterruptBox(interrupt)
+            ff.interrupt = box
+            fmt = avformat_alloc_context()
+            fmt?.pointee.interrupt_callback.callback = { opaque in
+                guard let opaque else { return 0 }
+                return Unmanaged<InterruptBox>.fromOpaque(opaque).takeUnretainedValue().check() ? 1 : 0
+            }
+            fmt?.pointee.interrupt_callback.opaque = Unmanaged.passUnretained(box).toOpaque()
+        }
         let openCode = avformat_open_input(&fmt, source, nil, &dictionary)
         guard openCode == 0, let fmt else { throw VideoError(opening: source, code: openCode) }
         ff.format = fmt
@@ -426,6 +440,12 @@ public final class FrameReader {
 private let networkStarted: Void = { avformat_network_init() }()
 
 /// The FFmpeg objects behind one reader, freed together.
+/// The interrupt check, where FFmpeg's C callback can reach it.
+private final class InterruptBox {
+    let check: @Sendable () -> Bool
+    init(_ check: @escaping @Sendable () -> Bool) { self.check = check }
+}
+
 private final class FFmpegObjects {
     var format: UnsafeMutablePointer<AVFormatContext>?
     var codec: UnsafeMutablePointer<AVCodecContext>?
@@ -433,6 +453,8 @@ private final class FFmpegObjects {
     var frame: UnsafeMutablePointer<AVFrame>?
     /// Describes the caller's buffer to swscale; owns no pixels.
     var destination: UnsafeMutablePointer<AVFrame>?
+    /// The interrupt check the format context calls; released after the context.
+    var interrupt: InterruptBox?
 
     deinit {
         av_frame_free(&destination)
@@ -440,5 +462,6 @@ private final class FFmpegObjects {
         av_packet_free(&packet)
         avcodec_free_context(&codec)
         avformat_close_input(&format)
+        interrupt = nil
     }
 }

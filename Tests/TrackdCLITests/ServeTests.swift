@@ -21,9 +21,9 @@ final class ServeTests: XCTestCase {
     }
 
     /// Writes a configuration for the temporary spool; `extra` adds fields.
-    private func config(_ extra: String = "") throws -> String {
+    private func config(_ extra: String = "", stableSeconds: Double = 0.3) throws -> String {
         let path = dir.appendingPathComponent("trackd.json").path
-        try #"{"spool": "\#(spool)", "stableSeconds": 0.3, "pollSeconds": 0.1\#(extra)}"#
+        try #"{"spool": "\#(spool)", "stableSeconds": \#(stableSeconds), "pollSeconds": 0.1\#(extra)}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -143,6 +143,30 @@ final class ServeTests: XCTestCase {
         XCTAssertLessThan(seconds, 5)
     }
 
+    func testFilesStillBeingWrittenAreLeftAlone() throws {
+        let daemon = try start(try config(stableSeconds: 1.5))
+        try wait("the daemon to be ready") { daemonLog().contains("serving ") }
+        let video = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("h264.mp4")))
+        // A copy in progress under a .part name, and one growing under its final name.
+        try video.write(to: URL(fileURLWithPath: spool + "/inbox/a.mp4.part"))
+        let growing = spool + "/inbox/b.mp4"
+        try video.prefix(video.count / 2).write(to: URL(fileURLWithPath: growing))
+        for _ in 0..<3 {
+            Thread.sleep(forTimeInterval: 0.5)
+            XCTAssertEqual(files("inbox"), ["a.mp4.part", "b.mp4"], "nothing claimed yet")
+        }
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: growing))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: video.suffix(from: video.count / 2))
+        try handle.close()
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertEqual(files("inbox"), ["a.mp4.part", "b.mp4"], "changed again: the wait starts over")
+        XCTAssertEqual(rename(spool + "/inbox/a.mp4.part", spool + "/inbox/a.mp4"), 0)
+        try wait("both jobs to finish") { files("done") == ["a.mp4", "b.mp4"] }
+        XCTAssertEqual(try readLog(spool + "/logs/b.jsonl").frames.count, 60, "the whole file was tracked")
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
+
     /// A long job stopped mid-way by `signal`, then the daemon started again.
     private func interruptAndResume(_ signal: Int32) throws {
         let config = try config()
@@ -248,6 +272,18 @@ final class ServeTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(log.frames.count, before + 20)
         XCTAssertTrue(zip(log.frames, log.frames.dropFirst()).allSatisfy { $0.time < $1.time }, "times keep increasing")
         XCTAssertFalse(log.frames.flatMap(\.tracks).isEmpty, "people tracked in the stream")
+    }
+
+    func testStopsPromptlyWhileAStreamNeverAnswers() throws {
+        // Nobody sends, and FFmpeg would wait forever (timeout 0) to open the stream.
+        let port = 20_000 + Int((getpid() + 21) % 20_000)
+        let daemon = try start(try config(#", "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(port)", "options": {"timeout": "0"}}]"#))
+        try wait("the daemon to be ready") { daemonLog().contains("serving ") }
+        Thread.sleep(forTimeInterval: 3)
+        let (code, seconds) = stop(daemon)
+        XCTAssertEqual(code, 0, daemonLog())
+        XCTAssertLessThan(seconds, 5)
+        XCTAssertFalse(daemonLog().contains("retrying"), daemonLog())
     }
 
     func testStreamLogsRotate() throws {

@@ -81,6 +81,17 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(error?.message, "Permission denied")
     }
 
+    func testInterruptEndsAWaitForASilentSource() throws {
+        // Nobody sends to this port, and FFmpeg is told to wait forever.
+        var options = FrameReader.Options()
+        options.formatOptions = ["timeout": "0"]
+        let deadline = Date().addingTimeInterval(0.5)
+        options.interrupt = { Date() > deadline }
+        let started = Date()
+        XCTAssertThrowsError(try FrameReader("udp://127.0.0.1:\(30_000 + Int(getpid() % 20_000))", options: options))
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+    }
+
     func testBadLetterboxSize() {
         var options = FrameReader.Options()
         options.output = .letterbox(width: 0, height: 480)
