@@ -62,12 +62,19 @@ final class ServeTests: XCTestCase {
         throw TestError.command("timed out waiting for \(what); daemon log: \(daemonLog(daemons.count - 1))")
     }
 
-    /// Sends `signal` and returns the exit status and how long the exit took.
+    /// Sends `signal` and returns the exit status and how long the exit took; a
+    /// daemon that has not exited after 30 s is killed and the test fails.
     private func stop(_ p: Process, _ signal: Int32 = SIGTERM) -> (Int32, Double) {
         let started = Date()
         kill(p.processIdentifier, signal)
+        while p.isRunning, Date().timeIntervalSince(started) < 30 { Thread.sleep(forTimeInterval: 0.02) }
+        let seconds = Date().timeIntervalSince(started)
+        if p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            XCTFail("the daemon did not exit within 30 s of signal \(signal)")
+        }
         p.waitUntilExit()
-        return (p.terminationStatus, Date().timeIntervalSince(started))
+        return (p.terminationStatus, seconds)
     }
 
     /// Copies a file into the inbox the way a well-behaved producer does: under a
