@@ -110,7 +110,8 @@ let package = Package(
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
-        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport", "MOTFiles", "TrackLog"], swiftSettings: openVINOHeaders),
+        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport", "MOTFiles", "TrackLog", "Service", "Detection", "Tracking"],
+                    swiftSettings: openVINOHeaders),
     ],
     swiftLanguageModes: [.v6]
 )

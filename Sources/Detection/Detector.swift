@@ -122,6 +122,14 @@ public func loadDetector(_ options: DetectorOptions) throws -> any Detector {
 /// The OpenVINO build in use.
 public var inferenceRuntimeVersion: String { InferenceCore.version }
 
+extension DetectorOptions {
+    /// The tracker settings a run with these options starts from, before any
+    /// configuration file: the default model's own preset, else the defaults.
+    public var trackerBase: TrackerConfig {
+        modelPath == nil ? DefaultModel.tracker : TrackerConfig()
+    }
+}
+
 /// Where the default model is found: `$TRACKD_MODEL_DIR`, the project's `.deps/models`
 /// above the executable (a development build), or `share/trackd/models` beside the
 /// executable's `bin` (an installed one).

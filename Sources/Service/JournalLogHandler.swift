@@ -21,8 +21,8 @@ public struct JournalLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
+        let level = event.level
         let priority: Int
         switch level {
         case .critical: priority = 2
@@ -32,9 +32,9 @@ public struct JournalLogHandler: LogHandler {
         case .info: priority = 6
         case .debug, .trace: priority = 7
         }
-        let all = metadata.merging(extra ?? [:]) { $1 }
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
         let details = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let text = "\(message)\(details)".replacingOccurrences(of: "\n", with: " ")
+        let text = "\(event.message)\(details)".replacingOccurrences(of: "\n", with: " ")
         let line = prefixed ? "<\(priority)>\(text)\n" : "\(label): \(level): \(text)\n"
         FileHandle.standardError.write(Data(line.utf8))
     }

@@ -23,9 +23,9 @@ public struct ServiceConfig: Sendable, Equatable {
     /// systemd watchdog is no longer fed.
     public var stallSeconds = 60.0
     public var detector = DetectorSettings()
-    public var tracker = TrackerConfig()
-    /// Whether `tracker` was given (else the default model's own preset applies).
-    public var trackerGiven = false
+    /// The detector's tracker preset (`DetectorOptions.trackerBase`), with the keys
+    /// of `tracker` in the configuration on top.
+    public var tracker = DefaultModel.tracker
     public var streams: [StreamConfig] = []
 
     public init() {}
@@ -104,11 +104,10 @@ extension ServiceConfig {
         } catch {
             throw ConfigError(file: file, field: "", reason: "not valid JSON")
         }
-        var reader = Fields(json, path: "", file: file)
-        return try ServiceConfig(reader: &reader)
+        return try ServiceConfig(reader: Fields(json, path: "", file: file))
     }
 
-    private init(reader r: inout Fields) throws {
+    private init(reader r: Fields) throws {
         self.init()
         try r.known(["spool", "workers", "stableSeconds", "pollSeconds", "maxJobBytes", "statusFile", "stallSeconds",
                      "detector", "tracker", "streams"])
@@ -120,7 +119,7 @@ extension ServiceConfig {
         maxJobBytes = try r.int("maxJobBytes", in: 2...(16 << 20)) ?? maxJobBytes
         statusFile = try r.string("statusFile") ?? statusFile
         stallSeconds = try r.number("stallSeconds", in: 1...86_400) ?? stallSeconds
-        if var d = try r.object("detector") {
+        if let d = try r.object("detector") {
             try d.known(["model", "labels", "conf", "iou", "classes", "threads", "precision"])
             detector.model = try d.string("model")
             detector.labels = try d.string("labels")
@@ -133,11 +132,13 @@ extension ServiceConfig {
                 throw d.error("precision", "must be one of \(InferencePrecision.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
-        if let tracker = r.raw("tracker") {
+        tracker = detector.options.trackerBase
+        if let given = r.raw("tracker") {
             do {
-                let data = try JSONSerialization.data(withJSONObject: tracker)
-                self.tracker = try JSONDecoder().decode(TrackerConfig.self, from: data)
-                trackerGiven = true
+                let data = try JSONSerialization.data(withJSONObject: given)
+                let decoder = JSONDecoder()
+                decoder.userInfo[TrackerConfig.baseKey] = tracker
+                tracker = try decoder.decode(TrackerConfig.self, from: data)
             } catch let DecodingError.dataCorrupted(context), let DecodingError.typeMismatch(_, context) {
                 let key = context.codingPath.map(\.stringValue).joined(separator: ".")
                 throw r.error("tracker" + (key.isEmpty ? "" : "." + key), context.debugDescription)
@@ -148,7 +149,7 @@ extension ServiceConfig {
         if let list = try r.array("streams") {
             var names = Set<String>()
             streams = try list.enumerated().map { k, item in
-                var s = Fields(item, path: "streams[\(k)]", file: r.file)
+                let s = Fields(item, path: "streams[\(k)]", file: r.file)
                 guard s.isObject else { throw ConfigError(file: r.file, field: "streams[\(k)]", reason: "must be an object") }
                 try s.known(["name", "url", "options", "rotateSeconds", "stride", "retryInitialSeconds", "retryMaxSeconds"])
                 var stream = StreamConfig()

@@ -95,7 +95,8 @@ public final class Spool: @unchecked Sendable {
             "job": job, "error": error, "time": ISO8601DateFormatter().string(from: Date()),
         ]
         if let data = try? JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]) {
-            FileManager.default.createFile(atPath: failed + "/" + name + ".error.json", contents: data + Data("\n".utf8))
+            // Best effort: the caller has logged the error already.
+            _ = FileManager.default.createFile(atPath: failed + "/" + name + ".error.json", contents: data + Data("\n".utf8))
         }
     }
 

@@ -45,20 +45,10 @@ final class SpoolService: Service, @unchecked Sendable {
         self.version = version
     }
 
-    private final class Running: @unchecked Sendable {
+    /// A job's thread: asked to stop by `stop`, says it has ended through `done`.
+    private struct Running {
         let stop = StopSignal()
-        private let lock = NSLock()
-        private var done = false
-        var isDone: Bool {
-            lock.lock()
-            defer { lock.unlock() }
-            return done
-        }
-        func finish() {
-            lock.lock()
-            done = true
-            lock.unlock()
-        }
+        let done = Flag()
     }
 
     func run() async throws {
@@ -72,10 +62,10 @@ final class SpoolService: Service, @unchecked Sendable {
             queue.append(name)
         }
         var running: [String: Running] = [:]
-        let shutdown = ShutdownFlag()
+        let shutdown = Flag()
         await withGracefulShutdownHandler {
             while !shutdown.isSet {
-                running = running.filter { !$0.value.isDone }
+                running = running.filter { !$0.value.done.isSet }
                 let settings = config.current
                 while running.count < settings.workers, !shutdown.isSet {
                     if queue.isEmpty {
@@ -94,7 +84,7 @@ final class SpoolService: Service, @unchecked Sendable {
                     running[name] = job
                     let thread = Thread { [self] in
                         runJob(name, settings: settings, stop: job.stop)
-                        job.finish()
+                        job.done.set()
                     }
                     thread.name = "trackd job"
                     thread.start()
@@ -106,7 +96,7 @@ final class SpoolService: Service, @unchecked Sendable {
         }
         // Ask running jobs to stop after their current frame and wait for them.
         for job in running.values { job.stop.request(SIGTERM) }
-        while running.values.contains(where: { !$0.isDone }) {
+        while running.values.contains(where: { !$0.done.isSet }) {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
     }
@@ -137,8 +127,7 @@ final class SpoolService: Service, @unchecked Sendable {
                 outputs.discard()
                 throw error
             }
-            let tracker = settings.trackerGiven || options.modelPath != nil ? settings.tracker : DefaultModel.tracker
-            let result = try TrackRun(tracker: tracker, trackdVersion: version).run(source, outputs: outputs, stop: stop) { [state] p in
+            let result = try TrackRun(tracker: settings.tracker, trackdVersion: version).run(source, outputs: outputs, stop: stop) { [state] p in
                 state.jobProgress(name, frames: p.frames, fps: p.framesPerSecond)
             }
             switch result.status {
@@ -165,8 +154,8 @@ final class SpoolService: Service, @unchecked Sendable {
     }
 }
 
-/// Set once, from the graceful-shutdown handler.
-final class ShutdownFlag: @unchecked Sendable {
+/// A flag set once by one thread and read by others: a shutdown begun, a thread ended.
+final class Flag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
     var isSet: Bool {

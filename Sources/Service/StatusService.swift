@@ -21,7 +21,7 @@ final class StatusService: Service, @unchecked Sendable {
     }
 
     func run() async throws {
-        let shutdown = ShutdownFlag()
+        let shutdown = Flag()
         var warnedStall = false
         await withGracefulShutdownHandler {
             while !shutdown.isSet {

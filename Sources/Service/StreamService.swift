@@ -54,7 +54,7 @@ final class StreamService: Service, @unchecked Sendable {
 
     func run() async throws {
         let stop = StopSignal()
-        let finished = ShutdownFlag()
+        let finished = Flag()
         let current = Current()
         let thread = Thread { [self] in
             track(stop: stop, current: current)
@@ -90,7 +90,7 @@ final class StreamService: Service, @unchecked Sendable {
     private func track(stop: StopSignal, current: Current) {
         let settings = config.current
         let options = settings.detector.options
-        let tracker = settings.trackerGiven || options.modelPath != nil ? settings.tracker : DefaultModel.tracker
+        let tracker = settings.tracker
         let run = TrackRun(tracker: tracker, trackdVersion: version)
         let origin = monotonicSeconds()
         var session: TrackSession?

@@ -88,7 +88,7 @@ struct Track: ParsableCommand {
         let logPath: String?
         do {
             // The default model has its own tracker preset; --config keys override it.
-            let base = video != nil && detector.model == nil ? DefaultModel.tracker : TrackerConfig()
+            let base = video != nil ? detector.options.trackerBase : TrackerConfig()
             let trackerConfig = try config.map { try Self.readConfig($0, base: base) } ?? base
             logPath = out ?? (motOut == nil ? Self.defaultLogPath(for: video ?? detections!) : nil)
             // Outputs first: an unwritable path fails before the model is loaded.

@@ -1,4 +1,5 @@
 import TestSupport
+import TrackLog
 import XCTest
 
 /// A failed command: exit status 1, one line on stderr starting `trackd: error: ` and
@@ -11,4 +12,18 @@ func assertOneLineError(_ result: ProcessResult, contains text: String, stdoutEm
     XCTAssertTrue(result.stderr.hasPrefix("trackd: error: "), result.stderr, file: file, line: line)
     XCTAssertTrue(result.stderr.contains(text), "expected '\(text)' in: \(result.stderr)", file: file, line: line)
     XCTAssertTrue(!stdoutEmpty || result.stdout.isEmpty, "stdout: \(result.output)", file: file, line: line)
+}
+
+/// Every record of a track log: its reader (header, cut-off tail), frames and end line.
+func readLog(_ path: String) throws -> (reader: TrackLogReader, frames: [LogFrame], end: LogEnd?) {
+    let reader = try TrackLogReader(path: path)
+    var frames: [LogFrame] = [], end: LogEnd?
+    while let record = try reader.next() {
+        switch record {
+        case .frame(let f): frames.append(f)
+        case .end(let e): end = e
+        case .header: XCTFail("a second header in \(path)")
+        }
+    }
+    return (reader, frames, end)
 }

@@ -1,6 +1,9 @@
+import Detection
 import Foundation
+import Service
 import TestSupport
 import TrackLog
+import Tracking
 import XCTest
 
 /// `trackd serve` as a real subprocess on a temporary spool.
@@ -37,7 +40,7 @@ final class ServeTests: XCTestCase {
         env.merge(environment) { $1 }
         p.environment = env
         let log = dir.appendingPathComponent("daemon-\(daemons.count).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: log.path, contents: nil))
         p.standardOutput = try FileHandle(forWritingTo: log)
         p.standardError = try FileHandle(forWritingTo: log)
         try p.run()
@@ -106,16 +109,6 @@ final class ServeTests: XCTestCase {
         p.standardError = FileHandle.nullDevice
         try p.run()
         return p
-    }
-
-    private func readLog(_ path: String) throws -> (frames: [LogFrame], end: LogEnd?, truncated: Bool) {
-        let reader = try TrackLogReader(path: path)
-        var frames: [LogFrame] = [], end: LogEnd?
-        while let r = try reader.next() {
-            if case .frame(let f) = r { frames.append(f) }
-            if case .end(let e) = r { end = e }
-        }
-        return (frames, end, reader.truncatedTail)
     }
 
     func testGoodVideosAreDoneAndACorruptOneFailsWhileTheDaemonRuns() throws {
@@ -435,5 +428,19 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(after.allSatisfy { $0.contains("STATUS=stalled") }, "\(after)")
         XCTAssertTrue(daemonLog().contains("not feeding the watchdog"))
         XCTAssertEqual(stop(daemon).0, 0)
+    }
+}
+
+/// The service's `tracker` keys sit on top of the detector's own preset, as
+/// `trackd track --config` does.
+final class ServiceConfigTests: XCTestCase {
+    func testTrackerKeysOverrideTheDetectorPreset() throws {
+        let preset = try ServiceConfig.parse(Data(#"{"tracker": {"maxLostSeconds": 2}}"#.utf8), file: "c.json")
+        XCTAssertEqual(preset.tracker.highScore, DefaultModel.tracker.highScore)
+        XCTAssertEqual(preset.tracker.maxLostSeconds, 2)
+        XCTAssertEqual(try ServiceConfig.parse(Data("{}".utf8), file: "c.json").tracker, DefaultModel.tracker)
+        let own = try ServiceConfig.parse(Data(#"{"detector": {"model": "m.onnx"}, "tracker": {"maxLostSeconds": 2}}"#.utf8), file: "c.json")
+        XCTAssertEqual(own.tracker.highScore, TrackerConfig().highScore)
+        XCTAssertEqual(own.tracker.maxLostSeconds, 2)
     }
 }

@@ -19,19 +19,6 @@ final class TrackVideoTests: XCTestCase {
 
     private func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    private func readLog(_ path: String) throws -> (TrackLogReader, [LogFrame], LogEnd?) {
-        let reader = try TrackLogReader(path: path)
-        var frames: [LogFrame] = [], end: LogEnd?
-        while let record = try reader.next() {
-            switch record {
-            case .frame(let f): frames.append(f)
-            case .end(let e): end = e
-            case .header: XCTFail("a second header")
-            }
-        }
-        return (reader, frames, end)
-    }
-
     /// A MOTChallenge ground-truth folder `gt/<seq>` from result lines (frame,id,x,y,w,h,...).
     private func groundTruth(_ seq: String, lines: [Substring], frames: Int, width: Int, height: Int, fps: Int) throws -> URL {
         let root = dir.appendingPathComponent("gt-\(seq)")
@@ -146,7 +133,7 @@ final class TrackVideoTests: XCTestCase {
         let replayed = try evaluate(gt: gt, results: dir.appendingPathComponent("replay"))
         XCTAssertEqual(replayed["IDSW"] as? Int, 0, "\(replayed)")
         XCTAssertGreaterThan(replayed["MOTA"] as? Double ?? 0, 95, "\(replayed)")
-        XCTAssertEqual(try readLog(path("replay.jsonl")).2?.tracks, 3)
+        XCTAssertEqual(try readLog(path("replay.jsonl")).end?.tracks, 3)
     }
 
     func testRenderDrawsEachTrackWhereTheLogSays() throws {
