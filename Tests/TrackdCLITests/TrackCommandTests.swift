@@ -37,6 +37,30 @@ final class TrackCommandTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), try Data(contentsOf: URL(fileURLWithPath: again)))
     }
 
+    /// MOTChallenge results keep boxes that reach past the picture, as MOTChallenge's
+    /// ground truth has them; the track log keeps its boxes inside the picture.
+    func testResultsKeepBoxesPastTheEdgeAndTheLogClipsThem() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A person walking out of a 640x480 picture on the right.
+        let det = (1...20).map { f in "\(f),-1,\(560 + 4 * f),100,60,150,0.9,-1,-1,-1" }.joined(separator: "\n") + "\n"
+        try det.write(to: dir.appendingPathComponent("det.txt"), atomically: true, encoding: .utf8)
+        try "[Sequence]\nname=S\nframeRate=10\nseqLength=20\nimWidth=640\nimHeight=480\n"
+            .write(to: dir.appendingPathComponent("seqinfo.ini"), atomically: true, encoding: .utf8)
+        let result = try runProcess(trackd, ["track", "--detections", dir.appendingPathComponent("det.txt").path,
+                                             "--seqinfo", dir.appendingPathComponent("seqinfo.ini").path,
+                                             "--mot-out", dir.appendingPathComponent("r.txt").path,
+                                             "--out", dir.appendingPathComponent("log.jsonl").path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let results = try MOTText.read(dir.appendingPathComponent("r.txt").path)
+        XCTAssertEqual(results.last?.frame, 20)
+        XCTAssertGreaterThan((results.last?.left ?? 0) + (results.last?.width ?? 0), 680, "unclipped")
+        let (_, frames, _) = try readLog(dir.appendingPathComponent("log.jsonl").path)
+        let boxes = frames.flatMap(\.tracks).map(\.box)
+        XCTAssertEqual(boxes.count, results.count)
+        XCTAssertTrue(boxes.allSatisfy { $0[0] + $0[2] <= 640 }, "clipped to the picture")
+    }
+
     func testMalformedDetectionsNameTheLine() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
