@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "VideoIO", "Tracking", "TestSupport"],
                     swiftSettings: openVINOHeaders),
         .testTarget(name: "TrackLogTests", dependencies: ["TrackLog", "Tracking", "TestSupport"]),
-        .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles"]),
+        .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
         .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport", "MOTFiles", "TrackLog", "Service", "Detection", "Tracking"],

@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
-# Tracking quality and speed on MOT17 val-half (../shared/mot/MOT17/valhalf: the
+# Tracking quality and speed on MOT17 val-half (Benchmarks/data/MOT17/valhalf: the
 # second halves of the 7 MOT17 train sequences with ByteTrack's YOLOX-X ablation
 # detections), online, one parameter set: the defaults trackd ships.
-# Quality is scored by the reference evaluator (TrackEval, ../shared/tools/mot_eval.py)
-# run with the Python environment scripts/setup makes; speed is the tracker alone
-# on one core. Prints figures; not a test.
+# Quality is scored by the project's evaluator (scripts/mot-eval over TrackEval, in the
+# Python environment scripts/setup makes); speed is the tracker alone on one core.
+# Prints figures; not a test.
 #
 #   Benchmarks/mot17-valhalf.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-data=../shared/mot/MOT17/valhalf
-python=${TRACKD_EVAL_PYTHON:-.venv-eval/bin/python}
-[ -x "$python" ] || { echo "no evaluation Python at $python: run scripts/setup" >&2; exit 1; }
+data=Benchmarks/data/MOT17/valhalf
 
 swift build -c release --product trackd >/dev/null
 swift build -c release --product TrackerBenchmark >/dev/null
@@ -23,11 +21,11 @@ for dir in "$data"/*/; do
         --mot-out "$results/$seq.txt" >/dev/null
 done
 mkdir -p "$results/trackd" && mv "$results"/*.txt "$results/trackd/"
-"$python" ../shared/tools/mot_eval.py "$results/trackd" --benchmark MOT17 --split valhalf | tail -n 10
+scripts/mot-eval "$results/trackd" --gt "$data"
 
 cat <<'TABLE'
 
-Open trackers on the same files, default parameters (TrackEval, from ../shared/README.md):
+Open trackers on the same files, default parameters (TrackEval, as measured when the data was handed over):
 tracker                                      HOTA   MOTA   IDF1  IDSW
 BoT-SORT (Roboflow trackers, motion only)   67.73  77.61  79.35   208
 BoT-SORT (BoxMOT 25, no ReID, no CMC)       67.44  77.47  78.69   242

@@ -1,4 +1,5 @@
 import MOTFiles
+import TestSupport
 import XCTest
 
 final class MOTFilesTests: XCTestCase {
@@ -74,9 +75,8 @@ final class MOTFilesTests: XCTestCase {
         }
     }
 
-    func testReadsTheSharedBenchmarkFiles() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/mot/MOT17/valhalf/MOT17-02-FRCNN")
+    func testReadsTheVendoredBenchmarkFiles() throws {
+        let root = BenchmarkData.valhalf("MOT17-02-FRCNN")
         let detections = try MOTText.read(root.appendingPathComponent("det/det.txt").path)
         XCTAssertEqual(detections.count, 24951)
         XCTAssertTrue(detections.allSatisfy { $0.id == -1 && $0.confidence > 0 })

@@ -156,3 +156,16 @@ public enum Deps {
         repository.appendingPathComponent("scripts/\(name)").path
     }
 }
+
+/// The benchmark data vendored in `Benchmarks/data/` (see its SOURCES.md).
+public enum BenchmarkData {
+    public static let directory = Deps.repository.appendingPathComponent("Benchmarks/data")
+
+    /// MOT17 val-half: seven sequences with gt, YOLOX-X detections and seqinfo.ini.
+    public static let valhalf = directory.appendingPathComponent("MOT17/valhalf")
+
+    /// One val-half sequence folder, such as `MOT17-09-FRCNN`.
+    public static func valhalf(_ sequence: String) -> URL {
+        valhalf.appendingPathComponent(sequence)
+    }
+}

@@ -6,7 +6,7 @@ import XCTest
 final class EvalCommandTests: XCTestCase {
     private var trackd: String { productsDirectory.appendingPathComponent("trackd").path }
     private static let repository = Fixtures.directory.deletingLastPathComponent()
-    private static let valhalf = repository.deletingLastPathComponent().appendingPathComponent("shared/mot/MOT17/valhalf").path
+    private static let valhalf = BenchmarkData.valhalf.path
 
     /// A ground-truth folder with one sequence `SEQ-1` of 3 frames, two people.
     private func makeGroundTruth(in dir: URL) throws -> URL {
@@ -88,7 +88,7 @@ final class EvalCommandTests: XCTestCase {
         XCTAssertEqual(reference.status, 0, "scripts/eval-reference failed: \(reference.stderr)")
         let referenceJSON = try Data(contentsOf: dir.appendingPathComponent("reference.json"))
         let root = try XCTUnwrap(JSONSerialization.jsonObject(with: referenceJSON) as? [String: Any])
-        let expected = try XCTUnwrap((root["trackeval"] as? [String: Any])?["results"] as? [String: [String: Any]])
+        let expected = try XCTUnwrap((root["trackers"] as? [String: Any])?["results"] as? [String: [String: Any]])
 
         let ours = try runProcess(trackd, ["eval", "--json", "--gt", Self.valhalf, "--results", dir.appendingPathComponent("results").path])
         XCTAssertEqual(ours.status, 0, ours.stderr)
@@ -99,7 +99,7 @@ final class EvalCommandTests: XCTestCase {
 
         for row in rows {
             let name = try XCTUnwrap(row["sequence"] as? String)
-            let want = try XCTUnwrap(expected[name == "COMBINED" ? "COMBINED_SEQ" : name], name)
+            let want = try XCTUnwrap(expected[name], name)
             for key in ["HOTA", "DetA", "AssA", "MOTA", "IDF1"] {
                 let a = try XCTUnwrap(row[key] as? Double), b = try XCTUnwrap(want[key] as? Double)
                 XCTAssertEqual(a, b, accuracy: 0.05, "\(name) \(key)")
@@ -108,7 +108,7 @@ final class EvalCommandTests: XCTestCase {
                 XCTAssertEqual(row[key] as? Int, want[key] as? Int, "\(name) \(key)")
             }
         }
-        let c = rows.last!, w = expected["COMBINED_SEQ"]!
+        let c = rows.last!, w = expected["COMBINED"]!
         print(String(format: "parity (trackd / TrackEval): HOTA %.3f / %.3f, MOTA %.3f / %.3f, IDF1 %.3f / %.3f",
                      c["HOTA"] as! Double, w["HOTA"] as! Double, c["MOTA"] as! Double, w["MOTA"] as! Double,
                      c["IDF1"] as! Double, w["IDF1"] as! Double))

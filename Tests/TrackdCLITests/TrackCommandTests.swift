@@ -6,8 +6,7 @@ import XCTest
 /// `trackd track --detections` on a real MOT17 sequence, as a subprocess.
 final class TrackCommandTests: XCTestCase {
     private var trackd: String { productsDirectory.appendingPathComponent("trackd").path }
-    private let sequence = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("shared/mot/MOT17/valhalf/MOT17-09-FRCNN")
+    private let sequence = BenchmarkData.valhalf("MOT17-09-FRCNN")
 
     func testReplayWritesMOTChallengeResults() throws {
         let dir = try makeTemporaryDirectory()
