@@ -14,14 +14,17 @@ public enum Daemon {
         signal(SIGHUP, SIG_IGN)
         let config = try ServiceConfig.load(configPath)
         let spool = try Spool(root: config.spool)
-        // The model must load before the service says it is ready.
+        // The model must load before the service says it is ready; the first job
+        // then uses it.
         let model = try loadDetector(config.detector.options)
         logger.info("model: \(model.summary)")
+        let detectors = DetectorPool()
+        detectors.giveBack(model, settings: config.detector, limit: config.workers)
 
         let box = ConfigBox(config)
         let state = ServiceState()
         let notifier = Notifier()
-        var services: [any Service] = [SpoolService(spool: spool, config: box, state: state, logger: logger, version: version)]
+        var services: [any Service] = [SpoolService(spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version)]
         for stream in config.streams {
             services.append(StreamService(stream: stream, spool: spool, config: box, state: state, logger: logger, version: version))
         }

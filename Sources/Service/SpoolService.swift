@@ -33,13 +33,15 @@ public final class ConfigBox: @unchecked Sendable {
 final class SpoolService: Service, @unchecked Sendable {
     private let spool: Spool
     private let config: ConfigBox
+    private let detectors: DetectorPool
     private let state: ServiceState
     private let logger: Logger
     private let version: String
 
-    init(spool: Spool, config: ConfigBox, state: ServiceState, logger: Logger, version: String) {
+    init(spool: Spool, config: ConfigBox, detectors: DetectorPool, state: ServiceState, logger: Logger, version: String) {
         self.spool = spool
         self.config = config
+        self.detectors = detectors
         self.state = state
         self.logger = logger
         self.version = version
@@ -119,14 +121,16 @@ final class SpoolService: Service, @unchecked Sendable {
         do {
             let outputs = try RunOutputs(logPath: logPath, motPath: nil)
             let source: VideoSource
-            let options = settings.detector.options
+            let detector: any Detector
             do {
-                source = try VideoSource(path: spec.video, detector: try loadDetector(options), options: options,
+                detector = try detectors.take(settings.detector)
+                source = try VideoSource(path: spec.video, detector: detector, options: settings.detector.options,
                                          selection: spec.selection)
             } catch {
                 outputs.discard()
                 throw error
             }
+            defer { detectors.giveBack(detector, settings: settings.detector, limit: settings.workers) }
             let result = try TrackRun(tracker: settings.tracker, trackdVersion: version).run(source, outputs: outputs, stop: stop) { [state] p in
                 state.jobProgress(name, frames: p.frames, fps: p.framesPerSecond)
             }

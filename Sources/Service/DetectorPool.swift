@@ -1,0 +1,28 @@
+import Detection
+import Foundation
+
+/// Detectors kept between spool jobs. Reading a model and compiling it for a picture
+/// size takes seconds — longer than many jobs — so a job takes an idle detector made
+/// with the settings in force, and gives it back when it ends. After a reload with
+/// other detector settings, the old ones are let go.
+final class DetectorPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [(settings: ServiceConfig.DetectorSettings, detector: any Detector)] = []
+
+    /// An idle detector made with `settings`, else a newly loaded one.
+    func take(_ settings: ServiceConfig.DetectorSettings) throws -> any Detector {
+        lock.lock()
+        let index = idle.firstIndex { $0.settings == settings }
+        let kept = index.map { idle.remove(at: $0).detector }
+        lock.unlock()
+        return try kept ?? loadDetector(settings.options)
+    }
+
+    /// Keeps `detector` for the next job, at most `limit` in all (one per worker).
+    func giveBack(_ detector: any Detector, settings: ServiceConfig.DetectorSettings, limit: Int) {
+        lock.lock()
+        idle.removeAll { $0.settings != settings }
+        if idle.count < limit { idle.append((settings, detector)) }
+        lock.unlock()
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Service
+import TestSupport
+import XCTest
+
+/// The spool's rule for files still being written, on a clock the test gives: no
+/// waiting, so the result does not depend on how busy the machine is.
+final class SpoolTests: XCTestCase {
+    private var dir: URL!
+    override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func testAFileIsReadyOnlyOnceItHasStoppedChangingForStableSeconds() throws {
+        let spool = try Spool(root: dir.path)
+        let growing = spool.inbox + "/b.mp4"
+        try Data(repeating: 1, count: 1000).write(to: URL(fileURLWithPath: growing))
+        XCTAssertEqual(spool.ready(stableSeconds: 1.5, now: 100), [], "first seen: the wait starts")
+        XCTAssertEqual(spool.ready(stableSeconds: 1.5, now: 101), [], "unchanged for 1 s of 1.5")
+
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: growing))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(repeating: 2, count: 1000))
+        try handle.close()
+        XCTAssertEqual(spool.ready(stableSeconds: 1.5, now: 102), [], "it grew: the wait starts over")
+        XCTAssertEqual(spool.ready(stableSeconds: 1.5, now: 103.4), [])
+        XCTAssertEqual(spool.ready(stableSeconds: 1.5, now: 103.5), ["b.mp4"], "unchanged for 1.5 s since it grew")
+
+        // The same size with a new modification time is a change too.
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000)], ofItemAtPath: growing)
+        XCTAssertEqual(spool.ready(stableSeconds: 1.5, now: 104), [])
+        XCTAssertEqual(spool.ready(stableSeconds: 1.5, now: 105.5), ["b.mp4"])
+    }
+
+    func testPartAndHiddenFilesAreNeverReadyAndLinksAreHandedOverAtOnce() throws {
+        let spool = try Spool(root: dir.path)
+        for name in ["a.mp4.part", ".hidden.mp4"] {
+            try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: spool.inbox + "/" + name))
+        }
+        try FileManager.default.createSymbolicLink(atPath: spool.inbox + "/link.mp4", withDestinationPath: "/etc/passwd")
+        // A link is not waited for: it is handed over to be refused.
+        XCTAssertEqual(spool.ready(stableSeconds: 1.5, now: 100), ["link.mp4"])
+        XCTAssertEqual(spool.ready(stableSeconds: 1.5, now: 1000), ["link.mp4"])
+    }
+
+    func testReadyFilesComeOldestFirstAndAClaimMovesThemToProcessing() throws {
+        let spool = try Spool(root: dir.path)
+        for (name, seconds) in [("new.mp4", 2_000_000.0), ("old.mp4", 1_000_000.0)] {
+            let path = spool.inbox + "/" + name
+            try Data(repeating: 1, count: 10).write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: seconds)], ofItemAtPath: path)
+        }
+        _ = spool.ready(stableSeconds: 1, now: 100)
+        XCTAssertEqual(spool.ready(stableSeconds: 1, now: 101), ["old.mp4", "new.mp4"])
+        XCTAssertEqual(spool.claim("old.mp4"), "old.mp4")
+        XCTAssertNil(spool.claim("old.mp4"), "already taken")
+        XCTAssertEqual(spool.leftInProcessing(), ["old.mp4"])
+        XCTAssertEqual(spool.ready(stableSeconds: 1, now: 102), ["new.mp4"])
+    }
+}
