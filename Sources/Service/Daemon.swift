@@ -14,8 +14,8 @@ public enum Daemon {
         signal(SIGHUP, SIG_IGN)
         let config = try ServiceConfig.load(configPath)
         let spool = try Spool(root: config.spool)
-        // The model must load before the service says it is ready; the first job
-        // then uses it.
+        // The model must load before the service says it is ready; the first job or
+        // stream then uses it.
         let model = try loadDetector(config.detector.options)
         logger.info("model: \(model.summary)")
         let detectors = DetectorPool()
@@ -26,7 +26,7 @@ public enum Daemon {
         let notifier = Notifier()
         var services: [any Service] = [SpoolService(spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version)]
         for stream in config.streams {
-            services.append(StreamService(stream: stream, spool: spool, config: box, state: state, logger: logger, version: version))
+            services.append(StreamService(stream: stream, spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version))
         }
         services.append(StatusService(state: state, config: box, notifier: notifier, logger: logger))
 

@@ -1,10 +1,11 @@
 import Detection
 import Foundation
 
-/// Detectors kept between spool jobs. Reading a model and compiling it for a picture
-/// size takes seconds — longer than many jobs — so a job takes an idle detector made
-/// with the settings in force, and gives it back when it ends. After a reload with
-/// other detector settings, the old ones are let go.
+/// Loaded detectors, kept between spool jobs. Reading a model and compiling it for a
+/// picture size takes seconds — longer than many jobs — so a job takes an idle
+/// detector made with the settings in force, and gives it back when it ends; a stream
+/// takes one for as long as it runs. After a reload with other detector settings, the
+/// old ones are let go.
 final class DetectorPool: @unchecked Sendable {
     private let lock = NSLock()
     private var idle: [(settings: ServiceConfig.DetectorSettings, detector: any Detector)] = []

@@ -18,14 +18,17 @@ final class StreamService: Service, @unchecked Sendable {
     private let stream: ServiceConfig.StreamConfig
     private let spool: Spool
     private let config: ConfigBox
+    private let detectors: DetectorPool
     private let state: ServiceState
     private let logger: Logger
     private let version: String
 
-    init(stream: ServiceConfig.StreamConfig, spool: Spool, config: ConfigBox, state: ServiceState, logger: Logger, version: String) {
+    init(stream: ServiceConfig.StreamConfig, spool: Spool, config: ConfigBox, detectors: DetectorPool, state: ServiceState,
+         logger: Logger, version: String) {
         self.stream = stream
         self.spool = spool
         self.config = config
+        self.detectors = detectors
         self.state = state
         self.logger = logger
         self.version = version
@@ -100,7 +103,7 @@ final class StreamService: Service, @unchecked Sendable {
         var dropped = 0
         var frames = 0
         var windowStart = (time: monotonicSeconds(), frames: 0)
-        // Loaded once, at the first connection, and kept across reconnections.
+        // Taken once, at the first connection, and kept across reconnections.
         var model: (any Detector)?
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -116,7 +119,7 @@ final class StreamService: Service, @unchecked Sendable {
             state.update(stream: stream.name) { $0.state = "connecting" }
             let source: VideoSource
             do {
-                let detector = try model ?? loadDetector(options)
+                let detector = try model ?? detectors.take(settings.detector)
                 model = detector
                 source = try VideoSource(path: stream.url, detector: detector, options: options,
                                          selection: FrameSelection(stride: stream.stride), formatOptions: formatOptions,

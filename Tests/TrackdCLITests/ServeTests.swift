@@ -155,12 +155,17 @@ final class ServeTests: XCTestCase {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// ffmpeg sending `clip` as MPEG-TS over UDP to 127.0.0.1:`port` in real time, in a
-    /// loop until it is stopped.
+    /// FFmpeg options for a test stream: probe half a second of it, not FFmpeg's
+    /// default five (the test streams have a key frame every 10 frames).
+    private let quickProbe = #""analyzeduration": "500000", "probesize": "65536""#
+
+    /// ffmpeg sending `clip` as MPEG-TS over UDP to 127.0.0.1:`port` at twice its
+    /// real-time rate (20 frames a second: a live source, but sooner through the
+    /// test), in a loop until it is stopped.
     private func startSender(_ clip: String, port: Int) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        p.arguments = ["-v", "error", "-re", "-stream_loop", "-1", "-i", clip,
+        p.arguments = ["-v", "error", "-readrate", "2", "-stream_loop", "-1", "-i", clip,
                        "-c", "copy", "-f", "mpegts", "udp://127.0.0.1:\(port)?pkt_size=1316"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
@@ -238,7 +243,7 @@ final class ServeTests: XCTestCase {
     /// only once it has stopped changing, whole. (`SpoolTests` checks the timing rule
     /// itself with a given clock.)
     func testFilesStillBeingWrittenAreLeftAlone() throws {
-        let daemon = try start(try config(stableSeconds: 2))
+        let daemon = try start(try config(stableSeconds: 1))
         try wait("the daemon to be ready") { daemonLog().contains("serving ") }
         let video = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("h264.mp4")))
         // A copy in progress under a .part name, and one growing under its final name:
@@ -329,8 +334,8 @@ final class ServeTests: XCTestCase {
         let clip = try clip(seconds: 4)
         let ports = try (0..<3).map { _ in try freeUDPPort() }
         let daemon = try start(try config(#", "streams": ["#
-            + #"{"name": "cam1", "url": "udp://127.0.0.1:\#(ports[0])", "options": {"timeout": "2000000"}, "retryInitialSeconds": 0.5, "retryMaxSeconds": 2}, "#
-            + #"{"name": "cam2", "url": "udp://127.0.0.1:\#(ports[1])", "rotateSeconds": 1}, "#
+            + #"{"name": "cam1", "url": "udp://127.0.0.1:\#(ports[0])", "options": {"timeout": "1000000", \#(quickProbe)}, "retryInitialSeconds": 0.5, "retryMaxSeconds": 2}, "#
+            + #"{"name": "cam2", "url": "udp://127.0.0.1:\#(ports[1])", "options": {\#(quickProbe)}, "rotateSeconds": 1}, "#
             + #"{"name": "cam3", "url": "udp://127.0.0.1:\#(ports[2])", "options": {"timeout": "0"}}]"#))
         try wait("the daemon to be ready") { daemonLog().contains("serving ") }
         var cam1 = try startSender(clip, port: ports[0])
@@ -454,7 +459,7 @@ final class ServeTests: XCTestCase {
         let clip = try clip(seconds: 4)
         let port = try freeUDPPort()
         let notify = NotifySocket(path: dir.appendingPathComponent("notify.sock").path)
-        let daemon = try start(try config(#", "stallSeconds": 2, "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(port)", "options": {"timeout": "0"}}]"#),
+        let daemon = try start(try config(#", "stallSeconds": 2, "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(port)", "options": {"timeout": "0", \#(quickProbe)}}]"#),
                                environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"])
         XCTAssertTrue(notify.receive(line: "READY=1", timeout: 60), "\(notify.messages)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/inbox"), "READY after the spool is made")
