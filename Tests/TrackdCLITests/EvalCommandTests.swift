@@ -74,6 +74,46 @@ final class EvalCommandTests: XCTestCase {
         assertOneLineError(result, contains: "SEQ-1: frame 1 has track id 5 more than once")
     }
 
+    /// `scripts/mot-eval` (TrackEval) reads the benchmark from the data's path:
+    /// MOT17's preprocessing drops result boxes on distractors (here, every static
+    /// person of the vendored MOT17-02 video); MOT15 scores every box. Missing results
+    /// are a one-line error naming the sequence.
+    func testEvaluatorScriptPreprocessesMOT17AndNotMOT15() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let results = dir.appendingPathComponent("results")
+        try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
+        let e2e = BenchmarkData.directory.appendingPathComponent("MOT17/e2e")
+        let gt = try String(contentsOf: e2e.appendingPathComponent("MOT17-02/gt/gt.txt"), encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        // The people to track (mark 1, class 1), and boxes on the static people (class 7).
+        let people = gt.filter { $0[6] == "1" && $0[7] == "1" }, statics = gt.filter { $0[7] == "7" }
+        XCTAssertGreaterThan(statics.count, 1000)
+        try (people + statics).map { $0[0..<6].joined(separator: ",") + ",1,-1,-1,-1\n" }.joined()
+            .write(to: results.appendingPathComponent("MOT17-02.txt"), atomically: true, encoding: .utf8)
+
+        func combined(_ extra: [String]) throws -> [String: Any] {
+            let json = dir.appendingPathComponent("scores.json").path
+            let run = try runProcess(Deps.script("mot-eval"), [results.path, "--gt", e2e.path, "--json", json] + extra)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertTrue(run.output.contains("COMBINED"), run.output)
+            let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+            return try XCTUnwrap(((root["trackers"] as? [String: Any])?["results"] as? [String: Any])?["COMBINED"] as? [String: Any])
+        }
+        let mot17 = try combined([])
+        XCTAssertEqual(mot17["HOTA"] as? Double, 100)
+        XCTAssertEqual(mot17["FP"] as? Int, 0, "boxes on distractors are dropped")
+        XCTAssertEqual(mot17["FN"] as? Int, 0)
+        let mot15 = try combined(["--benchmark", "MOT15"])
+        XCTAssertEqual(mot15["FP"] as? Int, statics.count, "no preprocessing: each is a false positive")
+        XCTAssertEqual(mot15["FN"] as? Int, 0)
+
+        let missing = try runProcess(Deps.script("mot-eval"), [results.path, "--gt", BenchmarkData.directory.appendingPathComponent("MOT15/e2e").path])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("no results for sequence TUD-Campus"), missing.stderr)
+    }
+
     /// Perturbed ground truth for the seven MOT17 val-half sequences, scored by trackd and
     /// by TrackEval (scripts/eval-reference, which needs the venv scripts/setup makes):
     /// every score within 0.05, every count exact.
