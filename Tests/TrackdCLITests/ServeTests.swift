@@ -73,8 +73,10 @@ final class ServeTests: XCTestCase {
         p.environment = env
         let log = dir.appendingPathComponent("daemon-\(daemons.count).log")
         XCTAssertTrue(FileManager.default.createFile(atPath: log.path, contents: nil))
-        p.standardOutput = try FileHandle(forWritingTo: log)
-        p.standardError = try FileHandle(forWritingTo: log)
+        // One handle for both, so that they share the file's offset.
+        let handle = try FileHandle(forWritingTo: log)
+        p.standardOutput = handle
+        p.standardError = handle
         try p.run()
         daemons.append(p)
         return p
@@ -199,7 +201,7 @@ final class ServeTests: XCTestCase {
         try wait("every hostile job refused") { files("failed").count == 2 * refused }
         for name in Array(jobs.keys) + ["passwd.mp4"] {
             XCTAssertTrue(files("failed").contains(name + ".error.json"), name)
-            XCTAssertTrue(daemonLog().contains("job refused: \(name)"), name)
+            XCTAssertTrue(daemonLog().contains("job refused: \(name)"), "\(name): \(daemonLog())")
         }
         XCTAssertEqual(files("done"), [])
         XCTAssertEqual(files("logs"), [])
@@ -473,16 +475,18 @@ final class ServeTests: XCTestCase {
                         "fed while frames flow: \(notify.messages)")
         sender.terminate()
         sender.waitUntilExit()
-        XCTAssertNotNil(notify.receive { $0.contains("STATUS=stalled") }, "\(notify.messages)")
-        // From then on, every status says stalled and none feeds the watchdog.
-        let stalledSince = notify.messages.count - 1
-        var more = 0
-        notify.receive { _ in more += 1; return more == 3 }
-        let after = notify.messages[stalledSince...]
-        XCTAssertEqual(after.count, 4, "status still reported: \(notify.messages)")
-        XCTAssertFalse(after.contains { $0.contains("WATCHDOG=1") }, "\(after)")
-        XCTAssertTrue(after.allSatisfy { $0.contains("STATUS=stalled") }, "\(after)")
-        XCTAssertTrue(daemonLog().contains("not feeding the watchdog"))
+        // The source is silent. Frames still queued may be tracked late on a busy
+        // machine (and feed the watchdog then, rightly); once the daemon has gone
+        // stallSeconds without a frame, the status says so and the watchdog starves.
+        // Three such statuses in a row (a stretch longer than stallSeconds with no
+        // WATCHDOG=1) must come, however long the queue takes to drain.
+        var inARow = 0
+        let starved = notify.receive(timeout: 60) { message in
+            inARow = message.contains("STATUS=stalled") && !message.contains("WATCHDOG=1") ? inARow + 1 : 0
+            return inARow == 3
+        }
+        XCTAssertNotNil(starved, "\(notify.messages)")
+        XCTAssertTrue(daemonLog().contains("not feeding the watchdog"), daemonLog())
 
         kill(daemon.processIdentifier, SIGTERM)
         XCTAssertTrue(notify.receive(line: "STOPPING=1", timeout: 10), "\(notify.messages)")
