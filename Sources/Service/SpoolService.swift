@@ -119,18 +119,18 @@ final class SpoolService: Service, @unchecked Sendable {
         let logPath = spool.logPath(name)
         var failure: String?
         do {
+            // Given back however the job ends, a video that cannot be opened included.
+            let detector = try detectors.take(settings.detector)
+            defer { detectors.giveBack(detector, settings: settings.detector, limit: settings.workers) }
             let outputs = try RunOutputs(logPath: logPath, motPath: nil)
             let source: VideoSource
-            let detector: any Detector
             do {
-                detector = try detectors.take(settings.detector)
                 source = try VideoSource(path: spec.video, detector: detector, options: settings.detector.options,
                                          selection: spec.selection)
             } catch {
                 outputs.discard()
                 throw error
             }
-            defer { detectors.giveBack(detector, settings: settings.detector, limit: settings.workers) }
             let result = try TrackRun(tracker: settings.tracker, trackdVersion: version).run(source, outputs: outputs, stop: stop) { [state] p in
                 state.jobProgress(name, frames: p.frames, fps: p.framesPerSecond)
             }

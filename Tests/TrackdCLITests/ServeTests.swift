@@ -82,9 +82,9 @@ final class ServeTests: XCTestCase {
         return p
     }
 
-    private func daemonLog(_ k: Int? = nil) -> String {
-        let k = k ?? max(daemons.count - 1, 0)
-        return (try? String(contentsOf: dir.appendingPathComponent("daemon-\(k).log"), encoding: .utf8)) ?? ""
+    /// What the daemon started last has printed.
+    private func daemonLog() -> String {
+        (try? String(contentsOf: dir.appendingPathComponent("daemon-\(max(daemons.count - 1, 0)).log"), encoding: .utf8)) ?? ""
     }
 
     private func files(_ sub: String) -> [String] {
