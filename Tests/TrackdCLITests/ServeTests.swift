@@ -467,7 +467,7 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/inbox"), "READY after the spool is made")
         XCTAssertFalse(notify.messages.joined().contains("WATCHDOG=1"), "READY comes first")
         // Idle, waiting for the stream: not a stall.
-        let idle = notify.receive(timeout: 10) { $0.contains("WATCHDOG=1") }
+        let idle = notify.receive { $0.contains("WATCHDOG=1") }
         XCTAssertTrue(idle?.contains("STATUS=0 jobs running") ?? false, "\(notify.messages)")
 
         let sender = try startSender(clip, port: port)
@@ -489,7 +489,7 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(daemonLog().contains("not feeding the watchdog"), daemonLog())
 
         kill(daemon.processIdentifier, SIGTERM)
-        XCTAssertTrue(notify.receive(line: "STOPPING=1", timeout: 10), "\(notify.messages)")
+        XCTAssertTrue(notify.receive(line: "STOPPING=1"), "\(notify.messages)")
         daemon.waitUntilExit()
         XCTAssertEqual(daemon.terminationStatus, 0)
     }
