@@ -80,6 +80,11 @@ public struct JobSpec: Sendable, Equatable {
         guard real.hasPrefix(root + "/") else {
             throw ServiceError.refusedJob("\(job): '\(video)' leads outside the spool")
         }
+        // A FIFO or a device would block the worker on open or read, for good.
+        var st = stat()
+        guard stat(real, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            throw ServiceError.refusedJob("\(job): '\(video)' is not a regular file")
+        }
         return real
     }
 }

@@ -5,6 +5,8 @@ import Foundation
 public final class ServiceState: @unchecked Sendable {
     public struct Job: Codable, Sendable, Equatable {
         public var name: String
+        /// Its track log (absent from status files written by older daemons).
+        public var log: String?
         public var frames = 0
         public var framesPerSecond = 0.0
         public var started: String
@@ -53,9 +55,9 @@ public final class ServiceState: @unchecked Sendable {
         return body()
     }
 
-    func jobStarted(_ name: String) {
+    func jobStarted(_ name: String, log: String) {
         locked {
-            jobs[name] = Job(name: name, started: ISO8601DateFormatter().string(from: Date()))
+            jobs[name] = Job(name: name, log: log, started: ISO8601DateFormatter().string(from: Date()))
             lastProgress[name] = monotonic()
         }
     }

@@ -3,6 +3,8 @@ import Foundation
 /// The spool directory: work arrives in `inbox/`, is claimed into `processing/` by an
 /// atomic rename, and ends in `done/` or `failed/` (with `<name>.error.json` beside
 /// it); logs go to `logs/<name>.jsonl`. Videos that job files name live in `media/`.
+/// A claim gives the job a name no other job has had, so that no job's log is ever
+/// replaced by another's.
 ///
 /// Files still being written are not claimed: a name ending in `.part` or starting
 /// with `.` is skipped (write as `x.mp4.part`, rename to `x.mp4` when done), and any
@@ -53,12 +55,22 @@ public final class Spool: @unchecked Sendable {
         return ready.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }.map(\.0)
     }
 
-    /// Moves `inbox/name` to `processing/name`; nil if it is gone (someone else took it).
+    /// Moves `inbox/name` into `processing/` under a name no other job has used —
+    /// none in `processing/`, `done/` or `failed/`, and no log of that stem — and
+    /// returns it: the job's name from then on (its log, its place in `done/` or
+    /// `failed/`). A second `dup.mp4` becomes `dup-2.mp4`; `cam.json` after `cam.mp4`,
+    /// `cam-2.json`. nil if the file is gone (someone else took it).
     public func claim(_ name: String) -> String? {
-        let target = processing + "/" + name
-        guard rename(inbox + "/" + name, target) == 0 else { return nil }
+        var claimed = name
+        for k in 2... {
+            let taken = [processing, done, failed].contains { entryExists($0 + "/" + claimed) }
+                || entryExists(logPath(claimed))
+            if !taken { break }
+            claimed = Spool.stem(name) + "-\(k)" + Spool.suffix(name)
+        }
+        guard rename(inbox + "/" + name, processing + "/" + claimed) == 0 else { return nil }
         seen[name] = nil
-        return name
+        return claimed
     }
 
     /// Jobs a previous run left in `processing/` (a crash, or a stop mid-job).

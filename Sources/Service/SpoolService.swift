@@ -75,6 +75,9 @@ final class SpoolService: Service, @unchecked Sendable {
                         // process took the file.
                         for candidate in spool.ready(stableSeconds: settings.stableSeconds) {
                             if let claimed = spool.claim(candidate) {
+                                if claimed != candidate {
+                                    logger.info("job \(candidate) is \(claimed): another job had its name")
+                                }
                                 queue.append(claimed)
                                 break
                             }
@@ -114,9 +117,9 @@ final class SpoolService: Service, @unchecked Sendable {
             spool.fail(name, error: "\(error)")
             return
         }
-        logger.info("job \(name): tracking \(spec.video)")
-        state.jobStarted(name)
         let logPath = spool.logPath(name)
+        logger.info("job \(name): tracking \(spec.video) -> \(logPath)")
+        state.jobStarted(name, log: logPath)
         var failure: String?
         do {
             // Given back however the job ends, a video that cannot be opened included.

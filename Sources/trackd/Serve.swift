@@ -76,7 +76,7 @@ struct Status: ParsableCommand {
             print("trackd serve, pid \(status.pid)\(alive ? "" : " (not running)"), started \(status.started), updated \(status.updated)")
             print("jobs: \(status.jobs.count) running, \(status.completedJobs) done, \(status.failedJobs) failed")
             for j in status.jobs {
-                print("  \(j.name): \(j.frames) frames, \(j.framesPerSecond) fps, since \(j.started)")
+                print("  \(j.name): \(j.frames) frames, \(j.framesPerSecond) fps, since \(j.started)\(j.log.map { " -> " + $0 } ?? "")")
             }
             print("streams: \(status.streams.count)")
             for s in status.streams {

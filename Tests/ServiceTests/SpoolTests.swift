@@ -57,3 +57,56 @@ final class SpoolTests: XCTestCase {
         XCTAssertEqual(spool.ready(stableSeconds: 1, now: 102), ["new.mp4"])
     }
 }
+
+/// Job names and job files: no job takes another's name or log, and a job names only
+/// a regular file under the spool.
+final class SpoolJobTests: XCTestCase {
+    private var dir: URL!
+    override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    private func put(_ path: String) throws {
+        try Data("x".utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    func testAClaimNeverTakesTheNameOrTheLogOfAnotherJob() throws {
+        let spool = try Spool(root: dir.path)
+        // dup.mp4 was tracked before: done, with its log.
+        try put(spool.done + "/dup.mp4")
+        try put(spool.logs + "/dup.jsonl")
+        try put(spool.inbox + "/dup.mp4")
+        XCTAssertEqual(spool.claim("dup.mp4"), "dup-2.mp4")
+        XCTAssertEqual(spool.leftInProcessing(), ["dup-2.mp4"])
+        XCTAssertEqual(spool.logPath("dup-2.mp4"), spool.logs + "/dup-2.jsonl")
+        // A third, while the second is still running.
+        try put(spool.inbox + "/dup.mp4")
+        XCTAssertEqual(spool.claim("dup.mp4"), "dup-3.mp4")
+        // Another extension, the same stem: the log name is taken.
+        try put(spool.logs + "/cam.jsonl")
+        try put(spool.inbox + "/cam.json")
+        XCTAssertEqual(spool.claim("cam.json"), "cam-2.json")
+        // A name that failed before is taken too.
+        try put(spool.failed + "/bad.mp4")
+        try put(spool.inbox + "/bad.mp4")
+        XCTAssertEqual(spool.claim("bad.mp4"), "bad-2.mp4")
+        try put(spool.inbox + "/new.mp4")
+        XCTAssertEqual(spool.claim("new.mp4"), "new.mp4")
+        XCTAssertEqual(spool.leftInProcessing(), ["bad-2.mp4", "cam-2.json", "dup-2.mp4", "dup-3.mp4", "new.mp4"])
+    }
+
+    func testAJobNamingAFIFOOrADirectoryIsRefused() throws {
+        let spool = try Spool(root: dir.path)
+        XCTAssertEqual(mkfifo(spool.media + "/pipe.mp4", 0o600), 0)
+        try FileManager.default.createDirectory(atPath: spool.media + "/folder.mp4", withIntermediateDirectories: false)
+        try put(spool.media + "/good.mp4")
+        for (job, video) in [("fifo.json", "pipe.mp4"), ("dir.json", "folder.mp4"), ("good.json", "good.mp4")] {
+            try #"{"video": "media/\#(video)"}"#.write(toFile: spool.processing + "/" + job, atomically: true, encoding: .utf8)
+        }
+        for job in ["fifo.json", "dir.json"] {
+            XCTAssertThrowsError(try JobSpec.load(job, spool: spool, maxJobBytes: 4096)) { error in
+                XCTAssertTrue("\(error)".contains("is not a regular file"), "\(error)")
+            }
+        }
+        XCTAssertEqual(try JobSpec.load("good.json", spool: spool, maxJobBytes: 4096).video.hasSuffix("/media/good.mp4"), true)
+    }
+}

@@ -187,7 +187,10 @@ final class ServeTests: XCTestCase {
         let outside = dir.appendingPathComponent("outside.mp4").path
         try FileManager.default.copyItem(atPath: Fixtures.path("h264.mp4"), toPath: outside)
         try FileManager.default.createSymbolicLink(atPath: spool + "/media/escape.mp4", withDestinationPath: outside)
+        // A FIFO would block the worker that opened it for good.
+        XCTAssertEqual(mkfifo(spool + "/media/pipe.mp4", 0o600), 0)
         let jobs = [
+            "fifo.json": #"{"video": "media/pipe.mp4"}"#,
             "traversal.json": #"{"video": "../outside.mp4"}"#,
             "absolute.json": #"{"video": "\#(outside)"}"#,
             "escape.json": #"{"video": "media/escape.mp4"}"#,
@@ -239,6 +242,36 @@ final class ServeTests: XCTestCase {
         let (code, seconds) = stop(daemon)
         XCTAssertEqual(code, 0, daemonLog())
         XCTAssertLessThan(seconds, 5)
+    }
+
+    /// Jobs dropped under one name, or under names with one stem, each get a name of
+    /// their own and keep their own log: none is replaced or removed by a later one, a
+    /// failing one included.
+    func testJobsWithTheSameNameKeepTheirOwnLogs() throws {
+        let daemon = try start(try config(#", "workers": 3"#))
+        try wait("the spool") { FileManager.default.fileExists(atPath: spool + "/media") }
+        try FileManager.default.copyItem(atPath: Fixtures.path("vfr.mp4"), toPath: spool + "/media/v.mp4")
+        let drops = [("h264.mp4", "dup.mp4"), ("h264.mp4", "dup.mp4"), ("truncated.mp4", "dup.mp4"), ("mjpeg.avi", "cam.avi")]
+        for (file, name) in drops {
+            try drop(Fixtures.path(file), as: name)
+            try wait("\(name) to be claimed") { files("inbox").isEmpty }
+        }
+        let part = spool + "/inbox/cam.json.part"
+        try #"{"video": "media/v.mp4"}"#.write(toFile: part, atomically: false, encoding: .utf8)
+        XCTAssertEqual(rename(part, spool + "/inbox/cam.json"), 0)
+        try wait("every job to end") { files("done").count == 4 && files("failed").count == 2 }
+        XCTAssertEqual(files("done"), ["cam-2.json", "cam.avi", "dup-2.mp4", "dup.mp4"])
+        XCTAssertEqual(files("failed"), ["dup-3.mp4", "dup-3.mp4.error.json"])
+        XCTAssertEqual(files("logs"), ["cam-2.jsonl", "cam.jsonl", "dup-2.jsonl", "dup-3.jsonl", "dup.jsonl"])
+        for (log, video, status) in [("dup", "h264.mp4", LogEnd.Status.complete), ("dup-2", "h264.mp4", .complete),
+                                     ("cam", "mjpeg.avi", .complete), ("cam-2", "vfr.mp4", .complete)] {
+            let read = try readLog(spool + "/logs/\(log).jsonl")
+            XCTAssertEqual(read.end?.status, status, log)
+            XCTAssertEqual(read.frames.count, try FFmpegCLI.frameTimes(Fixtures.path(video)).count, log)
+        }
+        XCTAssertEqual(try readLog(spool + "/logs/dup-3.jsonl").end?.status, .failed)
+        XCTAssertTrue(daemonLog().contains("job dup.mp4 is dup-2.mp4: another job had its name"), daemonLog())
+        XCTAssertEqual(stop(daemon).0, 0)
     }
 
     /// A `.part` file is never claimed, and a file that is still growing is claimed
