@@ -31,6 +31,10 @@ struct Export: ParsableCommand {
 
     func run() throws {
         do {
+            var files = FileRoles()
+            files.input("log", log)
+            files.output("--out", out)
+            try files.check()
             let reader = try TrackLogReader(path: log)
             let exporter = Exporter(format: ExportFormat(rawValue: format)!)
             let summary: ExportSummary

@@ -32,6 +32,11 @@ struct RenderCommand: ParsableCommand {
     func run() throws {
         CLI.quietFFmpeg()
         do {
+            var files = FileRoles()
+            files.input("video", video)
+            files.input("log", log)
+            files.output("-o", output)
+            try files.check()
             var renderer = Renderer()
             renderer.trailSeconds = trail
             let summary = try renderer.render(video: video, log: log, output: output)

@@ -91,6 +91,16 @@ struct Track: ParsableCommand {
             let base = video != nil ? detector.options.trackerBase : TrackerConfig()
             let trackerConfig = try config.map { try Self.readConfig($0, base: base) } ?? base
             logPath = out ?? (motOut == nil ? Self.defaultLogPath(for: video ?? detections!) : nil)
+            var files = FileRoles()
+            files.input("input video", video)
+            files.input("--detections file", detections)
+            files.input("--seqinfo file", seqinfo)
+            files.input("--config file", config)
+            files.input("--model file", detector.model)
+            files.input("--labels file", detector.labels)
+            files.output(out == nil ? "the track log" : "--out", logPath)
+            files.output("--mot-out", motOut)
+            try files.check()
             // Outputs first: an unwritable path fails before the model is loaded.
             let outputs = try RunOutputs(logPath: logPath, motPath: motOut)
             let source: any DetectionSource

@@ -1,0 +1,54 @@
+import Foundation
+
+/// The files a command reads and writes, checked before any work: no output may be
+/// one of the inputs, and no two outputs one file. "One file" is decided by device and
+/// inode for files that exist — so symbolic links, hard links and `./` spellings all
+/// count — and by the absolute path, its folder's links resolved, for files not yet
+/// made. Devices and FIFOs (`/dev/null`, a pipe) are left alone: nothing is lost there.
+struct FileRoles {
+    private var inputs: [(role: String, path: String)] = []
+    private var outputs: [(role: String, path: String)] = []
+
+    mutating func input(_ role: String, _ path: String?) {
+        if let path { inputs.append((role, path)) }
+    }
+
+    mutating func output(_ role: String, _ path: String?) {
+        if let path { outputs.append((role, path)) }
+    }
+
+    struct Clash: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    func check() throws {
+        for (k, out) in outputs.enumerated() {
+            guard let target = Self.identity(out.path) else { continue }
+            if let input = inputs.first(where: { Self.identity($0.path) == target }) {
+                throw Clash(description: "\(out.role) \(out.path) is the \(input.role) (\(input.path)): refusing to write over an input")
+            }
+            if let other = outputs[..<k].first(where: { Self.identity($0.path) == target }) {
+                throw Clash(description: "\(other.role) and \(out.role) name the same file (\(other.path), \(out.path)): give each its own")
+            }
+        }
+    }
+
+    private enum Identity: Equatable {
+        case inode(dev: UInt64, ino: UInt64)
+        case path(String)
+    }
+
+    /// Which file `path` names; nil for an existing file that is not a regular one.
+    private static func identity(_ path: String) -> Identity? {
+        var st = stat()
+        if stat(path, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFREG else { return nil }
+            return .inode(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
+        }
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        guard let resolved = realpath(folder, nil) else { return .path(url.standardizedFileURL.path) }
+        defer { free(resolved) }
+        return .path(String(cString: resolved) + "/" + url.lastPathComponent)
+    }
+}
