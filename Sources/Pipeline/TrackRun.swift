@@ -29,22 +29,25 @@ public final class RunOutputs {
     let log: TrackLogWriter?
     let mot: MOTResultWriter?
 
-    private let paths: [String]
+    private let motPath: String?
 
     public init(logPath: String?, motPath: String?) throws {
-        log = try logPath.map(TrackLogWriter.init(path:))
+        let log = try logPath.map(TrackLogWriter.init(path:))
         do {
             mot = try motPath.map(MOTResultWriter.init(path:))
         } catch {
-            if let logPath { try? FileManager.default.removeItem(atPath: logPath) }
+            log?.abandon()
             throw error
         }
-        paths = [logPath, motPath].compactMap { $0 }
+        self.log = log
+        self.motPath = motPath
     }
 
-    /// Removes the files again: the run failed before it began.
+    /// Takes the outputs back: the run failed before it began. The log never
+    /// appeared (it does with its header); the MOT results file is removed.
     public func discard() {
-        for path in paths { try? FileManager.default.removeItem(atPath: path) }
+        log?.abandon()
+        if let motPath { try? FileManager.default.removeItem(atPath: motPath) }
     }
 }
 

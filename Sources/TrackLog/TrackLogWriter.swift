@@ -24,28 +24,68 @@ public enum TrackLogError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Appends a track log so that a crash at any moment leaves a valid log up to its
 /// last complete line: each line goes to the kernel in one `write` as soon as it is
 /// made (nothing is buffered in the process), the data reach the disk at least once
-/// a second (`fdatasync`) and at the end (`fsync`).
+/// a second (`fdatasync`) and at the end (`fsync`). The log appears under its name
+/// only with its header: until `begin`, it is written as a hidden file beside it
+/// (`.<name>.<pid>.partial`), renamed into place once the header is on disk, so a run
+/// killed early or started on a full disk leaves no empty log behind (and an older
+/// file of that name stays as it was until then).
 public final class TrackLogWriter {
     public let path: String
     private var fd: Int32
+    /// The hidden file written until the header is in; nil once renamed, or when
+    /// `path` is a device or a pipe (written in place: /dev/null, /dev/full).
+    private var pending: String?
     private var lastSync = Date()
     private let encoder: JSONEncoder
 
-    /// Creates (or truncates) the file, so an unwritable path fails before any work
-    /// starts; `begin` then writes the header.
+    /// Opens the file to write, so an unwritable path fails before any work starts;
+    /// `begin` then writes the header.
     public init(path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+            fd = open(path, O_WRONLY | O_CLOEXEC)
+        } else {
+            let url = URL(fileURLWithPath: path)
+            let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial").path
+            fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            pending = partial
+        }
         guard fd >= 0 else { throw TrackLogError.cannotCreate(path: path, reason: String(cString: strerror(errno))) }
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     }
 
+    /// Writes the header and puts the log in place under its name.
     public func begin(_ header: LogHeader) throws {
-        try write(try encoder.encode(header))
+        do {
+            try write(try encoder.encode(header))
+            guard let partial = pending else { return }
+            // A link named as the log keeps pointing at it: the file it names is replaced.
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)).map {
+                $0.hasPrefix("/") ? $0 : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent($0).path
+            } ?? path
+            guard fdatasync(fd) == 0, rename(partial, target) == 0 else {
+                throw TrackLogError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+            pending = nil
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// Gives up a log whose header was never written: nothing is left behind.
+    public func abandon() {
+        guard let partial = pending else { return }
+        unlink(partial)
+        pending = nil
+        close(fd)
+        fd = -1
     }
 
     deinit {
+        abandon()
         if fd >= 0 { close(fd) }
     }
 

@@ -182,4 +182,38 @@ final class TrackLogTests: XCTestCase {
         XCTAssertEqual(objects[0]["path"] as? [[Double]], [[0, 15, 35], [0.1, 17, 35]])
         XCTAssertEqual(objects[1]["class"] as? String, "car, red")
     }
+
+    private func entries() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted() }
+
+    /// The log appears under its name only with its header.
+    func testNoEmptyLogBeforeTheHeaderAndNothingLeftWhenAbandoned() throws {
+        let path = dir.appendingPathComponent("log.jsonl").path
+        let writer = try TrackLogWriter(path: path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "not under its name before the header")
+        XCTAssertEqual(entries().count, 1)
+        XCTAssertTrue(entries()[0].hasPrefix(".log.jsonl.") && entries()[0].hasSuffix(".partial"), "\(entries())")
+        try writer.begin(header())
+        XCTAssertEqual(entries(), ["log.jsonl"])
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertEqual(text.split(separator: "\n").count, 1)
+        XCTAssertTrue(text.hasPrefix(#"{"created""#), text)
+
+        // A run that ends before its header (the video would not open) leaves nothing,
+        // and an older file of that name keeps its contents.
+        let old = dir.appendingPathComponent("old.jsonl").path
+        try "older contents\n".write(toFile: old, atomically: true, encoding: .utf8)
+        try TrackLogWriter(path: old).abandon()
+        do { _ = try TrackLogWriter(path: dir.appendingPathComponent("dropped.jsonl").path) }
+        XCTAssertEqual(entries(), ["log.jsonl", "old.jsonl"])
+        XCTAssertEqual(try String(contentsOfFile: old, encoding: .utf8), "older contents\n")
+
+        // A link named as the log still points at it afterwards.
+        let target = dir.appendingPathComponent("target.jsonl").path
+        let link = dir.appendingPathComponent("link.jsonl").path
+        try "x\n".write(toFile: target, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        try TrackLogWriter(path: link).begin(header())
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), target)
+        XCTAssertTrue(try String(contentsOfFile: target, encoding: .utf8).hasPrefix(#"{"created""#))
+    }
 }

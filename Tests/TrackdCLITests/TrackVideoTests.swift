@@ -205,6 +205,33 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertTrue(export.stderr.contains("(the run was killed)"), export.stderr)
     }
 
+    /// Killed while the model loads, before the header: the log is not there at all,
+    /// never an empty file (a run started on a full disk ends the same way).
+    func testKillMinus9BeforeTheHeaderLeavesNoEmptyLog() throws {
+        let log = path("early.jsonl")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: trackd)
+        process.arguments = ["track", try Deps.media("vtest.avi"), "--out", log]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The output is opened first, then the model loads (a second or more).
+        let deadline = Date().addingTimeInterval(60)
+        func opened() -> Bool {
+            ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix("early.jsonl") || $0.hasPrefix(".early.jsonl") }
+        }
+        while !opened(), process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertTrue(opened(), "the run opened its output")
+        if FileManager.default.fileExists(atPath: log) {
+            // Only if the header had been written already: then the log is valid.
+            let (reader, _, _) = try readLog(log)
+            XCTAssertEqual(reader.header.schema, "trackd.tracklog/1")
+        }
+        XCTAssertNotEqual((try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? nil, 0, "no empty log")
+    }
+
     func testSignalsEndTheLogAsInterrupted() throws {
         for (signal, code) in [(SIGTERM, 143), (SIGINT, 130)] {
             let log = path("signal-\(signal).jsonl")
