@@ -97,9 +97,19 @@ public enum DetectorError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// What a model load does with the messages the runtime's front ends print on their
+/// own when a file does not parse (the error thrown says it all).
+public enum FrontEndMessages: Sendable {
+    /// Silenced by pointing the process's descriptor 2 at /dev/null meanwhile: only
+    /// while no other thread writes to stderr (a command or the daemon starting up).
+    case silenced
+    /// Let through: in a running daemon, whose other threads log to stderr.
+    case shown
+}
+
 /// Loads a detector for `options.modelPath` (or the default model), recognising
 /// what kind of model the file holds.
-public func loadDetector(_ options: DetectorOptions) throws -> any Detector {
+public func loadDetector(_ options: DetectorOptions, frontEndMessages: FrontEndMessages = .silenced) throws -> any Detector {
     guard options.confidence >= 0, options.confidence <= 1 else {
         throw DetectorError.invalidOption("--conf must be in [0, 1], got \(options.confidence)")
     }
@@ -112,7 +122,7 @@ public func loadDetector(_ options: DetectorOptions) throws -> any Detector {
         throw DetectorError.modelNotFound(path: path)
     }
     let core = try InferenceCore()
-    let model = try core.readModel(path)
+    let model = try core.readModel(path, silenced: frontEndMessages == .silenced)
     if SSDDetector.recognises(model) {
         return try SSDDetector(path: path, core: core, model: model, options: options)
     }

@@ -79,11 +79,13 @@ final class InferenceCore: @unchecked Sendable {
     }
 
     /// Reads an ONNX file, a TensorFlow frozen graph, a TFLite file or OpenVINO IR.
-    func readModel(_ path: String) throws -> InferenceModel {
+    /// Front ends that fail to parse a file log to stderr on their own (TensorFlow's
+    /// protobuf through absl); the error returned says it all, so they are `silenced`
+    /// where that is safe (see `FrontEndMessages`).
+    func readModel(_ path: String, silenced: Bool) throws -> InferenceModel {
         var model: OpaquePointer?
-        // Front ends that fail to parse a file log to stderr on their own (TensorFlow's
-        // protobuf through absl); the error returned says it all, so they are silenced.
-        let status = withStandardErrorSilenced { ov_core_read_model(handle, path, nil, &model) }
+        let read = { ov_core_read_model(self.handle, path, nil, &model) }
+        let status = silenced ? withStandardErrorSilenced(read) : read()
         guard status == OK, let model else {
             throw DetectorError.unreadableModel(path: path, message: lastErrorMessage(status))
         }
@@ -112,8 +114,9 @@ final class InferenceCore: @unchecked Sendable {
     }
 }
 
-/// Runs `body` with file descriptor 2 pointed at /dev/null. Only for model loading,
-/// which happens before any work starts: it silences the whole process meanwhile.
+/// Runs `body` with file descriptor 2 pointed at /dev/null. It silences the whole
+/// process meanwhile, and two threads doing it at once can leave stderr on /dev/null
+/// for good: only where no other thread writes to stderr or loads a model.
 private func withStandardErrorSilenced<T>(_ body: () -> T) -> T {
     let saved = dup(STDERR_FILENO)
     let null = open("/dev/null", O_WRONLY)

@@ -14,8 +14,8 @@ public enum Daemon {
         signal(SIGHUP, SIG_IGN)
         let config = try ServiceConfig.load(configPath)
         let spool = try Spool(root: config.spool)
-        // The model must load before the service says it is ready; the first job or
-        // stream then uses it.
+        // The model must load before the service says it is ready (nothing else runs
+        // yet, so its front end may be silenced); the first job or stream then uses it.
         let model = try loadDetector(config.detector.options)
         logger.info("model: \(model.summary)")
         let detectors = DetectorPool()

@@ -16,7 +16,8 @@ final class DetectorPool: @unchecked Sendable {
         let index = idle.firstIndex { $0.settings == settings }
         let kept = index.map { idle.remove(at: $0).detector }
         lock.unlock()
-        return try kept ?? loadDetector(settings.options)
+        // Other threads are logging by now: the process's stderr must stay theirs.
+        return try kept ?? loadDetector(settings.options, frontEndMessages: .shown)
     }
 
     /// Keeps `detector` for the next job, at most `limit` in all (one per worker).

@@ -274,6 +274,32 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(stop(daemon).0, 0)
     }
 
+    /// Several models loading at once — three streams and two workers — never take the
+    /// daemon's own messages away (model loading once pointed the process's stderr at
+    /// /dev/null and, overlapping, left it there): after every load, each stream's and
+    /// job's lines still arrive. Twice, since the old race hit 7 starts in 8.
+    func testLogLinesArriveAfterSeveralModelsLoadAtOnce() throws {
+        for run in 0..<2 {
+            try? FileManager.default.removeItem(atPath: spool)
+            // Streams that cannot open (no such file) retry every 0.2 s: a steady source of lines.
+            let streams = (1...3).map { #"{"name": "cam\#($0)", "url": "\#(dir.path)/none-\#($0).mp4", "retryInitialSeconds": 0.2, "retryMaxSeconds": 0.2}"# }
+            let daemon = try start(try config(#", "workers": 2, "streams": [\#(streams.joined(separator: ", "))]"#))
+            try wait("the spool (run \(run))") { FileManager.default.fileExists(atPath: spool + "/inbox") }
+            try drop(Fixtures.path("h264.mp4"), as: "a.mp4")
+            try drop(Fixtures.path("h264.mp4"), as: "b.mp4")
+            try wait("both jobs' lines (run \(run))") {
+                ["a", "b"].allSatisfy { daemonLog().contains("job \($0).mp4: 60 frames") }
+            }
+            let loaded = daemonLog().count
+            try wait("every stream's lines after the loads (run \(run))") {
+                let since = String(daemonLog().dropFirst(loaded))
+                return (1...3).allSatisfy { since.contains("stream cam\($0): ") }
+            }
+            XCTAssertEqual(stop(daemon).0, 0)
+            XCTAssertTrue(daemonLog().hasSuffix("stopped\n"), daemonLog())
+        }
+    }
+
     /// A `.part` file is never claimed, and a file that is still growing is claimed
     /// only once it has stopped changing, whole. (`SpoolTests` checks the timing rule
     /// itself with a given clock.)
