@@ -177,7 +177,9 @@ public struct TrackRun {
                                       elapsed: Date().timeIntervalSince(started), tracksAlive: session.liveTracks))
             }
         } catch {
-            failure = error
+            // A stop interrupts a read waiting on a silent source: that error is the
+            // stop taking effect, not a failure (a log that cannot be written still is).
+            if stop.requested == nil || error is TrackLogError || error is MOTResultWriter.WriteError { failure = error }
         }
         source.cancel()
 

@@ -20,9 +20,10 @@ struct Track: ParsableCommand {
             (frames from 1, times from --seqinfo's frame rate or --fps); no video needed.
 
             On a terminal a progress line shows frames, speed, elapsed time, ETA and live \
-            tracks; otherwise only errors and a final summary are printed. SIGINT or \
-            SIGTERM stops after the current frame: the log ends with status \
-            'interrupted' and trackd exits with 130 or 143.
+            tracks; otherwise only errors and a final summary are printed. SIGINT, \
+            SIGTERM or SIGHUP stops after the current frame, or ends a wait on a silent \
+            source: the log ends with status 'interrupted' and trackd exits with 130, \
+            143 or 129.
             """
     )
 
@@ -75,7 +76,7 @@ struct Track: ParsableCommand {
     func run() throws {
         CLI.quietFFmpeg()
         let stop = StopSignal()
-        let signals = [SIGINT, SIGTERM].map { signalNumber in
+        let signals = [SIGINT, SIGTERM, SIGHUP].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler { stop.request(signalNumber) }
@@ -105,15 +106,20 @@ struct Track: ParsableCommand {
             let outputs = try RunOutputs(logPath: logPath, motPath: motOut)
             let source: any DetectionSource
             do {
-                source = try openSource()
+                source = try openSource(stop: stop)
             } catch {
                 outputs.discard()
+                // A signal while the source was opening (a silent URL) ends the wait.
+                if let signal = stop.requested { throw Interrupted(signal: signal) }
                 throw error
             }
             let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
             result = try TrackRun(tracker: trackerConfig, trackdVersion: Trackd.version)
                 .run(source, outputs: outputs, stop: stop, progress: progress.map { line in { line.show($0) } })
             progress?.clear()
+        } catch let interrupted as Interrupted {
+            FileHandle.standardError.write(Data("trackd: interrupted before the video opened; no log written\n".utf8))
+            throw ExitCode(128 + interrupted.signal)
         } catch {
             throw CLI.failure(error)
         }
@@ -133,14 +139,19 @@ struct Track: ParsableCommand {
         }
     }
 
-    private func openSource() throws -> any DetectionSource {
+    /// A stop that came before the source was open.
+    private struct Interrupted: Error {
+        let signal: Int32
+    }
+
+    private func openSource(stop: StopSignal) throws -> any DetectionSource {
         guard let video else {
             return try ReplaySource(path: detections!, sequence: try seqinfo.map(SequenceInfo.read), frameRate: fps)
         }
         let options = detector.options
         return try VideoSource(path: video, detector: try loadDetector(options), options: options,
                                selection: FrameSelection(stride: stride, start: start, end: end),
-                               formatOptions: try CLI.keyValues(inputOptions, option: "--input-option"))
+                               formatOptions: try CLI.keyValues(inputOptions, option: "--input-option"), stop: stop)
     }
 
     static func defaultLogPath(for input: String) -> String {

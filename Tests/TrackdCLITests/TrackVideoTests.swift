@@ -232,6 +232,119 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertNotEqual((try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? nil, 0, "no empty log")
     }
 
+    /// Sends `signal` to `process` and waits for it to exit, for 30 s at most (then
+    /// it is killed and the test fails): its exit status.
+    private func signalAndWait(_ process: Process, _ signal: Int32) -> Int32? {
+        kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        guard !process.isRunning else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            XCTFail("still waiting 30 s after signal \(signal)")
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    /// A TCP server on loopback owned by the test: it accepts one connection, sends
+    /// `data` and then nothing, keeping the connection open until it goes away — a
+    /// source that goes silent. No other test can take its port.
+    private final class SilentServer: @unchecked Sendable {
+        let port: Int
+        private let listener: Int32
+        private var connection: Int32 = -1
+        private let lock = NSLock()
+
+        init(sending data: Data) throws {
+            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            self.listener = listener
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let ready = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0
+                }
+            } && listen(listener, 1) == 0
+            guard ready else { throw TestError.command("cannot listen on loopback: errno \(errno)") }
+            port = Int(UInt16(bigEndian: address.sin_port))
+            Thread.detachNewThread { [self] in
+                let fd = accept(self.listener, nil, nil)
+                guard fd >= 0 else { return }
+                lock.lock()
+                connection = fd
+                lock.unlock()
+                data.withUnsafeBytes { bytes in
+                    var offset = 0
+                    while offset < bytes.count {
+                        let n = send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                        if n <= 0 { return }
+                        offset += n
+                    }
+                }
+            }
+        }
+
+        deinit {
+            shutdown(listener, Int32(SHUT_RDWR))
+            close(listener)
+            lock.lock()
+            if connection >= 0 { close(connection) }
+            lock.unlock()
+        }
+    }
+
+    /// `track` on a network source that sends nothing, with no timeout: SIGTERM and
+    /// SIGHUP end the wait (exit 143, 129) and leave no log; on a source that goes
+    /// silent mid-way, SIGINT ends the log `interrupted` (exit 130).
+    func testSignalsEndAWaitOnASilentSource() throws {
+        for (signal, code) in [(SIGTERM, Int32(143)), (SIGHUP, Int32(129))] {
+            let server = try SilentServer(sending: Data())
+            let log = path("silent-\(signal).jsonl")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: trackd)
+            process.arguments = ["track", "tcp://127.0.0.1:\(server.port)", "--out", log]
+            let stderr = Pipe()
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = stderr
+            try process.run()
+            // The output is opened first; then the model loads and the source opens.
+            let deadline = Date().addingTimeInterval(60)
+            while !(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix(".silent-\(signal)") }),
+                  Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            XCTAssertEqual(signalAndWait(process, signal), code, "signal \(signal)")
+            let said = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            XCTAssertTrue(said.contains("interrupted before the video opened"), said)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: log), "no log for a source that never opened")
+            XCTAssertFalse(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasSuffix(".partial") })
+        }
+
+        // Three seconds of video, then silence.
+        let clip = path("clip.ts")
+        let made = try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-t", "3", "-vf", "scale=384:288",
+                                             "-c:v", "libx264", "-g", "10", "-bf", "0", "-f", "mpegts", clip])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let server = try SilentServer(sending: try Data(contentsOf: URL(fileURLWithPath: clip)))
+        let log = path("stalled.jsonl")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: trackd)
+        process.arguments = ["track", "tcp://127.0.0.1:\(server.port)", "--out", log]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count < 5, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssertEqual(signalAndWait(process, SIGINT), 130)
+        let (_, frames, end) = try readLog(log)
+        XCTAssertGreaterThanOrEqual(frames.count, 4)
+        XCTAssertEqual(end?.status, .interrupted)
+        withExtendedLifetime(server) {}
+    }
+
     func testSignalsEndTheLogAsInterrupted() throws {
         for (signal, code) in [(SIGTERM, 143), (SIGINT, 130)] {
             let log = path("signal-\(signal).jsonl")
