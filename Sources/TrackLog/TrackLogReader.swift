@@ -93,12 +93,19 @@ private struct SchemaProbe: Decodable {
     var schema: String
 }
 
-/// Lines of a file read in 1 MiB chunks: memory stays flat whatever the file's size.
+/// Lines of a file read in 1 MiB chunks: memory stays flat whatever the file's size,
+/// and time linear in it, however long a line is. A line longer than `maxLineBytes`
+/// is an error naming it (no track log has one: that is half a million tracks).
 struct LineReader {
+    static let maxLineBytes = 64 << 20
+
     private let handle: FileHandle
     private var buffer = Data()
     private var start = 0
+    /// Bytes of the unfinished line already searched for a newline.
+    private var searched = 0
     private var atEnd = false
+    private var lineNumber = 0
     private let path: String
 
     init(path: String) throws {
@@ -113,28 +120,45 @@ struct LineReader {
         self.handle = handle
     }
 
+    private func checkLength(_ bytes: Int) throws {
+        guard bytes <= Self.maxLineBytes else {
+            throw TrackLogError.malformedLine(path: path, line: lineNumber + 1,
+                                              reason: "longer than \(Self.maxLineBytes >> 20) MiB; no track log line is")
+        }
+    }
+
     /// The next line without its newline, and whether it had one.
     mutating func next() throws -> (Data, Bool)? {
         while true {
+            let from = start + searched
             let found: Int? = buffer.withUnsafeBytes { raw in
-                guard start < raw.count, let base = raw.baseAddress,
-                      let hit = memchr(base + start, 0x0A, raw.count - start) else { return nil }
+                guard from < raw.count, let base = raw.baseAddress,
+                      let hit = memchr(base + from, 0x0A, raw.count - from) else { return nil }
                 return base.distance(to: UnsafeRawPointer(hit))
             }
             if let newline = found {
+                try checkLength(newline - start)
                 let line = buffer.subdata(in: start..<newline)
                 start = newline + 1
+                searched = 0
+                lineNumber += 1
                 return (line, true)
             }
+            searched = buffer.count - start
             if atEnd {
                 guard start < buffer.count else { return nil }
                 let line = buffer.subdata(in: start..<buffer.count)
                 start = buffer.count
+                searched = 0
+                lineNumber += 1
                 return (line, false)
             }
-            // Keep the unfinished line, drop what was consumed, read more.
-            buffer = buffer.subdata(in: start..<buffer.count)
-            start = 0
+            try checkLength(searched)
+            // Drop what was consumed (once per chunk, not per byte of a long line), read more.
+            if start > 0 {
+                buffer = buffer.subdata(in: start..<buffer.count)
+                start = 0
+            }
             let chunk: Data
             do {
                 chunk = try handle.read(upToCount: 1 << 20) ?? Data()

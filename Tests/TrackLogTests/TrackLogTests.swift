@@ -73,6 +73,25 @@ final class TrackLogTests: XCTestCase {
         }
     }
 
+    /// A long line is read whole, however many chunks it spans; one longer than the
+    /// limit is refused, named by its number, without reading it all into memory.
+    func testLongLinesAreReadAndOverlongOnesNamed() throws {
+        var long = frame(1, [(7, 0, 1)])
+        long.tracks[0].class = String(repeating: "a", count: 5 << 20)
+        let path = try write([frame(0, []), long, frame(2, [])], end: nil)
+        let (_, records) = try readAll(path)
+        XCTAssertEqual(records, [.frame(frame(0, [])), .frame(long), .frame(frame(2, []))])
+
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[2] = #"{"type":"frame","frame":1,"pad":""# + String(repeating: "x", count: LineReader.maxLineBytes) + #""}"#
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let reader = try TrackLogReader(path: path)
+        XCTAssertEqual(try reader.next(), .frame(frame(0, [])))
+        XCTAssertThrowsError(try reader.next()) { error in
+            XCTAssertEqual(error as? TrackLogError, .malformedLine(path: path, line: 3, reason: "longer than 64 MiB; no track log line is"))
+        }
+    }
+
     func testDamagedLineInTheMiddleIsNamed() throws {
         let path = try write([frame(0, []), frame(1, [])])
         var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
