@@ -110,10 +110,6 @@ final class StreamService: Service, @unchecked Sendable {
         } catch {
             logger.error("stream \(stream.name): cannot create \(directory): \(error)")
         }
-        // The FFmpeg options: a read that hangs (a silent UDP sender) ends after 5 s
-        // unless the configuration says otherwise.
-        var formatOptions = stream.options
-        if formatOptions["rw_timeout"] == nil, formatOptions["timeout"] == nil { formatOptions["rw_timeout"] = "5000000" }
 
         while stop.requested == nil {
             state.update(stream: stream.name) { $0.state = "connecting" }
@@ -122,7 +118,7 @@ final class StreamService: Service, @unchecked Sendable {
                 let detector = try model ?? detectors.take(settings.detector)
                 model = detector
                 source = try VideoSource(path: stream.url, detector: detector, options: options,
-                                         selection: FrameSelection(stride: stream.stride), formatOptions: formatOptions,
+                                         selection: FrameSelection(stride: stream.stride), formatOptions: stream.options,
                                          queueCapacity: 2, live: true, clockOrigin: origin, stop: stop)
                 if session == nil {
                     logPath = newLogPath()

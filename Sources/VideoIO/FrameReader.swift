@@ -57,7 +57,8 @@ public final class FrameReader {
         public var scalerThreads: Int = 0
         public var corruptFrames: CorruptFramePolicy = .skip
         /// Options for the demuxer and protocol, as on the ffmpeg command line
-        /// before `-i` (for example `rtsp_transport=tcp`, `timeout=5000000`).
+        /// before `-i` (for example `rtsp_transport=tcp`, `timeout=5000000`). A network
+        /// input without `timeout` or `rw_timeout` gets `networkTimeout`.
         public var formatOptions: [String: String] = [:]
         /// Asked while FFmpeg waits on the source (opening, reading a network stream):
         /// returning true abandons the wait, and the open or read fails.
@@ -96,7 +97,9 @@ public final class FrameReader {
         _ = networkStarted
         var dictionary: OpaquePointer?
         defer { av_dict_free(&dictionary) }
-        for (key, value) in options.formatOptions.sorted(by: { $0.key < $1.key }) {
+        let timeout = Self.defaultTimeout(for: source, given: options.formatOptions)
+        for (key, value) in (options.formatOptions.merging(timeout.map { [$0.key: $0.value] } ?? [:]) { $1 })
+            .sorted(by: { $0.key < $1.key }) {
             av_dict_set(&dictionary, key, value, 0)
         }
 
@@ -115,8 +118,9 @@ public final class FrameReader {
         let openCode = avformat_open_input(&fmt, source, nil, &dictionary)
         guard openCode == 0, let fmt else { throw VideoError(opening: source, code: openCode) }
         ff.format = fmt
-        // Whatever no demuxer or protocol took was misspelt or does not apply here.
-        let unused = Self.keys(of: dictionary)
+        // Whatever no demuxer or protocol took was misspelt or does not apply here
+        // (a default of ours that does not apply is no one's mistake).
+        let unused = Self.keys(of: dictionary).filter { $0 != timeout?.key }
         if !unused.isEmpty {
             throw VideoError(.invalidOption, source: source,
                              message: "no FFmpeg component of this input takes the option(s) \(unused.joined(separator: ", "))")
@@ -395,6 +399,22 @@ public final class FrameReader {
     }
 
     // MARK: Stream facts
+
+    /// How long a network read may wait for data before the input fails, where the
+    /// caller sets no timeout: a silent sender is noticed, not waited for forever.
+    public static let networkTimeout = 5.0
+
+    /// The option that bounds waits on `source`'s protocol at `networkTimeout`; nil for
+    /// a file, or when `given` sets a timeout of its own. UDP (read through its own
+    /// receiving thread) and RTSP honour only their own `timeout`; every other
+    /// protocol FFmpeg's generic `rw_timeout`.
+    static func defaultTimeout(for source: String, given: [String: String]) -> (key: String, value: String)? {
+        guard let separator = source.range(of: "://") else { return nil }
+        let scheme = source[..<separator.lowerBound].lowercased()
+        guard scheme != "file", !["timeout", "rw_timeout", "stimeout"].contains(where: { given[$0] != nil }) else { return nil }
+        let key = ["udp", "rtp", "rtsp", "rtsps"].contains(scheme) ? "timeout" : "rw_timeout"
+        return (key, String(Int(networkTimeout * 1_000_000)))
+    }
 
     private static func keys(of dictionary: OpaquePointer?) -> [String] {
         var keys: [String] = []

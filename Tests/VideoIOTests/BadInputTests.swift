@@ -81,6 +81,38 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(error?.message, "Permission denied")
     }
 
+    /// Silent network sources are given up after the default timeout (5 s) when no
+    /// timeout is set: UDP (whose own `timeout` is the only one it honours) and TCP (a
+    /// listener that never sends). A wait past 30 s is cut by the test and fails it.
+    func testSilentNetworkSourcesTimeOutByDefault() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        } && listen(listener, 4) == 0
+        XCTAssertTrue(listening)
+        let tcpPort = Int(UInt16(bigEndian: address.sin_port))
+        for url in ["udp://127.0.0.1:\(try freeUDPPort())", "tcp://127.0.0.1:\(tcpPort)"] {
+            var options = FrameReader.Options()
+            let started = Date()
+            options.interrupt = { Date().timeIntervalSince(started) > 30 }
+            XCTAssertThrowsError(try FrameReader(url, options: options), url)
+            let waited = Date().timeIntervalSince(started)
+            XCTAssertLessThan(waited, 20, "\(url): given up after \(waited) s")
+            XCTAssertGreaterThan(waited, FrameReader.networkTimeout - 1, "\(url): not before the timeout")
+        }
+        // A timeout of the caller's own is left as it is.
+        var options = FrameReader.Options()
+        options.formatOptions = ["timeout": "500000"]
+        let started = Date()
+        XCTAssertThrowsError(try FrameReader("udp://127.0.0.1:\(try freeUDPPort())", options: options))
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+    }
+
     func testInterruptEndsAWaitForASilentSource() throws {
         // Nobody sends to this port, and FFmpeg is told to wait forever.
         var options = FrameReader.Options()
