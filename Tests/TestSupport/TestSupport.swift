@@ -170,11 +170,10 @@ public enum BenchmarkData {
     }
 }
 
-/// A UDP port on loopback that nothing is bound to now (the kernel's choice, so tests
-/// running at once do not collide).
-public func freeUDPPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-    defer { close(fd) }
+/// A socket of `type` (`SOCK_DGRAM`, `SOCK_STREAM`) bound to a port on loopback that
+/// the kernel picks (so tests running at once do not collide), and that port.
+public func loopbackSocket(_ type: __socket_type) throws -> (fd: Int32, port: Int) {
+    let fd = socket(AF_INET, Int32(type.rawValue), 0)
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -184,6 +183,16 @@ public func freeUDPPort() throws -> Int {
             bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
         }
     }
-    guard bound else { throw TestError.command("no free UDP port: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard fd >= 0, bound else {
+        if fd >= 0 { close(fd) }
+        throw TestError.command("cannot bind a socket on loopback: errno \(errno)")
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
+}
+
+/// A UDP port on loopback that nothing is bound to now.
+public func freeUDPPort() throws -> Int {
+    let (fd, port) = try loopbackSocket(SOCK_DGRAM)
+    close(fd)
+    return port
 }

@@ -172,14 +172,20 @@ final class TrackVideoTests: XCTestCase {
         assertOneLineError(other, contains: "not the same video")
     }
 
-    /// Starts `trackd track` on vtest.avi and waits until its log has `lines` lines.
-    private func startTracking(log: String, lines: Int = 30) throws -> Process {
+    /// Starts trackd with `arguments`, its output discarded (its stderr into `stderr`).
+    private func launch(_ arguments: [String], stderr: Pipe? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: trackd)
-        process.arguments = ["track", try Deps.media("vtest.avi"), "--out", log]
+        process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardError = stderr ?? FileHandle.nullDevice
         try process.run()
+        return process
+    }
+
+    /// Starts `trackd track` on vtest.avi and waits until its log has `lines` lines.
+    private func startTracking(log: String, lines: Int = 30) throws -> Process {
+        let process = try launch(["track", try Deps.media("vtest.avi"), "--out", log])
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, process.isRunning {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -209,12 +215,7 @@ final class TrackVideoTests: XCTestCase {
     /// never an empty file (a run started on a full disk ends the same way).
     func testKillMinus9BeforeTheHeaderLeavesNoEmptyLog() throws {
         let log = path("early.jsonl")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: trackd)
-        process.arguments = ["track", try Deps.media("vtest.avi"), "--out", log]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try launch(["track", try Deps.media("vtest.avi"), "--out", log])
         // The output is opened first, then the model loads (a second or more).
         let deadline = Date().addingTimeInterval(60)
         func opened() -> Bool {
@@ -257,19 +258,8 @@ final class TrackVideoTests: XCTestCase {
         private let lock = NSLock()
 
         init(sending data: Data) throws {
-            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            self.listener = listener
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let ready = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0
-                }
-            } && listen(listener, 1) == 0
-            guard ready else { throw TestError.command("cannot listen on loopback: errno \(errno)") }
-            port = Int(UInt16(bigEndian: address.sin_port))
+            (listener, port) = try loopbackSocket(SOCK_STREAM)
+            guard listen(listener, 1) == 0 else { throw TestError.command("cannot listen on loopback: errno \(errno)") }
             Thread.detachNewThread { [self] in
                 let fd = accept(self.listener, nil, nil)
                 guard fd >= 0 else { return }
@@ -303,13 +293,8 @@ final class TrackVideoTests: XCTestCase {
         for (signal, code) in [(SIGTERM, Int32(143)), (SIGHUP, Int32(129))] {
             let server = try SilentServer(sending: Data())
             let log = path("silent-\(signal).jsonl")
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: trackd)
-            process.arguments = ["track", "tcp://127.0.0.1:\(server.port)", "--out", log]
             let stderr = Pipe()
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = stderr
-            try process.run()
+            let process = try launch(["track", "tcp://127.0.0.1:\(server.port)", "--out", log], stderr: stderr)
             // The output is opened first; then the model loads and the source opens.
             let deadline = Date().addingTimeInterval(60)
             while !(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix(".silent-\(signal)") }),
@@ -328,12 +313,7 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertEqual(made.status, 0, made.stderr)
         let server = try SilentServer(sending: try Data(contentsOf: URL(fileURLWithPath: clip)))
         let log = path("stalled.jsonl")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: trackd)
-        process.arguments = ["track", "tcp://127.0.0.1:\(server.port)", "--out", log]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try launch(["track", "tcp://127.0.0.1:\(server.port)", "--out", log])
         let deadline = Date().addingTimeInterval(60)
         while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count < 5, Date() < deadline {
             Thread.sleep(forTimeInterval: 0.05)

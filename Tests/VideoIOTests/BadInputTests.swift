@@ -85,17 +85,9 @@ final class BadInputTests: XCTestCase {
     /// timeout is set: UDP (whose own `timeout` is the only one it honours) and TCP (a
     /// listener that never sends). A wait past 30 s is cut by the test and fails it.
     func testSilentNetworkSourcesTimeOutByDefault() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, tcpPort) = try loopbackSocket(SOCK_STREAM)
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
-        } && listen(listener, 4) == 0
-        XCTAssertTrue(listening)
-        let tcpPort = Int(UInt16(bigEndian: address.sin_port))
+        XCTAssertEqual(listen(listener, 4), 0)
         for url in ["udp://127.0.0.1:\(try freeUDPPort())", "tcp://127.0.0.1:\(tcpPort)"] {
             var options = FrameReader.Options()
             let started = Date()
