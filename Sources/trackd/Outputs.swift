@@ -22,13 +22,15 @@ struct FileRoles {
     }
 
     func check() throws {
+        let inputIDs = inputs.map { Self.identity($0.path) }
+        let outputIDs = outputs.map { Self.identity($0.path) }
         for (k, out) in outputs.enumerated() {
-            guard let target = Self.identity(out.path) else { continue }
-            if let input = inputs.first(where: { Self.identity($0.path) == target }) {
-                throw Clash(description: "\(out.role) \(out.path) is the \(input.role) (\(input.path)): refusing to write over an input")
+            guard let target = outputIDs[k] else { continue }
+            if let i = inputIDs.firstIndex(of: target) {
+                throw Clash(description: "\(out.role) \(out.path) is the \(inputs[i].role) (\(inputs[i].path)): refusing to write over an input")
             }
-            if let other = outputs[..<k].first(where: { Self.identity($0.path) == target }) {
-                throw Clash(description: "\(other.role) and \(out.role) name the same file (\(other.path), \(out.path)): give each its own")
+            if let j = outputIDs[..<k].firstIndex(of: target) {
+                throw Clash(description: "\(outputs[j].role) and \(out.role) name the same file (\(outputs[j].path), \(out.path)): give each its own")
             }
         }
     }
