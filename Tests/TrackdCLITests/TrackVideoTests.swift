@@ -286,7 +286,8 @@ final class TrackVideoTests: XCTestCase {
         }
     }
 
-    /// `track` on a network source that sends nothing, with no timeout: SIGTERM and
+    /// `track` on a network source that sends nothing, with a timeout far longer than
+    /// the test (the 5 s default would race a loaded machine's model load): SIGTERM and
     /// SIGHUP end the wait (exit 143, 129) and leave no log; on a source that goes
     /// silent mid-way, SIGINT ends the log `interrupted` (exit 130).
     func testSignalsEndAWaitOnASilentSource() throws {
@@ -294,7 +295,8 @@ final class TrackVideoTests: XCTestCase {
             let server = try SilentServer(sending: Data())
             let log = path("silent-\(signal).jsonl")
             let stderr = Pipe()
-            let process = try launch(["track", "tcp://127.0.0.1:\(server.port)", "--out", log], stderr: stderr)
+            let process = try launch(["track", "tcp://127.0.0.1:\(server.port)", "-o", "rw_timeout=600000000", "--out", log],
+                                     stderr: stderr)
             // The output is opened first; then the model loads and the source opens.
             let deadline = Date().addingTimeInterval(60)
             while !(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix(".silent-\(signal)") }),
@@ -313,7 +315,7 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertEqual(made.status, 0, made.stderr)
         let server = try SilentServer(sending: try Data(contentsOf: URL(fileURLWithPath: clip)))
         let log = path("stalled.jsonl")
-        let process = try launch(["track", "tcp://127.0.0.1:\(server.port)", "--out", log])
+        let process = try launch(["track", "tcp://127.0.0.1:\(server.port)", "-o", "rw_timeout=600000000", "--out", log])
         let deadline = Date().addingTimeInterval(60)
         while ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count < 5, Date() < deadline {
             Thread.sleep(forTimeInterval: 0.05)
