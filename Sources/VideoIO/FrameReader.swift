@@ -115,7 +115,10 @@ public final class FrameReader {
             }
             fmt?.pointee.interrupt_callback.opaque = Unmanaged.passUnretained(box).toOpaque()
         }
-        let openCode = avformat_open_input(&fmt, source, nil, &dictionary)
+        // A FIFO is read through the descriptor that waited for its writer.
+        let fifo = try Self.waitForWriter(source, interrupt: options.interrupt)
+        ff.fifo = fifo
+        let openCode = avformat_open_input(&fmt, fifo.map { "pipe:\($0)" } ?? source, nil, &dictionary)
         guard openCode == 0, let fmt else { throw VideoError(opening: source, code: openCode) }
         ff.format = fmt
         // Whatever no demuxer or protocol took was misspelt or does not apply here
@@ -416,6 +419,32 @@ public final class FrameReader {
         return (key, String(Int(networkTimeout * 1_000_000)))
     }
 
+    /// FFmpeg opens a FIFO with a blocking open(2) that no interrupt callback reaches,
+    /// so one without a writer would hold the caller for good. For a FIFO, this opens
+    /// the read end itself (a non-blocking open returns at once) and waits, asking
+    /// `interrupt` every 0.1 s, until a writer has sent data or come and gone; it
+    /// returns that descriptor, made blocking again, for FFmpeg to read as `pipe:N`
+    /// (opening the path again would block for good once the writer has left,
+    /// however much it wrote). Nil for anything but a FIFO.
+    static func waitForWriter(_ source: String, interrupt: (@Sendable () -> Bool)?) throws -> Int32? {
+        var status = stat()
+        guard !source.contains("://"), stat(source, &status) == 0, status.st_mode & S_IFMT == S_IFIFO else { return nil }
+        let fd = open(source, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw VideoError(opening: source, code: FFError.posix(errno)) }
+        var wait = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            if interrupt?() == true {
+                close(fd)
+                throw VideoError(opening: source, code: FFError.exit)
+            }
+            // Linux reports POLLHUP on a FIFO only once a writer has come and gone
+            // since this open, so a FIFO that never had one keeps the wait going.
+            if poll(&wait, 1, 100) > 0, wait.revents != 0 { break }
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
+    }
+
     private static func keys(of dictionary: OpaquePointer?) -> [String] {
         var keys: [String] = []
         var entry: UnsafeMutablePointer<AVDictionaryEntry>?
@@ -459,13 +488,13 @@ public final class FrameReader {
 /// before the first URL is opened; Swift runs a global's initializer exactly once.
 private let networkStarted: Void = { avformat_network_init() }()
 
-/// The FFmpeg objects behind one reader, freed together.
 /// The interrupt check, where FFmpeg's C callback can reach it.
 private final class InterruptBox {
     let check: @Sendable () -> Bool
     init(_ check: @escaping @Sendable () -> Bool) { self.check = check }
 }
 
+/// The FFmpeg objects behind one reader, freed together.
 private final class FFmpegObjects {
     var format: UnsafeMutablePointer<AVFormatContext>?
     var codec: UnsafeMutablePointer<AVCodecContext>?
@@ -475,6 +504,8 @@ private final class FFmpegObjects {
     var destination: UnsafeMutablePointer<AVFrame>?
     /// The interrupt check the format context calls; released after the context.
     var interrupt: InterruptBox?
+    /// A FIFO's read end, read by FFmpeg's `pipe:` protocol (which never closes it).
+    var fifo: Int32?
 
     deinit {
         av_frame_free(&destination)
@@ -483,5 +514,6 @@ private final class FFmpegObjects {
         avcodec_free_context(&codec)
         avformat_close_input(&format)
         interrupt = nil
+        if let fifo { close(fifo) }
     }
 }

@@ -286,17 +286,20 @@ final class TrackVideoTests: XCTestCase {
         }
     }
 
-    /// `track` on a network source that sends nothing, with a timeout far longer than
-    /// the test (the 5 s default would race a loaded machine's model load): SIGTERM and
-    /// SIGHUP end the wait (exit 143, 129) and leave no log; on a source that goes
-    /// silent mid-way, SIGINT ends the log `interrupted` (exit 130).
+    /// `track` on sources that send nothing: a network source with a timeout far
+    /// longer than the test (the 5 s default would race a loaded machine's model load)
+    /// and a FIFO no one writes to. SIGTERM, SIGHUP and SIGINT end the wait (exit 143,
+    /// 129, 130) and leave no log; on a source that goes silent mid-way, SIGINT ends
+    /// the log `interrupted` (exit 130).
     func testSignalsEndAWaitOnASilentSource() throws {
-        for (signal, code) in [(SIGTERM, Int32(143)), (SIGHUP, Int32(129))] {
+        let fifo = path("lonely.ts")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for (signal, code) in [(SIGTERM, Int32(143)), (SIGHUP, Int32(129)), (SIGINT, Int32(130))] {
             let server = try SilentServer(sending: Data())
+            let source = signal == SIGINT ? [fifo] : ["tcp://127.0.0.1:\(server.port)", "-o", "rw_timeout=600000000"]
             let log = path("silent-\(signal).jsonl")
             let stderr = Pipe()
-            let process = try launch(["track", "tcp://127.0.0.1:\(server.port)", "-o", "rw_timeout=600000000", "--out", log],
-                                     stderr: stderr)
+            let process = try launch(["track"] + source + ["--out", log], stderr: stderr)
             // The output is opened first; then the model loads and the source opens.
             let deadline = Date().addingTimeInterval(60)
             while !(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix(".silent-\(signal)") }),

@@ -116,6 +116,67 @@ final class BadInputTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 3)
     }
 
+    /// Runs `body` on its own thread and waits at most `seconds` for it: a reader stuck
+    /// in open(2) fails the test instead of hanging the suite.
+    private func withinSeconds<T>(_ seconds: Double, _ body: @escaping @Sendable () throws -> T) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultBox<T>()
+        Thread.detachNewThread {
+            result.value = Result { try body() }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + seconds) == .success, let value = result.value else {
+            throw TestError.command("still waiting after \(seconds) s")
+        }
+        return try value.get()
+    }
+
+    private final class ResultBox<T>: @unchecked Sendable { var value: Result<T, Error>? }
+
+    /// A FIFO is read as a pipe. A writer that sent a whole clip and left before the
+    /// reader came still gives every frame (opening the path again, as FFmpeg would,
+    /// blocks for good once no writer is left); with no writer at all, `interrupt` ends
+    /// the wait (FFmpeg's own blocking open(2) never asks it).
+    func testFIFOs() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clip = Fixtures.path("no-pts.h264")
+        let expected = try FrameReader(clip)
+        var frames = 0
+        while try expected.nextFrame() != nil { frames += 1 }
+
+        let fifo = dir.appendingPathComponent("in.h264").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        // Our read end keeps the pipe and its data (the clip fits in its buffer) alive
+        // while the writer comes and goes.
+        let held = open(fifo, O_RDONLY | O_NONBLOCK)
+        defer { close(held) }
+        let writer = open(fifo, O_WRONLY)
+        let data = try Data(contentsOf: URL(fileURLWithPath: clip))
+        XCTAssertEqual(data.withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }, data.count)
+        close(writer)
+        let decoded = try withinSeconds(30) {
+            let reader = try FrameReader(fifo)
+            var n = 0
+            while try reader.nextFrame() != nil { n += 1 }
+            return n
+        }
+        XCTAssertEqual(decoded, frames)
+
+        let lonely = dir.appendingPathComponent("lonely.h264").path
+        XCTAssertEqual(mkfifo(lonely, 0o600), 0)
+        let started = Date()
+        var options = FrameReader.Options()
+        options.interrupt = { Date().timeIntervalSince(started) > 0.5 }
+        let interruptible = options
+        let outcome = try withinSeconds(30) { Result { try FrameReader(lonely, options: interruptible) } }
+        XCTAssertThrowsError(try outcome.get()) { error in
+            XCTAssertEqual((error as? VideoError)?.source, lonely)
+            XCTAssertEqual((error as? VideoError)?.message, "Immediate exit requested", "\(error)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+    }
+
     func testBadLetterboxSize() {
         var options = FrameReader.Options()
         options.output = .letterbox(width: 0, height: 480)
