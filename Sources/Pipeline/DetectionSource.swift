@@ -129,8 +129,18 @@ public final class VideoSource: DetectionSource {
     deinit { cancel() }
 
     public func next() throws -> DetectedFrame? {
-        guard let frame = try queue.pop() else { return nil }
-        return DetectedFrame(index: frame.index, time: frame.time, observations: try model.detect(frame))
+        try nextFrame().map(detect)
+    }
+
+    /// The next decoded frame, after waiting for the decoder (and a live source) as
+    /// long as it takes; nil at the end. With `detect`, what `next()` does, split where
+    /// waiting on the source ends and trackd's own work on the frame begins.
+    public func nextFrame() throws -> Frame? {
+        try queue.pop()
+    }
+
+    public func detect(_ frame: Frame) throws -> DetectedFrame {
+        DetectedFrame(index: frame.index, time: frame.time, observations: try model.detect(frame))
     }
 
     public func cancel() {

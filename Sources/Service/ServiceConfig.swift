@@ -19,8 +19,9 @@ public struct ServiceConfig: Sendable, Equatable {
     public var maxJobBytes = 65_536
     /// The status file `trackd status` reads (default: `<spool>/status.json`).
     public var statusFile: String?
-    /// A job or stream that processes no frame for this long is stalled: the
-    /// systemd watchdog is no longer fed.
+    /// A running job that processes no frame, or a stream that holds a frame without
+    /// finishing it, for this long is stalled: the systemd watchdog is no longer fed.
+    /// A stream waiting on a silent source is not.
     public var stallSeconds = 60.0
     public var detector = DetectorSettings()
     /// The detector's tracker preset (`DetectorOptions.trackerBase`), with the keys

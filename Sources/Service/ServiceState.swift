@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// What the daemon is doing, shared by its workers and written to the status file
 /// (`trackd status` reads it) and to systemd's `STATUS=`.
@@ -14,8 +15,11 @@ public final class ServiceState: @unchecked Sendable {
 
     public struct Stream: Codable, Sendable, Equatable {
         public var name: String
-        /// `connecting`, `tracking`, `retrying` or `stopped`.
+        /// `connecting`, `tracking`, `silent` (connected, but the source has sent no
+        /// frame for `silentAfter` seconds), `retrying` or `stopped`.
         public var state = "connecting"
+        /// Seconds since the last frame, while `silent`.
+        public var silentSeconds: Int?
         public var frames = 0
         public var droppedFrames = 0
         public var framesPerSecond = 0.0
@@ -36,18 +40,37 @@ public final class ServiceState: @unchecked Sendable {
         public var errors: [String]
     }
 
+    /// A connected stream that has sent no frame for this long is reported `silent`:
+    /// a fact about its source, not a fault of trackd's (the network timeout, 5 s by
+    /// default, usually ends the wait first and the stream reconnects).
+    public static let silentAfter = 5.0
+
+    /// Who has gone longest without progress of trackd's own, and for how long.
+    public struct Stall: Equatable, Sendable {
+        /// `job <name>` or `stream <name>`.
+        public var who: String
+        public var seconds: Double
+    }
+
     private let lock = NSLock()
+    private let clock: @Sendable () -> Double
     private let started = ISO8601DateFormatter().string(from: Date())
     private var jobs: [String: Job] = [:]
     private var streams: [String: Stream] = [:]
     private var completed = 0
     private var failedCount = 0
     private var errors: [String] = []
-    /// Frames processed by everything, ever: the watchdog feeds on its growth.
-    private(set) var progress = 0
-    private var lastProgress = [String: Double]()
+    /// For each running job, when it last advanced; for each stream, since when it has
+    /// held a frame it has not finished (nil while it waits on its source). The
+    /// watchdog measures these: trackd's own work, never a source's silence.
+    private var working = [String: Double]()
+    /// When each stream last delivered a frame, or connected.
+    private var lastFrame = [String: Double]()
 
-    public init() {}
+    /// `clock` gives seconds on a monotonic clock (given in tests).
+    public init(clock: @escaping @Sendable () -> Double = monotonicSeconds) {
+        self.clock = clock
+    }
 
     private func locked<T>(_ body: () -> T) -> T {
         lock.lock()
@@ -58,7 +81,7 @@ public final class ServiceState: @unchecked Sendable {
     func jobStarted(_ name: String, log: String) {
         locked {
             jobs[name] = Job(name: name, log: log, started: ISO8601DateFormatter().string(from: Date()))
-            lastProgress[name] = monotonic()
+            working["job " + name] = clock()
         }
     }
 
@@ -66,8 +89,7 @@ public final class ServiceState: @unchecked Sendable {
         locked {
             jobs[name]?.frames = frames
             jobs[name]?.framesPerSecond = (fps * 10).rounded() / 10
-            progress += 1
-            lastProgress[name] = monotonic()
+            working["job " + name] = clock()
         }
     }
 
@@ -76,7 +98,7 @@ public final class ServiceState: @unchecked Sendable {
     func jobEnded(_ name: String, _ outcome: JobOutcome) {
         locked {
             jobs[name] = nil
-            lastProgress[name] = nil
+            working["job " + name] = nil
             switch outcome {
             case .done: completed += 1
             case .failed(let reason):
@@ -87,20 +109,25 @@ public final class ServiceState: @unchecked Sendable {
         }
     }
 
+    /// A stream has taken a frame from its source: until the frame is logged (its
+    /// `frames` grows) the wait is on trackd.
+    func streamTookFrame(_ name: String) {
+        locked {
+            if working["stream " + name] == nil { working["stream " + name] = clock() }
+        }
+    }
+
     func update(stream name: String, _ change: (inout Stream) -> Void) {
         locked {
             var s = streams[name] ?? Stream(name: name)
-            let before = s.frames
+            let before = s
             change(&s)
             streams[name] = s
-            if s.frames != before {
-                progress += 1
-                lastProgress["stream:" + name] = monotonic()
-            } else if s.state != "tracking" {
-                // Waiting for a stream to come back is not a stall.
-                lastProgress["stream:" + name] = nil
-            } else if lastProgress["stream:" + name] == nil {
-                lastProgress["stream:" + name] = monotonic()
+            if s.frames != before.frames || (s.state == "tracking" && before.state != "tracking") {
+                lastFrame[name] = clock()
+            }
+            if s.frames != before.frames || s.state != "tracking" {
+                working["stream " + name] = nil
             }
         }
     }
@@ -110,19 +137,30 @@ public final class ServiceState: @unchecked Sendable {
         if errors.count > 20 { errors.removeFirst(errors.count - 20) }
     }
 
-    /// The longest any running job or tracking stream has gone without a frame.
-    var longestStall: Double {
+    /// The job or stream that has gone longest without progress of its own, if any.
+    public var stall: Stall? {
         locked {
-            let now = monotonic()
-            return lastProgress.values.map { now - $0 }.max() ?? 0
+            let now = clock()
+            return working.min { ($0.value, $0.key) < ($1.value, $1.key) }.map { Stall(who: $0.key, seconds: now - $0.value) }
         }
     }
 
     public var snapshot: Snapshot {
         locked {
-            Snapshot(pid: getpid(), started: started, updated: ISO8601DateFormatter().string(from: Date()),
-                     jobs: jobs.values.sorted { $0.name < $1.name }, streams: streams.values.sorted { $0.name < $1.name },
-                     completedJobs: completed, failedJobs: failedCount, errors: errors)
+            let now = clock()
+            let reported = streams.values.sorted { $0.name < $1.name }.map { stream -> Stream in
+                var s = stream
+                let quiet = now - (lastFrame[s.name] ?? now)
+                if s.state == "tracking", working["stream " + s.name] == nil, quiet >= Self.silentAfter {
+                    s.state = "silent"
+                    s.silentSeconds = Int(quiet)
+                    s.framesPerSecond = 0
+                }
+                return s
+            }
+            return Snapshot(pid: getpid(), started: started, updated: ISO8601DateFormatter().string(from: Date()),
+                            jobs: jobs.values.sorted { $0.name < $1.name }, streams: reported,
+                            completedJobs: completed, failedJobs: failedCount, errors: errors)
         }
     }
 
@@ -131,9 +169,9 @@ public final class ServiceState: @unchecked Sendable {
         let s = snapshot
         let fps = s.jobs.map(\.framesPerSecond).reduce(0, +) + s.streams.map(\.framesPerSecond).reduce(0, +)
         let live = s.streams.filter { $0.state == "tracking" }.count
+        let silent = s.streams.filter { $0.state == "silent" }.count
         return "\(s.jobs.count) jobs running, \(s.completedJobs) done, \(s.failedJobs) failed; "
-            + "\(live)/\(s.streams.count) streams tracking; \(String(format: "%.1f", fps)) fps"
+            + "\(live)/\(s.streams.count) streams tracking\(silent > 0 ? ", \(silent) silent" : ""); "
+            + "\(String(format: "%.1f", fps)) fps"
     }
-
-    private func monotonic() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }

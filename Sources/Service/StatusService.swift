@@ -4,8 +4,10 @@ import ServiceLifecycle
 
 /// Once a second: writes the status file (atomically, for `trackd status`), tells
 /// systemd the status line, and feeds its watchdog — but only while no running job
-/// or tracking stream has gone `stallSeconds` without a frame, so a hung decoder or
-/// detector lets the watchdog restart the service. Says STOPPING=1 when the
+/// and no stream holding a frame has gone `stallSeconds` without progress, so a hung
+/// decoder, detector or disk lets the watchdog restart the service. A stream whose
+/// source is silent or reconnecting is waiting, not stalled: the status reports it
+/// (`silent`, `retrying`) and the watchdog is still fed. Says STOPPING=1 when the
 /// graceful shutdown begins.
 final class StatusService: Service, @unchecked Sendable {
     private let state: ServiceState
@@ -23,19 +25,26 @@ final class StatusService: Service, @unchecked Sendable {
     func run() async throws {
         let shutdown = Flag()
         var warnedStall = false
+        var silent = Set<String>()
         await withGracefulShutdownHandler {
             while !shutdown.isSet {
                 write()
-                let stall = state.longestStall
                 let limit = config.current.stallSeconds
-                if stall < limit {
-                    notifier.notify("WATCHDOG=1", "STATUS=" + state.summary)
-                    warnedStall = false
-                } else {
-                    if !warnedStall { logger.error("no frame processed for \(Int(stall)) s: not feeding the watchdog") }
+                if let stalled = state.stall, stalled.seconds >= limit {
+                    if !warnedStall {
+                        logger.error("\(stalled.who) has not advanced for \(Int(stalled.seconds)) s: not feeding the watchdog")
+                    }
                     warnedStall = true
-                    notifier.notify("STATUS=stalled: no frame for \(Int(stall)) s; " + state.summary)
+                    notifier.notify("STATUS=stalled: \(stalled.who) has not advanced for \(Int(stalled.seconds)) s; " + state.summary)
+                } else {
+                    warnedStall = false
+                    notifier.notify("WATCHDOG=1", "STATUS=" + state.summary)
                 }
+                let now = Set(state.snapshot.streams.filter { $0.state == "silent" }.map(\.name))
+                for name in now.subtracting(silent).sorted() {
+                    logger.warning("stream \(name): its source has sent nothing for \(Int(ServiceState.silentAfter)) s")
+                }
+                silent = now
                 try? await Task.sleep(nanoseconds: 1_000_000_000)
             }
         } onGracefulShutdown: { [notifier, logger] in

@@ -148,7 +148,10 @@ final class StreamService: Service, @unchecked Sendable {
             }
             var sourceError: String?
             do {
-                while stop.requested == nil, let detected = try source.next() {
+                while stop.requested == nil, let frame = try source.nextFrame() {
+                    // From here until the frame is logged, any wait is trackd's own.
+                    state.streamTookFrame(stream.name)
+                    let detected = try source.detect(frame)
                     backoff = stream.retryInitialSeconds
                     if monotonicSeconds() >= rotateAt, let current = session {
                         let next = newLogPath()

@@ -16,16 +16,3 @@ final class ServiceConfigTests: XCTestCase {
         XCTAssertEqual(own.tracker.maxLostSeconds, 2)
     }
 }
-
-/// What the status file says of a running job.
-final class ServiceStateTests: XCTestCase {
-    func testARunningJobShowsItsLog() throws {
-        let state = ServiceState()
-        state.jobStarted("dup-2.mp4", log: "/spool/logs/dup-2.jsonl")
-        let job = try XCTUnwrap(state.snapshot.jobs.first)
-        XCTAssertEqual(job.name, "dup-2.mp4")
-        XCTAssertEqual(job.log, "/spool/logs/dup-2.jsonl")
-        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(state.snapshot)) as? [String: Any]
-        XCTAssertEqual(((json?["jobs"] as? [[String: Any]])?.first)?["log"] as? String, "/spool/logs/dup-2.jsonl")
-    }
-}
