@@ -76,14 +76,7 @@ struct Track: ParsableCommand {
     func run() throws {
         CLI.quietFFmpeg()
         let stop = StopSignal()
-        let signals = [SIGINT, SIGTERM, SIGHUP].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { stop.request(signalNumber) }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
+        StopOnSignals.install([SIGINT, SIGTERM, SIGHUP], stop: stop)
 
         let result: RunResult
         let logPath: String?
