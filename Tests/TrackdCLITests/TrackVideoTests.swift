@@ -287,8 +287,8 @@ final class TrackVideoTests: XCTestCase {
     }
 
     /// `track` on sources that send nothing: a network source with a timeout far
-    /// longer than the test (the 5 s default would race a loaded machine's model load)
-    /// and a FIFO no one writes to. SIGTERM, SIGHUP and SIGINT end the wait (exit 143,
+    /// longer than the test (so only the signal can end the wait) and a FIFO no one
+    /// writes to. The signal comes as soon as the output exists, early in the run. SIGTERM, SIGHUP and SIGINT end the wait (exit 143,
     /// 129, 130) and leave no log; on a source that goes silent mid-way, SIGINT ends
     /// the log `interrupted` (exit 130).
     func testSignalsEndAWaitOnASilentSource() throws {
