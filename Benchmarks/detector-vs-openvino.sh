@@ -54,7 +54,9 @@ print("%.2f" % times[len(times) // 2])
 PY
 
 printf '%-34s %7s %12s %12s %8s\n' model threads "trackd ms" "OpenVINO ms" overhead
-for spec in "default .deps/models/ssdlite-mobilenetv2-person.pb ssd" ".deps/models/yolov8s-fall.onnx .deps/models/yolov8s-fall.onnx ultralytics"; do
+for spec in "default .deps/models/yolox-nano-coco.onnx yolox" \
+            ".deps/models/ssdlite-mobilenetv2-person.pb .deps/models/ssdlite-mobilenetv2-person.pb ssd" \
+            ".deps/models/yolov8s-fall.onnx .deps/models/yolov8s-fall.onnx ultralytics"; do
     read -r arg path kind <<<"$spec"
     for threads in 1 2; do
         pin=(); [ "$threads" = 1 ] && pin=(taskset -c 0)

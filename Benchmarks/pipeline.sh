@@ -32,7 +32,7 @@ for spec in "default 0" "default 1" ".deps/models/yolov8s-fall.onnx 0"; do
         best=$(printf '%s\n%s\n' "$best" "$line" | awk 'NF' | sort -k3 -g | tail -n1)
     done
     read -r alone pipeline ratio _ <<<"$best"
-    name=$([ "$model" = default ] && echo "SSDLite person (default)" || basename "$model")
+    name=$([ "$model" = default ] && echo "YOLOX-Nano 416 (default)" || basename "$model")
     printf '%-30s %8s %14s %14s %7s\n' "$name" "$([ "$threads" = 0 ] && echo all || echo "$threads")" "$alone" "$pipeline" "$ratio"
 done
 echo "(target: ratio >= 0.90)"

@@ -2,8 +2,8 @@ import Foundation
 import Tracking
 import VideoIO
 
-/// A TensorFlow Object Detection API SSD graph (such as the default SSDLite-MobileNetV2
-/// person model): it takes the picture at its own size as 8-bit RGB, resizes it
+/// A TensorFlow Object Detection API SSD graph (such as the SSDLite-MobileNetV2 person
+/// model scripts/setup installs, trackd's previous default): it takes the picture at its own size as 8-bit RGB, resizes it
 /// inside the graph with TensorFlow's bilinear resize, and ends with its own box
 /// decoding and NMS. Outputs: `detection_boxes` (normalised ymin, xmin, ymax, xmax),
 /// `detection_scores`, `detection_classes` (1-based), `num_detections`.
@@ -12,6 +12,9 @@ import VideoIO
 /// native frame; the model is reshaped and compiled for each new frame size.
 final class SSDDetector: Detector {
     private static let outputNames = ["detection_boxes:0", "detection_scores:0", "detection_classes:0", "num_detections:0"]
+    /// The SSDLite person model's file as scripts/setup installs it: its one class is
+    /// known without `--labels`.
+    static let personModelFileName = "ssdlite-mobilenetv2-person.pb"
 
     let input = DetectorInput(size: nil, alignment: .center, pixelFormat: .rgb24)
     let classNames: [String]
@@ -33,7 +36,7 @@ final class SSDDetector: Detector {
         }
         if let labels = options.labelsPath {
             classNames = try readLabels(labels)
-        } else if URL(fileURLWithPath: path).lastPathComponent == DefaultModel.fileName {
+        } else if URL(fileURLWithPath: path).lastPathComponent == Self.personModelFileName {
             classNames = ["person"]
         } else {
             classNames = []

@@ -23,8 +23,9 @@ public enum YOLOLayout: String, Sendable, CaseIterable {
 }
 
 /// A one-stage YOLO detector from an ONNX export, as its exporter wrote it:
-/// letterboxed input at the model's size, decoding of its output layout, score
-/// threshold, class filter, class-aware NMS, and boxes mapped back to source pixels.
+/// letterboxed input at the model's size (or one it is reshaped to), decoding of its
+/// output layout, score threshold, class filter, NMS, and boxes mapped back to
+/// source pixels.
 final class YOLODetector: Detector {
     let input: DetectorInput
     let classNames: [String]
@@ -41,25 +42,21 @@ final class YOLODetector: Detector {
         let metadata = ONNXMetadata.read(path)
         let name = URL(fileURLWithPath: path).lastPathComponent
 
-        // 1. Input: one [1, 3, H, W] float image; a dynamic size comes from the
-        //    export's metadata (imgsz), else --input-size, else 640.
+        // 1. Input: one [1, 3, H, W] float image, at --input-size if given (the
+        //    heads are convolutional, so a fixed-size export reshapes cleanly), else
+        //    its fixed size, else the export's metadata (imgsz), else 640.
         let inputs = try model.inputs
         guard inputs.count == 1, inputs[0].shape.count == 4, inputs[0].shape[1] == 3,
               inputs[0].elementType == .f32 || inputs[0].elementType == .f16 else {
             throw DetectorError.unsupportedModel(path: path, reason: "a YOLO export takes one [1, 3, height, width] float input; this model takes \(Self.describe(inputs)); trackd understands \(YOLOLayout.understood)")
         }
         let declared = (height: inputs[0].shape[2], width: inputs[0].shape[3])
-        let fallback = metadata["imgsz"].flatMap(ONNXMetadata.imageSize)
-            ?? options.inputSize.map { ($0, $0) } ?? (640, 640)
-        height = declared.height ?? fallback.0
-        width = declared.width ?? fallback.1
-        if let size = options.inputSize, declared.height != nil, (size != height || size != width) {
-            throw DetectorError.invalidOption("the model's input size is fixed at \(width)x\(height); --input-size \(size) cannot change it")
-        }
+        let own = metadata["imgsz"].flatMap(ONNXMetadata.imageSize) ?? (640, 640)
+        (height, width) = options.inputSize.map { ($0, $0) } ?? (declared.height ?? own.0, declared.width ?? own.1)
         guard width > 0, height > 0, width % 32 == 0, height % 32 == 0 else {
             throw DetectorError.invalidOption("input size \(width)x\(height) must be a positive multiple of 32")
         }
-        if inputs[0].shape.contains(where: { $0 == nil }) { try model.reshapeInput([1, 3, height, width]) }
+        if declared.height != height || declared.width != width { try model.reshapeInput([1, 3, height, width]) }
         inputType = inputs[0].elementType
 
         // 2. Output layout, recognised from the (now static) shape unless forced.
@@ -76,11 +73,14 @@ final class YOLODetector: Detector {
         self.layout = layout
         self.classCount = classCount
 
-        // 3. Class names: the export's own, else --labels, else numbers.
+        // 3. Class names: --labels, else the export's own, else COCO's for an
+        //    80-class model, else numbers.
         if let labels = options.labelsPath {
             classNames = try readLabels(labels)
         } else if let names = metadata["names"].flatMap(ONNXMetadata.names) {
             classNames = names
+        } else if classCount == COCO.names.count {
+            classNames = COCO.names
         } else {
             classNames = (0..<classCount).map(String.init)
         }
@@ -134,7 +134,8 @@ final class YOLODetector: Detector {
         try request.infer()
         let output = try request.output(0)
         var candidates = decode(output.values)
-        candidates = nonMaximumSuppression(candidates, iou: options.iou, limit: options.maxDetections)
+        candidates = nonMaximumSuppression(candidates, iou: options.iou, classAware: options.classAwareNMS,
+                                           limit: options.maxDetections)
         guard let letterbox = frame.letterbox else { return candidates }
         let sw = Double(letterbox.sourceWidth), sh = Double(letterbox.sourceHeight)
         return candidates.compactMap { c in

@@ -29,8 +29,10 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
     public var noise = BoxFilter.Noise()
     /// Camera motion estimated from the tracks and compensated.
     public var cameraMotion = CameraMotionModel()
-    /// Only associate detections with tracks of the same class.
-    public var perClass = false
+    /// Only associate detections with tracks of the same class (ids stay one space
+    /// across classes): a car never continues a person's track. False lets a track
+    /// follow an object whose class the detector hesitates over.
+    public var perClass = true
 
     public init() {}
 }

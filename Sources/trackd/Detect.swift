@@ -7,8 +7,8 @@ import VideoIO
 struct DetectorArguments: ParsableArguments {
     @Option(help: ArgumentHelp("""
         Model file: an ONNX export of YOLOv8/YOLO11, YOLOv5 or YOLOX, or a TensorFlow \
-        Object Detection API SSD graph. Default: the SSDLite-MobileNetV2 person \
-        detector that scripts/setup installs.
+        Object Detection API SSD graph. Default: YOLOX-Nano (COCO's 80 classes, \
+        416x416), which scripts/setup installs.
         """, valueName: "model"))
     var model: String?
 
@@ -18,8 +18,11 @@ struct DetectorArguments: ParsableArguments {
     @Option(help: "Least detection score kept (0-1).")
     var conf: Double = 0.25
 
-    @Option(help: "Overlap (IoU) above which the weaker of two boxes of one class is dropped.")
+    @Option(help: "Overlap (IoU) above which the weaker of two boxes is dropped, whatever their classes.")
     var iou: Double = 0.45
+
+    @Flag(name: .customLong("class-aware-nms"), help: "Let boxes of different classes overlap: --iou compares only boxes of one class.")
+    var classAwareNMS = false
 
     @Option(help: ArgumentHelp("Keep only these classes, by name or number (comma-separated).", valueName: "names"))
     var classes: String?
@@ -30,7 +33,7 @@ struct DetectorArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Inference precision: auto (OpenVINO's choice: bf16 where the CPU has it, else f32), f32, bf16, f16.", valueName: "precision"))
     var precision: String = "auto"
 
-    @Option(name: .customLong("input-size"), help: ArgumentHelp("Input size for a model whose size is not fixed and not in its metadata (default 640).", valueName: "pixels"))
+    @Option(name: .customLong("input-size"), help: ArgumentHelp("Reshape a YOLO model to this square input size (a multiple of 32): larger finds smaller objects, more slowly. Default: the model's own (fixed, or in its metadata, else 640).", valueName: "pixels"))
     var inputSize: Int?
 
     @Option(help: ArgumentHelp("Decode a YOLO model's output as this layout instead of recognising it: \(YOLOLayout.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "layout"))
@@ -52,6 +55,7 @@ struct DetectorArguments: ParsableArguments {
         o.labelsPath = labels
         o.confidence = conf
         o.iou = iou
+        o.classAwareNMS = classAwareNMS
         o.classes = classes.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
         o.threads = threads
         o.inputSize = inputSize

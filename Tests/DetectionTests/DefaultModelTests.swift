@@ -4,7 +4,8 @@ import Tracking
 import VideoIO
 import XCTest
 
-/// The default SSDLite person model on real pictures, against people counted by hand.
+/// The default model (YOLOX-Nano, COCO's 80 classes) on real pictures, against
+/// people and vehicles marked by hand.
 final class DefaultModelTests: XCTestCase {
     // Loading the model takes seconds; XCTest runs the tests one at a time.
     nonisolated(unsafe) private static var shared: (any Detector)?
@@ -42,26 +43,34 @@ final class DefaultModelTests: XCTestCase {
         return (hit, strays)
     }
 
-    func testFindsTheWomanInPersonJPG() throws {
+    private func named(_ found: [Observation]) throws -> [String] {
+        let names = try detector().classNames
+        return found.map { names[$0.classID] }
+    }
+
+    func testFindsTheWomanTheDogAndTheHorseInPersonJPG() throws {
         // Darknet's person.jpg (640x424): a woman in a blue jacket, a dog and a horse.
         let found = try XCTUnwrap(detect(try Deps.media("person.jpg"))[0])
-        XCTAssertEqual(found.count, 1, "\(found)")
-        let woman = Box(x1: 190, y1: 98, x2: 276, y2: 376)
-        XCTAssertGreaterThan(found.first?.box.iou(woman) ?? 0, 0.75, "\(found)")
-        XCTAssertGreaterThan(found.first?.score ?? 0, 0.9)
-        XCTAssertEqual(try detector().classNames, ["person"])
+        XCTAssertEqual(Set(try named(found)), ["person", "dog", "horse"], "\(found)")
+        XCTAssertEqual(found.count, 3, "\(found)")
+        let woman = try XCTUnwrap(found.first { $0.classID == 0 })
+        XCTAssertGreaterThan(woman.box.iou(Box(x1: 190, y1: 98, x2: 276, y2: 376)), 0.75, "\(woman)")
+        XCTAssertGreaterThan(woman.score, 0.8)
+        XCTAssertEqual(try detector().classNames.count, 80)
+        XCTAssertEqual(try detector().classNames.prefix(3), ["person", "bicycle", "car"])
     }
 
     func testFindsNoPersonWhereThereIsNone() throws {
-        // dog.jpg: a dog, a bicycle, a truck. horses.jpg: five horses.
-        for name in ["dog.jpg", "horses.jpg"] {
+        // dog.jpg: a dog, a bicycle, a pickup truck. horses.jpg: five horses.
+        for (name, expected) in [("dog.jpg", Set(["dog", "bicycle", "car"])), ("horses.jpg", ["horse"])] {
             let found = try XCTUnwrap(detect(try Deps.media(name), conf: 0.3)[0])
-            XCTAssertEqual(found, [], name)
+            XCTAssertEqual(Set(try named(found)), expected, name)
         }
     }
 
-    func testFindsThePeopleInVtestFrames() throws {
-        // opencv-doc's vtest.avi (768x576), people marked by hand on two frames.
+    /// vtest.avi (opencv-doc, 768x576): people marked by hand on two frames, and the
+    /// van and the car parked at the top right.
+    func testFindsThePeopleAndTheParkedVehiclesInVtestFrames() throws {
         let people: [Int: [Box]] = [
             0: [Box(x1: 498, y1: 155, x2: 532, y2: 234), Box(x1: 251, y1: 218, x2: 285, y2: 309),
                 Box(x1: 638, y1: 238, x2: 687, y2: 324)],
@@ -70,16 +79,42 @@ final class DefaultModelTests: XCTestCase {
                   Box(x1: 699, y1: 99, x2: 724, y2: 157), Box(x1: 613, y1: 262, x2: 654, y2: 370),
                   Box(x1: 701, y1: 251, x2: 746, y2: 355)],
         ]
+        let vehicles = Box(x1: 640, y1: 30, x2: 768, y2: 110)
+        func parkedThere(_ o: Observation) -> Bool {
+            (vehicles.x1...vehicles.x2).contains(o.box.centerX) && (vehicles.y1...vehicles.y2).contains(o.box.centerY)
+        }
         let found = try detect(try Deps.media("vtest.avi"), frames: Set(people.keys))
         for (frame, marked) in people {
-            let (hit, strays) = match(found[frame] ?? [], marked)
-            XCTAssertEqual(strays, [], "frame \(frame): detections on nobody")
-            // A small model misses some small people: at most one per frame.
+            let all = found[frame] ?? []
+            let (hit, strays) = match(all.filter { $0.classID == 0 }, marked)
+            // A small model misses some small people: at most one per frame. On frame 0
+            // it takes the blue sign post at the left for a person (score 0.55).
             XCTAssertGreaterThanOrEqual(hit.count, marked.count - 1, "frame \(frame): found \(hit.sorted()) of \(marked.count)")
+            XCTAssertLessThanOrEqual(strays.count, 1, "frame \(frame): people where there is nobody: \(strays)")
+            let parked = try named(all.filter(parkedThere))
+            XCTAssertFalse(Set(parked).isDisjoint(with: ["car", "truck", "bus"]), "frame \(frame): \(parked)")
+            XCTAssertTrue(all.allSatisfy { $0.classID == 0 || parkedThere($0) }, "frame \(frame): other objects: \(all)")
         }
         // Boxes are in source pixels, inside the picture.
         for o in found.values.joined() {
             XCTAssertTrue(o.box.x1 >= 0 && o.box.y1 >= 0 && o.box.x2 <= 768 && o.box.y2 <= 576, "\(o.box)")
         }
+    }
+
+    /// The model's fixed 416 input reshapes: at 512 the same people are found, boxes
+    /// still in source pixels.
+    func testReshapedToAnotherInputSize() throws {
+        var options = DetectorOptions()
+        options.inputSize = 512
+        let larger = try loadDetector(options)
+        XCTAssertEqual(larger.input.size?.width, 512)
+        XCTAssertEqual(try detector().input.size?.width, DefaultModel.inputSize)
+        let reader = try FrameReader(try Deps.media("person.jpg"), options: larger.input.readerOptions())
+        let found = try larger.detect(try XCTUnwrap(reader.nextFrame())).filter { $0.score >= 0.5 }
+        let woman = try XCTUnwrap(found.first { $0.classID == 0 }, "\(found)")
+        XCTAssertGreaterThan(woman.box.iou(Box(x1: 190, y1: 98, x2: 276, y2: 376)), 0.75, "\(woman)")
+        var bad = DetectorOptions()
+        bad.inputSize = 500
+        XCTAssertThrowsError(try loadDetector(bad)) { XCTAssertTrue("\($0)".contains("multiple of 32"), "\($0)") }
     }
 }

@@ -35,7 +35,8 @@ final class YOLOTests: XCTestCase {
         try (Data("P6\n\(image.width) \(image.height)\n255\n".utf8) + Data(image.pixels)).write(to: ppm)
         let layout = try XCTUnwrap((detector as? YOLODetector)?.layout)
         let result = try runProcess(Deps.script("detect-reference"),
-                                    [model, ppm.path, layout.rawValue, String(options.confidence), String(options.iou)])
+                                    [model, ppm.path, layout.rawValue, String(options.confidence), String(options.iou),
+                                     options.classAwareNMS ? "class-aware" : "agnostic"])
         XCTAssertEqual(result.status, 0, result.stderr, file: file, line: line)
         let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [[Double]])
         let reference = rows.map { r in
@@ -82,6 +83,26 @@ final class YOLOTests: XCTestCase {
         let detector = try loadDetector({ var o = options; o.modelPath = model; return o }())
         XCTAssertEqual(detector.classNames, ["Normal", "Fall"])
         XCTAssertEqual((detector as? YOLODetector)?.layout, .ultralytics)
+    }
+
+    /// The default model, Megvii's own YOLOX-Nano export (416x416, 80 classes, no
+    /// names): raw grid outputs, BGR 0-255 input letterboxed into the top-left corner.
+    /// Both NMS modes.
+    func testYOLOXNanoExportMatchesONNXRuntime() throws {
+        let model = try DefaultModel.path()
+        for classAware in [false, true] {
+            var options = DetectorOptions()
+            options.confidence = 0.1
+            options.classAwareNMS = classAware
+            for (media, width, height) in [("person.jpg", 640.0, 424.0), ("dog.jpg", 768.0, 576.0), ("vtest.avi", 768.0, 576.0)] {
+                let (ours, reference) = try compare(model: model, media: try Deps.media(media), options: options)
+                XCTAssertFalse(reference.isEmpty, media)
+                assertSame(ours, reference, conf: options.confidence, clip: Box(x1: 0, y1: 0, x2: 416, y2: 416 * height / width))
+            }
+        }
+        let detector = try loadDetector({ var o = DetectorOptions(); o.modelPath = model; return o }())
+        XCTAssertEqual((detector as? YOLODetector)?.layout, .yolox)
+        XCTAssertEqual(detector.classNames[7], "truck", "COCO's names for an 80-class export without its own")
     }
 
     func testDynamicShapeYOLOv8nTakesItsSizeFromMetadata() throws {
@@ -221,14 +242,17 @@ final class DetectionHelperTests: XCTestCase {
         XCTAssertEqual(ONNXMetadata.read(try Deps.model("yolov8s-fall.onnx"))["imgsz"], "[640, 640]")
     }
 
-    func testNonMaximumSuppressionIsPerClassAndOrdered() {
+    func testNonMaximumSuppressionIsAcrossClassesOrPerClassAndOrdered() {
         let a = Observation(box: Box(x1: 0, y1: 0, x2: 10, y2: 10), score: 0.9, classID: 0)
         let b = Observation(box: Box(x1: 1, y1: 0, x2: 11, y2: 10), score: 0.8, classID: 0)  // IoU 0.82 with a
         let c = Observation(box: Box(x1: 1, y1: 0, x2: 11, y2: 10), score: 0.85, classID: 1)  // other class
         let d = Observation(box: Box(x1: 5, y1: 0, x2: 15, y2: 10), score: 0.95, classID: 0)  // IoU 0.33 with a
-        XCTAssertEqual(nonMaximumSuppression([a, b, c, d], iou: 0.45, limit: 10), [d, a, c])
-        XCTAssertEqual(nonMaximumSuppression([a, b, c, d], iou: 0.3, limit: 10), [d, c])
-        XCTAssertEqual(nonMaximumSuppression([a, b, c, d], iou: 0.9, limit: 2), [d, a])
+        // By default a box of another class is suppressed like one of the same class.
+        XCTAssertEqual(nonMaximumSuppression([a, b, c, d], iou: 0.45, limit: 10), [d, a])
+        XCTAssertEqual(nonMaximumSuppression([a, b, c, d], iou: 0.3, limit: 10), [d])
+        XCTAssertEqual(nonMaximumSuppression([a, b, c, d], iou: 0.45, classAware: true, limit: 10), [d, a, c])
+        XCTAssertEqual(nonMaximumSuppression([a, b, c, d], iou: 0.3, classAware: true, limit: 10), [d, c])
+        XCTAssertEqual(nonMaximumSuppression([a, b, c, d], iou: 0.9, classAware: true, limit: 2), [d, a])
     }
 
     func testAnchorCountsOfStride8To32Heads() {

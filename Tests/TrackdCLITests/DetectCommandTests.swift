@@ -6,19 +6,25 @@ import XCTest
 final class DetectCommandTests: XCTestCase {
     private var trackd: String { productsDirectory.appendingPathComponent("trackd").path }
 
-    func testDefaultModelPrintsThePerson() throws {
-        let result = try runProcess(trackd, ["detect", try Deps.media("person.jpg")])
+    func testDefaultModelPrintsThePersonTheDogAndTheHorse() throws {
+        let image = try Deps.media("person.jpg")
+        let result = try runProcess(trackd, ["detect", image])
         XCTAssertEqual(result.status, 0, result.stderr)
         let lines = result.output.split(separator: "\n")
-        XCTAssertEqual(lines.first, "# ssdlite-mobilenetv2-person.pb (TensorFlow SSD, native input size)")
+        XCTAssertEqual(lines.first, "# yolox-nano-coco.onnx (yolox, 80 classes, 416x416)")
         let boxes = lines.dropFirst().map { $0.split(separator: " ") }
-        XCTAssertEqual(boxes.count, 1, result.output)
-        let b = try XCTUnwrap(boxes.first)
+        XCTAssertEqual(boxes.map { String($0[2]) }.sorted(), ["dog", "horse", "person"], result.output)
+        let b = try XCTUnwrap(boxes.first { $0[2] == "person" })
         XCTAssertEqual(b[0], "0")
-        XCTAssertEqual(b[2], "person")
         let (left, top, width, height) = (Double(b[4])!, Double(b[5])!, Double(b[6])!, Double(b[7])!)
         XCTAssertEqual(left + width / 2, 233, accuracy: 10)
         XCTAssertEqual(top + height / 2, 237, accuracy: 15)
+
+        // --classes keeps the named classes; an unknown name lists the model's.
+        let people = try runProcess(trackd, ["detect", image, "--classes", "person"])
+        XCTAssertEqual(people.output.split(separator: "\n").dropFirst().map { $0.split(separator: " ")[2] }, ["person"])
+        assertOneLineError(try runProcess(trackd, ["detect", image, "--classes", "person,pedestrian"]),
+                           contains: "unknown class 'pedestrian'; the model's classes are person, bicycle, car, motorcycle")
     }
 
     func testYOLOv8ExportAsJSON() throws {

@@ -50,7 +50,8 @@ final class TrackVideoTests: XCTestCase {
         let (reader, frames, end) = try readLog(path("log.jsonl"))
         XCTAssertEqual(reader.header.schema, "trackd.tracklog/1")
         XCTAssertEqual(reader.header.video.width, 768)
-        XCTAssertEqual(reader.header.detector.classes, ["person"])
+        XCTAssertEqual(reader.header.detector.classes.count, 80, "the model's classes")
+        XCTAssertEqual(reader.header.detector.classes.first, "person")
         XCTAssertEqual(frames.count, try FFmpegCLI.frameTimes(video).count)
         XCTAssertEqual(frames.map(\.frame), Array(0..<frames.count))
         XCTAssertEqual(end?.status, .complete)
@@ -60,13 +61,22 @@ final class TrackVideoTests: XCTestCase {
             XCTAssertTrue(b[0] >= 0 && b[1] >= 0 && b[2] > 0 && b[3] > 0 && b[0] + b[2] <= 768.01 && b[1] + b[3] <= 576.01, "\(b)")
         }
         // People walking through the scene, counted by hand once on a contact sheet of
-        // every 40th frame (about 35 passes; some people cross more than once). The
-        // small default model misses people for a few frames now and then, which
-        // splits some of them into two tracks; a tracker that merged people or lost
-        // them every frame would leave this range.
+        // every 40th frame (about 35 passes; some people cross more than once, some
+        // together, seen as one). The small default model misses people for a few
+        // frames now and then, which splits some of them into two tracks; a tracker
+        // that merged people or lost them every frame would leave this range.
         let ids = Set(frames.flatMap { $0.tracks.map(\.id) })
         XCTAssertEqual(end?.tracks, ids.count)
-        XCTAssertTrue((25...80).contains(ids.count), "\(ids.count) tracks")
+        let people = Set(frames.flatMap { $0.tracks.filter { $0.class == "person" }.map(\.id) })
+        XCTAssertTrue((18...80).contains(people.count), "\(people.count) person tracks")
+        // The van and the car parked at the top right, each one track (class car or
+        // truck) through nearly the whole video.
+        var parked: [Int: Int] = [:]
+        for track in frames.flatMap(\.tracks) where ["car", "truck", "bus"].contains(track.class)
+            && track.box[0] + track.box[2] / 2 > 640 && track.box[1] + track.box[3] / 2 < 110 {
+            parked[track.id, default: 0] += 1
+        }
+        XCTAssertEqual(parked.values.filter { $0 >= frames.count * 9 / 10 }.count, 2, "\(parked)")
 
         // Round trip: the log exported as MOTChallenge results, scored against itself.
         let export = try runProcess(trackd, ["export", path("log.jsonl"), "--format", "mot", "--out", path("results/vtest.txt")])
@@ -328,6 +338,28 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(frames.count, 4)
         XCTAssertEqual(end?.status, .interrupted)
         withExtendedLifetime(server) {}
+    }
+
+    /// A moving vehicle is tracked as one `car`: darknet's dog.jpg (a dog, a bicycle, a
+    /// pickup) pasted on a grey background and moved right at 80 px/s for 3 s.
+    func testAMovingCarIsTrackedAsACar() throws {
+        let clip = path("car.mp4")
+        let made = try runProcess("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:s=800x450:r=10:d=3",
+                                             "-i", try Deps.media("dog.jpg"), "-filter_complex",
+                                             "[1]scale=512:384[p];[0][p]overlay=x='20+t*80':y=30",
+                                             "-c:v", "libx264", "-pix_fmt", "yuv420p", clip])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let result = try runProcess(trackd, ["track", clip, "--classes", "car", "--out", path("car.jsonl")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let (_, frames, _) = try readLog(path("car.jsonl"))
+        let tracks = frames.flatMap(\.tracks)
+        XCTAssertEqual(Set(tracks.map(\.id)).count, 1, "one vehicle, one track: \(tracks)")
+        XCTAssertEqual(Set(tracks.map(\.class)), ["car"])
+        XCTAssertGreaterThanOrEqual(tracks.count, 20, "tracked in most of the 30 frames")
+        let first = try XCTUnwrap(tracks.first), last = try XCTUnwrap(tracks.last)
+        let moved = last.box[0] - first.box[0]
+        let seconds = frames.last { !$0.tracks.isEmpty }!.time - frames.first { !$0.tracks.isEmpty }!.time
+        XCTAssertEqual(moved / seconds, 80, accuracy: 10, "moves right with the picture")
     }
 
     func testSignalsEndTheLogAsInterrupted() throws {

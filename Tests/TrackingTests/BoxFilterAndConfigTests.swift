@@ -44,11 +44,11 @@ final class TrackerConfigTests: XCTestCase {
     func testMissingKeysKeepTheirDefaults() throws {
         XCTAssertEqual(try decode("{}"), TrackerConfig())
         let config = try decode(#"""
-            {"matchIoU": 0.3, "perClass": true, "noise": {"velocity": 0.01}, "cameraMotion": {"enabled": false}}
+            {"matchIoU": 0.3, "perClass": false, "noise": {"velocity": 0.01}, "cameraMotion": {"enabled": false}}
             """#)
         var expected = TrackerConfig()
         expected.matchIoU = 0.3
-        expected.perClass = true
+        expected.perClass = false
         expected.noise.velocity = 0.01
         expected.cameraMotion.enabled = false
         XCTAssertEqual(config, expected)

@@ -132,9 +132,8 @@ final class TrackerTests: XCTestCase {
     }
 
     func testPerClassTrackingKeepsClassesApart() throws {
-        var config = TrackerConfig()
-        config.perClass = true
-        var tracker = Tracker(config: config)
+        // Per class by default.
+        var tracker = Tracker()
         let box = Box(left: 100, top: 100, width: 50, height: 50)
         _ = try tracker.update([Observation(box: box, score: 0.9, classID: 1)], time: 0)
         XCTAssertEqual(try tracker.update([Observation(box: box, score: 0.9, classID: 1)], time: 0.04).map(\.id), [1])
@@ -142,8 +141,10 @@ final class TrackerTests: XCTestCase {
         XCTAssertTrue(out.isEmpty, "a class-2 detection must not continue a class-1 track")
         XCTAssertEqual(tracker.liveTrackCount, 2, "the class-1 track is lost, the class-2 one tentative")
 
-        // Class-agnostic by default: the same detections continue one track.
-        var agnostic = Tracker()
+        // Class-agnostic when asked: the same detections continue one track.
+        var config = TrackerConfig()
+        config.perClass = false
+        var agnostic = Tracker(config: config)
         _ = try agnostic.update([Observation(box: box, score: 0.9, classID: 1)], time: 0)
         _ = try agnostic.update([Observation(box: box, score: 0.9, classID: 1)], time: 0.04)
         XCTAssertEqual(try agnostic.update([Observation(box: box, score: 0.9, classID: 2)], time: 0.08).map(\.id), [1])
