@@ -43,6 +43,9 @@ public struct ServiceConfig: Sendable, Equatable {
         public var classes: [String] = []
         public var threads = 0
         public var precision = "auto"
+        /// Square input size a YOLO model is reshaped to; nil: its own.
+        public var inputSize: Int?
+        public var classAwareNMS = false
 
         public init() {}
 
@@ -55,6 +58,8 @@ public struct ServiceConfig: Sendable, Equatable {
             o.classes = classes
             o.threads = threads
             o.precision = InferencePrecision(rawValue: precision) ?? .auto
+            o.inputSize = inputSize
+            o.classAwareNMS = classAwareNMS
             return o
         }
     }
@@ -121,7 +126,7 @@ extension ServiceConfig {
         statusFile = try r.string("statusFile") ?? statusFile
         stallSeconds = try r.number("stallSeconds", in: 1...86_400) ?? stallSeconds
         if let d = try r.object("detector") {
-            try d.known(["model", "labels", "conf", "iou", "classes", "threads", "precision"])
+            try d.known(["model", "labels", "conf", "iou", "classes", "threads", "precision", "inputSize", "classAwareNMS"])
             detector.model = try d.string("model")
             detector.labels = try d.string("labels")
             detector.conf = try d.number("conf", in: 0...1) ?? detector.conf
@@ -129,6 +134,8 @@ extension ServiceConfig {
             detector.classes = try d.strings("classes") ?? []
             detector.threads = try d.int("threads", in: 0...1024) ?? detector.threads
             detector.precision = try d.string("precision") ?? detector.precision
+            detector.inputSize = try d.int("inputSize", in: 32...4096)
+            detector.classAwareNMS = try d.bool("classAwareNMS") ?? detector.classAwareNMS
             guard InferencePrecision(rawValue: detector.precision) != nil else {
                 throw d.error("precision", "must be one of \(InferencePrecision.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -215,6 +222,12 @@ private struct Fields {
         let d = n.doubleValue
         guard range.contains(d) else { throw error(key, "must be between \(range.lowerBound) and \(range.upperBound)") }
         return d
+    }
+
+    func bool(_ key: String) throws -> Bool? {
+        guard let v = raw(key) else { return nil }
+        guard let n = v as? NSNumber, isBoolean(n) else { throw error(key, "must be true or false") }
+        return n.boolValue
     }
 
     func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {

@@ -15,4 +15,14 @@ final class ServiceConfigTests: XCTestCase {
         XCTAssertEqual(own.tracker.highScore, TrackerConfig().highScore)
         XCTAssertEqual(own.tracker.maxLostSeconds, 2)
     }
+
+    func testDetectorInputSizeAndNMSMode() throws {
+        let config = try ServiceConfig.parse(Data(#"{"detector": {"inputSize": 512, "classAwareNMS": true}}"#.utf8), file: "c.json")
+        XCTAssertEqual(config.detector.options.inputSize, 512)
+        XCTAssertTrue(config.detector.options.classAwareNMS)
+        XCTAssertFalse(try ServiceConfig.parse(Data("{}".utf8), file: "c.json").detector.options.classAwareNMS)
+        XCTAssertThrowsError(try ServiceConfig.parse(Data(#"{"detector": {"classAwareNMS": 1}}"#.utf8), file: "c.json")) {
+            XCTAssertEqual("\($0)", "c.json: detector.classAwareNMS: must be true or false")
+        }
+    }
 }
