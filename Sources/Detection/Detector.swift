@@ -57,6 +57,10 @@ public struct DetectorOptions: Sendable {
     /// Input size (square): a YOLO model is reshaped to it; nil takes the model's own
     /// (fixed, or from its metadata; 640 when it has none).
     public var inputSize: Int?
+    /// Also run the detector on overlapping square tiles of this many source pixels
+    /// and merge the boxes (`TiledDetector`): small objects at a larger scale, at the
+    /// cost of one inference per tile. nil: the whole frame only.
+    public var tileSize: Int?
     /// Force a YOLO output layout instead of recognising it.
     public var layout: YOLOLayout?
     /// At most this many boxes per frame, best first.
@@ -128,10 +132,10 @@ public func loadDetector(_ options: DetectorOptions, frontEndMessages: FrontEndM
     if options.modelPath == nil { options.inputSize = options.inputSize ?? DefaultModel.inputSize }
     let core = try InferenceCore()
     let model = try core.readModel(path, silenced: frontEndMessages == .silenced)
-    if SSDDetector.recognises(model) {
-        return try SSDDetector(path: path, core: core, model: model, options: options)
-    }
-    return try YOLODetector(path: path, core: core, model: model, options: options)
+    let detector: any Detector = SSDDetector.recognises(model)
+        ? try SSDDetector(path: path, core: core, model: model, options: options)
+        : try YOLODetector(path: path, core: core, model: model, options: options)
+    return try options.tileSize.map { try TiledDetector(detector, tileSize: $0, options: options) } ?? detector
 }
 
 /// The OpenVINO build in use.

@@ -46,6 +46,8 @@ public struct ServiceConfig: Sendable, Equatable {
         /// Square input size a YOLO model is reshaped to; nil: its own.
         public var inputSize: Int?
         public var classAwareNMS = false
+        /// Tiles of this many source pixels besides the whole frame; nil: none.
+        public var tileSize: Int?
 
         public init() {}
 
@@ -60,6 +62,7 @@ public struct ServiceConfig: Sendable, Equatable {
             o.precision = InferencePrecision(rawValue: precision) ?? .auto
             o.inputSize = inputSize
             o.classAwareNMS = classAwareNMS
+            o.tileSize = tileSize
             return o
         }
     }
@@ -126,7 +129,7 @@ extension ServiceConfig {
         statusFile = try r.string("statusFile") ?? statusFile
         stallSeconds = try r.number("stallSeconds", in: 1...86_400) ?? stallSeconds
         if let d = try r.object("detector") {
-            try d.known(["model", "labels", "conf", "iou", "classes", "threads", "precision", "inputSize", "classAwareNMS"])
+            try d.known(["model", "labels", "conf", "iou", "classes", "threads", "precision", "inputSize", "classAwareNMS", "tileSize"])
             detector.model = try d.string("model")
             detector.labels = try d.string("labels")
             detector.conf = try d.number("conf", in: 0...1) ?? detector.conf
@@ -136,6 +139,7 @@ extension ServiceConfig {
             detector.precision = try d.string("precision") ?? detector.precision
             detector.inputSize = try d.int("inputSize", in: 32...4096)
             detector.classAwareNMS = try d.bool("classAwareNMS") ?? detector.classAwareNMS
+            detector.tileSize = try d.int("tileSize", in: 32...16384)
             guard InferencePrecision(rawValue: detector.precision) != nil else {
                 throw d.error("precision", "must be one of \(InferencePrecision.allCases.map(\.rawValue).joined(separator: ", "))")
             }

@@ -55,6 +55,12 @@ public struct Frame: Sendable {
     /// Where the source picture lies inside `image`; `nil` at native size.
     public var letterbox: Letterbox?
 
+    public init(info: FrameInfo, image: Image, letterbox: Letterbox?) {
+        self.info = info
+        self.image = image
+        self.letterbox = letterbox
+    }
+
     public var index: Int { info.index }
     public var time: Double { info.time }
 }

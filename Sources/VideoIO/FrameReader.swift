@@ -389,7 +389,7 @@ public final class FrameReader {
         return (Image(width: width, height: height, pixelFormat: options.pixelFormat, pixels: pixels), letterbox)
     }
 
-    private static func fillPadding(_ base: UnsafeMutablePointer<UInt8>, box: Letterbox, stride: Int, value: UInt8) {
+    static func fillPadding(_ base: UnsafeMutablePointer<UInt8>, box: Letterbox, stride: Int, value: UInt8) {
         let bpp = 3
         memset(base, Int32(value), box.padTop * stride)
         memset(base + (box.padTop + box.contentHeight) * stride, Int32(value), box.padBottom * stride)

@@ -86,3 +86,77 @@ final class Scaler {
         av_get_pix_fmt_name(AVPixelFormat(format)).map { String(cString: $0) } ?? "pixel format \(format)"
     }
 }
+
+/// A rectangle of an image, in its pixels.
+public struct Region: Sendable, Equatable, CustomStringConvertible {
+    public var x, y, width, height: Int
+
+    public init(x: Int, y: Int, width: Int, height: Int) {
+        (self.x, self.y, self.width, self.height) = (x, y, width, height)
+    }
+
+    public var description: String { "\(width)x\(height)+\(x)+\(y)" }
+}
+
+/// Scales a region of a packed image into a letterboxed image of a fixed size, for
+/// a detector that looks at a frame piece by piece (tiles). Keeps one swscale
+/// context, rebuilt when the region's size changes (tiles at a frame's edge may be
+/// smaller).
+public final class RegionScaler {
+    private struct Key: Equatable {
+        var width, height, outputWidth, outputHeight: Int
+        var format: PixelFormat
+    }
+
+    private let scaling: FrameReader.Scaling
+    private var context: OpaquePointer?
+    private var key: Key?
+
+    public init(scaling: FrameReader.Scaling = .bicubic) {
+        self.scaling = scaling
+    }
+
+    deinit { sws_freeContext(context) }
+
+    /// `region` of `image` scaled to fit `width`×`height` (aspect ratio kept), placed
+    /// as `alignment` says, the rest `padValue`; the letterbox maps boxes back into
+    /// the region's pixels (add its origin for the image's).
+    public func letterbox(_ image: Image, region: Region, width: Int, height: Int, alignment: Letterbox.Alignment,
+                          padValue: UInt8 = 114) throws -> (Image, Letterbox) {
+        precondition(region.x >= 0 && region.y >= 0 && region.width > 0 && region.height > 0
+                     && region.x + region.width <= image.width && region.y + region.height <= image.height,
+                     "the region must lie inside the image")
+        let box = Letterbox(sourceWidth: region.width, sourceHeight: region.height, width: width, height: height, alignment: alignment)
+        let wanted = Key(width: region.width, height: region.height, outputWidth: box.contentWidth,
+                         outputHeight: box.contentHeight, format: image.pixelFormat)
+        if wanted != key {
+            sws_freeContext(context)
+            let format = image.pixelFormat == .rgb24 ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_BGR24
+            context = sws_getContext(Int32(region.width), Int32(region.height), format, Int32(box.contentWidth),
+                                     Int32(box.contentHeight), format, scaling.swsFlags, nil, nil, nil)
+            key = context == nil ? nil : wanted
+        }
+        guard let context else {
+            throw VideoError(.invalidOption, source: "", message: "swscale cannot scale \(region.width)x\(region.height) to \(box.contentWidth)x\(box.contentHeight)")
+        }
+        let bpp = image.pixelFormat.bytesPerPixel
+        let stride = width * bpp
+        var code: Int32 = 0
+        let pixels = [UInt8](unsafeUninitializedCapacity: stride * height) { buffer, count in
+            let base = buffer.baseAddress!
+            FrameReader.fillPadding(base, box: box, stride: stride, value: padValue)
+            image.pixels.withUnsafeBufferPointer { source in
+                var sourcePlanes: [UnsafePointer<UInt8>?] = [source.baseAddress! + region.y * image.bytesPerRow + region.x * bpp, nil, nil, nil]
+                var sourceStrides: [Int32] = [Int32(image.bytesPerRow), 0, 0, 0]
+                var targetPlanes: [UnsafeMutablePointer<UInt8>?] = [base + box.padTop * stride + box.padLeft * bpp, nil, nil, nil]
+                var targetStrides: [Int32] = [Int32(stride), 0, 0, 0]
+                code = sws_scale(context, &sourcePlanes, &sourceStrides, 0, Int32(region.height), &targetPlanes, &targetStrides)
+            }
+            count = buffer.count
+        }
+        guard code > 0 else {
+            throw VideoError(.readFailed, source: "", message: "swscale failed on a \(region.width)x\(region.height) region: \(FFError.message(code))", code: code)
+        }
+        return (Image(width: width, height: height, pixelFormat: image.pixelFormat, pixels: pixels), box)
+    }
+}

@@ -36,6 +36,9 @@ struct DetectorArguments: ParsableArguments {
     @Option(name: .customLong("input-size"), help: ArgumentHelp("Reshape a YOLO model to this square input size (a multiple of 32): larger finds smaller objects, more slowly. Default: the model's own (fixed, or in its metadata, else 640).", valueName: "pixels"))
     var inputSize: Int?
 
+    @Option(name: .customLong("tile-size"), help: ArgumentHelp("Also detect on overlapping square tiles of this many pixels of the frame, merged with the whole frame's boxes: finds smaller objects in large frames, at one inference per tile (e.g. 540 on 960x540: 2 tiles).", valueName: "pixels"))
+    var tileSize: Int?
+
     @Option(help: ArgumentHelp("Decode a YOLO model's output as this layout instead of recognising it: \(YOLOLayout.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "layout"))
     var layout: String?
 
@@ -59,6 +62,7 @@ struct DetectorArguments: ParsableArguments {
         o.classes = classes.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
         o.threads = threads
         o.inputSize = inputSize
+        o.tileSize = tileSize
         o.layout = layout.flatMap(YOLOLayout.init(rawValue:))
         o.precision = InferencePrecision(rawValue: precision) ?? .auto
         return o

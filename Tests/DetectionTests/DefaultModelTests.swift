@@ -101,6 +101,29 @@ final class DefaultModelTests: XCTestCase {
         }
     }
 
+    /// With tiles (and the whole frame), every person on vtest's frame 0 is found once,
+    /// where the whole frame alone finds them, and the parked vehicles too.
+    func testTilesFindEachObjectOnce() throws {
+        var options = DetectorOptions()
+        options.tileSize = 384
+        let tiled = try loadDetector(options)
+        XCTAssertNil(tiled.input.size, "tiles are cut from the native frame")
+        XCTAssertTrue(tiled.summary.hasSuffix("tiles of 384 px and the whole frame"), tiled.summary)
+        let reader = try FrameReader(try Deps.media("vtest.avi"), options: tiled.input.readerOptions())
+        let found = try tiled.detect(try XCTUnwrap(reader.nextFrame())).filter { $0.score >= 0.5 }
+        let whole = try XCTUnwrap(detect(try Deps.media("vtest.avi"))[0])
+        for o in whole {
+            let twins = found.filter { $0.classID == o.classID && $0.box.iou(o.box) > 0.6 }
+            XCTAssertEqual(twins.count, 1, "\(o) found \(twins.count) times with tiles: \(found)")
+        }
+        XCTAssertEqual(found.count, whole.count, "\(found)")
+
+        var ssd = DetectorOptions()
+        ssd.modelPath = try Deps.model("ssdlite-mobilenetv2-person.pb")
+        ssd.tileSize = 384
+        XCTAssertThrowsError(try loadDetector(ssd)) { XCTAssertTrue("\($0)".contains("--tile-size needs"), "\($0)") }
+    }
+
     /// The model's fixed 416 input reshapes: at 512 the same people are found, boxes
     /// still in source pixels.
     func testReshapedToAnotherInputSize() throws {

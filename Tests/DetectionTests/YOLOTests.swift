@@ -255,6 +255,22 @@ final class DetectionHelperTests: XCTestCase {
         XCTAssertEqual(nonMaximumSuppression([a, b, c, d], iou: 0.9, classAware: true, limit: 2), [d, a])
     }
 
+    /// Tiles cover the frame, evenly spaced, overlapping by at least a fifth; a box at
+    /// a tile's inner edge is cut, one at the frame's edge is not.
+    func testTileGeometry() {
+        XCTAssertEqual(TiledDetector.origins(length: 960, size: 540), [0, 420])
+        XCTAssertEqual(TiledDetector.origins(length: 1000, size: 300), [0, 233, 467, 700])
+        XCTAssertEqual(TiledDetector.origins(length: 540, size: 540), [0])
+        XCTAssertEqual(TiledDetector.regions(width: 640, height: 480, tileSize: 640), [Region(x: 0, y: 0, width: 640, height: 480)])
+        let regions = TiledDetector.regions(width: 960, height: 540, tileSize: 540)
+        XCTAssertEqual(regions, [Region(x: 0, y: 0, width: 960, height: 540), Region(x: 0, y: 0, width: 540, height: 540),
+                                 Region(x: 420, y: 0, width: 540, height: 540)])
+        let left = regions[1]
+        XCTAssertTrue(TiledDetector.isCut(Box(x1: 500, y1: 100, x2: 539, y2: 200), by: left, width: 960, height: 540))
+        XCTAssertFalse(TiledDetector.isCut(Box(x1: 0, y1: 0, x2: 100, y2: 540), by: left, width: 960, height: 540))
+        XCTAssertTrue(TiledDetector.isCut(Box(x1: 420, y1: 100, x2: 480, y2: 200), by: regions[2], width: 960, height: 540))
+    }
+
     func testAnchorCountsOfStride8To32Heads() {
         XCTAssertEqual(YOLODetector.cells(width: 640, height: 640), 8400)
         XCTAssertEqual(YOLODetector.cells(width: 320, height: 320), 2100)
