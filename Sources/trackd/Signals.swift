@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Pipeline
 
@@ -12,10 +13,15 @@ enum StopOnSignals {
     /// The pipe's write end, set once before any handler can run.
     nonisolated(unsafe) private static var writeEnd: Int32 = -1
 
-    static func install(_ signals: [Int32], stop: StopSignal) {
+    static func install(_ signals: [Int32], stop: StopSignal) throws {
         var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { fatalError("trackd: cannot make a pipe for signals: errno \(errno)") }
+        guard pipe(&ends) == 0 else {
+            CLI.printError("cannot set up signal handling: \(String(cString: strerror(errno)))")
+            throw ExitCode.failure
+        }
+        // A full pipe drops a signal rather than block the handler.
         _ = fcntl(ends[1], F_SETFL, fcntl(ends[1], F_GETFL) | O_NONBLOCK)
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         writeEnd = ends[1]
         let readEnd = ends[0]
         Thread.detachNewThread {

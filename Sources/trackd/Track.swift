@@ -76,7 +76,7 @@ struct Track: ParsableCommand {
     func run() throws {
         CLI.quietFFmpeg()
         let stop = StopSignal()
-        StopOnSignals.install([SIGINT, SIGTERM, SIGHUP], stop: stop)
+        try StopOnSignals.install([SIGINT, SIGTERM, SIGHUP], stop: stop)
 
         let result: RunResult
         let logPath: String?
