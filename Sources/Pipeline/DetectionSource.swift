@@ -87,7 +87,8 @@ public final class VideoSource: DetectionSource {
         video = LogHeader.Video(width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 0,
                                 timeBase: info.timeBase.description)
         detector = LogHeader.DetectorInfo(model: options.modelPath ?? "default", kind: model.summary, classes: model.classNames,
-                                          confidence: options.confidence, iou: options.iou, stride: selection.stride)
+                                          confidence: options.confidence, iou: options.iou, stride: selection.stride,
+                                          classAwareNMS: options.classAwareNMS)
         let total = info.declaredFrameCount ?? info.duration.flatMap { d in info.frameRate.map { Int((d * $0.value).rounded()) } }
         let span = (selection.end ?? .infinity) - (selection.start ?? 0)
         let rate = info.frameRate?.value ?? 0

@@ -63,13 +63,18 @@ public struct LogHeader: Codable, Sendable, Equatable {
         public var iou: Double
         /// Every how many frames the detector ran.
         public var stride: Int
-        public init(model: String, kind: String, classes: [String], confidence: Double, iou: Double, stride: Int) {
+        /// Whether NMS compared only boxes of one class; absent for a replay and in
+        /// logs of trackd before it had the choice (their NMS was per class).
+        public var classAwareNMS: Bool?
+        public init(model: String, kind: String, classes: [String], confidence: Double, iou: Double, stride: Int,
+                    classAwareNMS: Bool? = nil) {
             self.model = model
             self.kind = kind
             self.classes = classes
             self.confidence = confidence
             self.iou = iou
             self.stride = stride
+            self.classAwareNMS = classAwareNMS
         }
     }
 
