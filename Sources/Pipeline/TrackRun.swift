@@ -31,10 +31,12 @@ public final class RunOutputs {
 
     private let motPath: String?
 
-    public init(logPath: String?, motPath: String?) throws {
+    /// `refineGap`: the MOT results get each track's gaps of at most this many
+    /// seconds filled (`GapFiller`); the log is never refined.
+    public init(logPath: String?, motPath: String?, refineGap: Double? = nil) throws {
         let log = try logPath.map(TrackLogWriter.init(path:))
         do {
-            mot = try motPath.map(MOTResultWriter.init(path:))
+            mot = try motPath.map { try MOTResultWriter(path: $0, refineGap: refineGap) }
         } catch {
             log?.abandon()
             throw error
@@ -94,7 +96,7 @@ public final class TrackSession {
         // MOTChallenge results keep the tracker's boxes, which may reach past the
         // picture as MOTChallenge's own ground truth does (clipping them costs ~5 HOTA
         // on MOT17); the log keeps its boxes inside the picture.
-        try mot?.append(frame: detected.index + 1, tracked)
+        try mot?.append(frame: detected.index + 1, time: detected.time, tracked)
         let objects = tracked.compactMap { o -> TrackedObject? in
             var o = o
             o.box = clipped(o.box)
@@ -194,7 +196,8 @@ public struct TrackRun {
     }
 }
 
-/// MOTChallenge results written as they come: `frame,id,x,y,w,h,score,-1,-1,-1`.
+/// MOTChallenge results written as they come: `frame,id,x,y,w,h,score,-1,-1,-1`;
+/// refined, they come out a gap's length later, with each track's gaps filled.
 public final class MOTResultWriter {
     public struct WriteError: Error, CustomStringConvertible {
         public var path: String
@@ -204,21 +207,44 @@ public final class MOTResultWriter {
 
     private let handle: FileHandle
     private let path: String
+    private var filler: GapFiller?
 
-    public init(path: String) throws {
+    public init(path: String, refineGap: Double? = nil) throws {
         self.path = path
+        filler = refineGap.map(GapFiller.init(maxGap:))
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw WriteError(path: path, reason: String(cString: strerror(errno)))
         }
         self.handle = handle
     }
 
-    func append(frame: Int, _ objects: [TrackedObject]) throws {
-        guard !objects.isEmpty else { return }
-        let text = objects.map { o in
-            MOTText.resultLine(MOTRecord(frame: frame, id: o.id, left: o.box.x1, top: o.box.y1,
-                                         width: o.box.width, height: o.box.height, confidence: o.score)) + "\n"
-        }.joined()
+    func append(frame: Int, time: Double, _ objects: [TrackedObject]) throws {
+        guard var filler else {
+            try write(objects.map { o in
+                MOTRecord(frame: frame, id: o.id, left: o.box.x1, top: o.box.y1, width: o.box.width, height: o.box.height,
+                          confidence: o.score)
+            })
+            return
+        }
+        let tracks = objects.map { o in
+            LogTrack(id: o.id, class: "", classId: o.classID, score: o.score, box: [o.box.x1, o.box.y1, o.box.width, o.box.height],
+                     state: "confirmed")
+        }
+        let ready = filler.add(LogFrame(frame: frame, time: time, tracks: tracks))
+        self.filler = filler
+        try write(ready)
+    }
+
+    private func write(_ frames: [LogFrame]) throws {
+        try write(frames.flatMap { f in
+            f.tracks.map { MOTRecord(frame: f.frame, id: $0.id, left: $0.box[0], top: $0.box[1], width: $0.box[2], height: $0.box[3],
+                                     confidence: $0.score) }
+        })
+    }
+
+    private func write(_ records: [MOTRecord]) throws {
+        guard !records.isEmpty else { return }
+        let text = records.map { MOTText.resultLine($0) + "\n" }.joined()
         do {
             try handle.write(contentsOf: Data(text.utf8))
         } catch {
@@ -227,6 +253,10 @@ public final class MOTResultWriter {
     }
 
     func finish() throws {
+        if var filler {
+            try write(filler.finish())
+            self.filler = filler
+        }
         do {
             try handle.synchronize()
             try handle.close()

@@ -28,33 +28,44 @@ public struct ExportSummary: Sendable {
 /// tracks are held.
 public struct Exporter {
     public let format: ExportFormat
+    /// Fill each track's gaps of at most this many seconds (`GapFiller`); nil: the
+    /// log's boxes as they are.
+    public let refineGap: Double?
 
-    public init(format: ExportFormat) { self.format = format }
+    public init(format: ExportFormat, refineGap: Double? = nil) {
+        self.format = format
+        self.refineGap = refineGap
+    }
 
     public func export(_ reader: TrackLogReader, to write: @escaping (String) throws -> Void) throws -> ExportSummary {
         var summary = ExportSummary()
         var output = BufferedText(write: write)
         var live: [Int: TrackSummary] = [:]
-        let patience = reader.header.tracker.maxLostSeconds
+        var filler = refineGap.map(GapFiller.init(maxGap:))
+        let patience = reader.header.tracker.maxLostSeconds + (refineGap ?? 0)
         if format == .csv { try output.add("frame,time,id,class,class_id,score,left,top,width,height,state\n") }
 
+        func emit(_ frame: LogFrame) throws {
+            summary.frames += 1
+            summary.boxes += frame.tracks.count
+            try add(frame, to: &output, live: &live)
+            if format == .tracks {
+                let gone = live.values.filter { frame.time - $0.lastTime > patience }.map(\.id).sorted()
+                for id in gone { try output.add(live.removeValue(forKey: id)!.jsonLine + "\n") }
+                summary.tracks += gone.count
+            }
+        }
         while let record = try reader.next() {
             switch record {
             case .frame(let frame):
-                summary.frames += 1
-                summary.boxes += frame.tracks.count
-                try add(frame, to: &output, live: &live)
-                if format == .tracks {
-                    let gone = live.values.filter { frame.time - $0.lastTime > patience }.map(\.id).sorted()
-                    for id in gone { try output.add(live.removeValue(forKey: id)!.jsonLine + "\n") }
-                    summary.tracks += gone.count
-                }
+                for ready in filler?.add(frame) ?? [frame] { try emit(ready) }
             case .end:
                 summary.unfinished = false
             case .header:
                 break
             }
         }
+        for ready in filler?.finish() ?? [] { try emit(ready) }
         for id in live.keys.sorted() { try output.add(live[id]!.jsonLine + "\n") }
         summary.tracks += live.count
         try output.flush()

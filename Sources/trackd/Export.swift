@@ -10,7 +10,8 @@ struct Export: ParsableCommand {
             (frames from 1). csv: a header row, then frame,time,id,class,class_id,score,left,top,\
             width,height,state. tracks: JSON lines, one per track: id, class, first and last \
             time and frame, frame count, mean score, path of box centres [time, x, y]. A log \
-            cut short by a crash is exported up to its last complete line, with a warning.
+            cut short by a crash is exported up to its last complete line, with a warning. \
+            --refine fills the gaps in each track offline (the log itself is left as it is).
             """
     )
 
@@ -23,7 +24,14 @@ struct Export: ParsableCommand {
     @Option(help: ArgumentHelp("Where to write (default: standard output).", valueName: "file"))
     var out: String?
 
+    @Flag(help: ArgumentHelp("Refine offline: fill each track's gaps with boxes interpolated between its observations before and after (state interpolated).", discussion: ""))
+    var refine = false
+
+    @Option(name: .customLong("max-gap"), help: ArgumentHelp("With --refine: fill gaps of at most this many seconds (default: the tracker's maxLostSeconds from the log, the longest gap a track can have).", valueName: "seconds"))
+    var maxGap: Double?
+
     func validate() throws {
+        if let maxGap { guard maxGap > 0, maxGap.isFinite else { throw ValidationError("--max-gap must be positive") } }
         guard ExportFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -36,7 +44,8 @@ struct Export: ParsableCommand {
             files.output("--out", out)
             try files.check()
             let reader = try TrackLogReader(path: log)
-            let exporter = Exporter(format: ExportFormat(rawValue: format)!)
+            let exporter = Exporter(format: ExportFormat(rawValue: format)!,
+                                    refineGap: refine ? maxGap ?? reader.header.tracker.maxLostSeconds : nil)
             let summary: ExportSummary
             if let out {
                 // Written beside the target and renamed at the end: no half-written file.

@@ -202,6 +202,40 @@ final class TrackLogTests: XCTestCase {
         XCTAssertEqual(objects[1]["class"] as? String, "car, red")
     }
 
+    /// Refinement fills a track's gap between two observations, linearly in time, and
+    /// nothing before a track's first box or after its last; a gap longer than the
+    /// limit stays open. Every frame comes out once, in order, though held back.
+    func testGapFillerInterpolatesOnlyBetweenObservations() {
+        // Track 1 at x 10 (frame 0), then unseen for frames 1-3, then x 50 (frame 4).
+        // Track 2 seen on frames 0-1 only. Track 3 unseen for 1.5 s (frames 5-19).
+        var frames = [frame(0, [(1, 0, 10), (2, 1, 100)]), frame(1, [(2, 1, 102)]), frame(2, [(3, 0, 0)])]
+        frames += [frame(3, []), frame(4, [(1, 0, 50)])]
+        frames += (5...19).map { frame($0, []) } + [frame(20, [(3, 0, 30)])]
+        var filler = GapFiller(maxGap: 1)
+        var out: [LogFrame] = []
+        for f in frames {
+            let ready = filler.add(f)
+            XCTAssertTrue(ready.allSatisfy { f.time - $0.time > 1 }, "held only while a gap may still reach it")
+            out += ready
+        }
+        out += filler.finish()
+        XCTAssertEqual(out.map(\.frame), frames.map(\.frame))
+        let filled = out.flatMap { f in f.tracks.filter { $0.state == "interpolated" }.map { (f.frame, $0) } }
+        XCTAssertEqual(filled.map(\.0), [1, 2, 3])
+        XCTAssertEqual(filled.map { $0.1.id }, [1, 1, 1])
+        XCTAssertEqual(filled.map { $0.1.box[0] }, [20, 30, 40])
+        XCTAssertEqual(filled.first?.1.score, 0.51)
+        XCTAssertEqual(filled.first?.1.class, "person")
+        XCTAssertFalse(out.contains { f in f.frame > 1 && f.tracks.contains { $0.id == 2 } }, "nothing after track 2's end")
+        XCTAssertFalse(out.contains { f in (3...19).contains(f.frame) && f.tracks.contains { $0.id == 3 } }, "a 1.8 s gap stays open")
+
+        // Through the exporter, with the limit the tracker's: the same three boxes.
+        let path = try? write(frames)
+        var text = ""
+        XCTAssertNoThrow(try Exporter(format: .csv, refineGap: 1).export(try TrackLogReader(path: path!)) { text += $0 })
+        XCTAssertEqual(text.split(separator: "\n").filter { $0.hasSuffix(",interpolated") }.count, 3)
+    }
+
     private func entries() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted() }
 
     /// The log appears under its name only with its header.

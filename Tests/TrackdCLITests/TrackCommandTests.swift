@@ -60,6 +60,40 @@ final class TrackCommandTests: XCTestCase {
         XCTAssertTrue(boxes.allSatisfy { $0[0] + $0[2] <= 640 }, "clipped to the picture")
     }
 
+    /// `--refine` fills a track's gap in the MOTChallenge results, on the line between
+    /// its boxes before and after; the log is left as tracked, and `export --refine`
+    /// fills the same gap from it.
+    func testRefineFillsGapsInTheResultsNotTheLog() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func file(_ name: String) -> String { dir.appendingPathComponent(name).path }
+        // A person walking right 4 px a frame, undetected on frames 8-10 (0.3 s at 10 fps).
+        let det = (1...20).filter { !(8...10).contains($0) }.map { f in "\(f),-1,\(100 + 4 * f),100,60,150,0.9,-1,-1,-1" }
+        try (det.joined(separator: "\n") + "\n").write(toFile: file("det.txt"), atomically: true, encoding: .utf8)
+        try "[Sequence]\nname=S\nframeRate=10\nseqLength=20\nimWidth=640\nimHeight=480\n"
+            .write(toFile: file("seqinfo.ini"), atomically: true, encoding: .utf8)
+        let result = try runProcess(trackd, ["track", "--detections", file("det.txt"), "--seqinfo", file("seqinfo.ini"),
+                                             "--mot-out", file("r.txt"), "--refine", "--out", file("log.jsonl")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let results = try MOTText.read(file("r.txt"))
+        XCTAssertEqual(Set(results.map(\.id)), [1])
+        XCTAssertEqual(results.map(\.frame), Array(2...20), "the gap filled, nothing before the track began")
+        for frame in 8...10 {
+            let box = try XCTUnwrap(results.first { $0.frame == frame })
+            XCTAssertEqual(box.left, Double(100 + 4 * frame), accuracy: 3, "frame \(frame) on the line between frames 7 and 11")
+        }
+        let (_, frames, _) = try readLog(file("log.jsonl"))
+        XCTAssertTrue(frames.filter { (8...10).contains($0.frame + 1) }.allSatisfy { $0.tracks.isEmpty }, "the log is not refined")
+
+        let export = try runProcess(trackd, ["export", file("log.jsonl"), "--format", "mot", "--refine", "--out", file("e.txt")])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertEqual(try MOTText.read(file("e.txt")).map(\.frame), Array(2...20))
+
+        let alone = try runProcess(trackd, ["track", "--detections", file("det.txt"), "--refine", "--out", file("x.jsonl")])
+        XCTAssertEqual(alone.status, 64)
+        XCTAssertTrue(alone.stderr.contains("--refine refines the --mot-out results"), alone.stderr)
+    }
+
     func testMalformedDetectionsNameTheLine() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
