@@ -100,7 +100,10 @@ public final class TrackLogWriter {
     /// Writes the end line, syncs and closes the file.
     public func finish(_ end: LogEnd) throws {
         try write(try encoder.encode(end))
-        guard fsync(fd) == 0 else { throw TrackLogError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        // EINVAL: a device or pipe that cannot be synced (/dev/null); nothing to wait for.
+        guard fsync(fd) == 0 || errno == EINVAL else {
+            throw TrackLogError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+        }
         close(fd)
         fd = -1
     }
