@@ -99,24 +99,23 @@ public struct Region: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Scales a region of a packed image into a letterboxed image of a fixed size, for
-/// a detector that looks at a frame piece by piece (tiles). Keeps one swscale
-/// context, rebuilt when the region's size changes (tiles at a frame's edge may be
-/// smaller).
+/// a detector that looks at a frame piece by piece (the whole frame, then its tiles).
+/// Keeps one swscale context per region size, so a frame's passes reuse theirs; a
+/// few sizes at most (a stream that changes size starts the set again).
 public final class RegionScaler {
-    private struct Key: Equatable {
+    private struct Key: Hashable {
         var width, height, outputWidth, outputHeight: Int
         var format: PixelFormat
     }
 
     private let scaling: FrameReader.Scaling
-    private var context: OpaquePointer?
-    private var key: Key?
+    private var contexts: [Key: OpaquePointer] = [:]
 
     public init(scaling: FrameReader.Scaling = .bicubic) {
         self.scaling = scaling
     }
 
-    deinit { sws_freeContext(context) }
+    deinit { contexts.values.forEach(sws_freeContext) }
 
     /// `region` of `image` scaled to fit `width`×`height` (aspect ratio kept), placed
     /// as `alignment` says, the rest `padValue`; the letterbox maps boxes back into
@@ -129,14 +128,16 @@ public final class RegionScaler {
         let box = Letterbox(sourceWidth: region.width, sourceHeight: region.height, width: width, height: height, alignment: alignment)
         let wanted = Key(width: region.width, height: region.height, outputWidth: box.contentWidth,
                          outputHeight: box.contentHeight, format: image.pixelFormat)
-        if wanted != key {
-            sws_freeContext(context)
+        if contexts[wanted] == nil {
+            if contexts.count >= 8 {
+                contexts.values.forEach(sws_freeContext)
+                contexts = [:]
+            }
             let format = image.pixelFormat == .rgb24 ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_BGR24
-            context = sws_getContext(Int32(region.width), Int32(region.height), format, Int32(box.contentWidth),
-                                     Int32(box.contentHeight), format, scaling.swsFlags, nil, nil, nil)
-            key = context == nil ? nil : wanted
+            contexts[wanted] = sws_getContext(Int32(region.width), Int32(region.height), format, Int32(box.contentWidth),
+                                              Int32(box.contentHeight), format, scaling.swsFlags, nil, nil, nil)
         }
-        guard let context else {
+        guard let context = contexts[wanted] else {
             throw VideoError(.invalidOption, source: "", message: "swscale cannot scale \(region.width)x\(region.height) to \(box.contentWidth)x\(box.contentHeight)")
         }
         let bpp = image.pixelFormat.bytesPerPixel
