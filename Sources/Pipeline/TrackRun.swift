@@ -31,12 +31,11 @@ public final class RunOutputs {
 
     private let motPath: String?
 
-    /// `refineGap`: the MOT results get each track's gaps of at most this many
-    /// seconds filled (`GapFiller`); the log is never refined.
-    public init(logPath: String?, motPath: String?, refineGap: Double? = nil) throws {
+    /// `refiner`: the MOT results are refined offline (`Refiner`); the log never is.
+    public init(logPath: String?, motPath: String?, refiner: Refiner? = nil) throws {
         let log = try logPath.map(TrackLogWriter.init(path:))
         do {
-            mot = try motPath.map { try MOTResultWriter(path: $0, refineGap: refineGap) }
+            mot = try motPath.map { try MOTResultWriter(path: $0, refiner: refiner) }
         } catch {
             log?.abandon()
             throw error
@@ -197,7 +196,7 @@ public struct TrackRun {
 }
 
 /// MOTChallenge results written as they come: `frame,id,x,y,w,h,score,-1,-1,-1`;
-/// refined, they come out a gap's length later, with each track's gaps filled.
+/// refined, they come out up to `Refiner.delay` later, gaps filled and boxes smoothed.
 public final class MOTResultWriter {
     public struct WriteError: Error, CustomStringConvertible {
         public var path: String
@@ -207,11 +206,11 @@ public final class MOTResultWriter {
 
     private let handle: FileHandle
     private let path: String
-    private var filler: GapFiller?
+    private var refiner: Refiner?
 
-    public init(path: String, refineGap: Double? = nil) throws {
+    public init(path: String, refiner: Refiner? = nil) throws {
         self.path = path
-        filler = refineGap.map(GapFiller.init(maxGap:))
+        self.refiner = refiner
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw WriteError(path: path, reason: String(cString: strerror(errno)))
         }
@@ -219,7 +218,7 @@ public final class MOTResultWriter {
     }
 
     func append(frame: Int, time: Double, _ objects: [TrackedObject]) throws {
-        guard var filler else {
+        guard var refiner else {
             try write(objects.map { o in
                 MOTRecord(frame: frame, id: o.id, left: o.box.x1, top: o.box.y1, width: o.box.width, height: o.box.height,
                           confidence: o.score)
@@ -230,8 +229,8 @@ public final class MOTResultWriter {
             LogTrack(id: o.id, class: "", classId: o.classID, score: o.score, box: [o.box.x1, o.box.y1, o.box.width, o.box.height],
                      state: "confirmed")
         }
-        let ready = filler.add(LogFrame(frame: frame, time: time, tracks: tracks))
-        self.filler = filler
+        let ready = refiner.add(LogFrame(frame: frame, time: time, tracks: tracks))
+        self.refiner = refiner
         try write(ready)
     }
 
@@ -253,9 +252,9 @@ public final class MOTResultWriter {
     }
 
     func finish() throws {
-        if var filler {
-            try write(filler.finish())
-            self.filler = filler
+        if var refiner {
+            try write(refiner.finish())
+            self.refiner = refiner
         }
         do {
             try handle.synchronize()

@@ -28,21 +28,21 @@ public struct ExportSummary: Sendable {
 /// tracks are held.
 public struct Exporter {
     public let format: ExportFormat
-    /// Fill each track's gaps of at most this many seconds (`GapFiller`); nil: the
-    /// log's boxes as they are.
-    public let refineGap: Double?
+    /// Offline refinement of the frames on their way out (`Refiner`); nil: the log's
+    /// boxes as they are.
+    public let refiner: Refiner?
 
-    public init(format: ExportFormat, refineGap: Double? = nil) {
+    public init(format: ExportFormat, refiner: Refiner? = nil) {
         self.format = format
-        self.refineGap = refineGap
+        self.refiner = refiner
     }
 
     public func export(_ reader: TrackLogReader, to write: @escaping (String) throws -> Void) throws -> ExportSummary {
         var summary = ExportSummary()
         var output = BufferedText(write: write)
         var live: [Int: TrackSummary] = [:]
-        var filler = refineGap.map(GapFiller.init(maxGap:))
-        let patience = reader.header.tracker.maxLostSeconds + (refineGap ?? 0)
+        var refiner = self.refiner
+        let patience = reader.header.tracker.maxLostSeconds + (refiner?.delay ?? 0)
         if format == .csv { try output.add("frame,time,id,class,class_id,score,left,top,width,height,state\n") }
 
         func emit(_ frame: LogFrame) throws {
@@ -58,14 +58,14 @@ public struct Exporter {
         while let record = try reader.next() {
             switch record {
             case .frame(let frame):
-                for ready in filler?.add(frame) ?? [frame] { try emit(ready) }
+                for ready in refiner?.add(frame) ?? [frame] { try emit(ready) }
             case .end:
                 summary.unfinished = false
             case .header:
                 break
             }
         }
-        for ready in filler?.finish() ?? [] { try emit(ready) }
+        for ready in refiner?.finish() ?? [] { try emit(ready) }
         for id in live.keys.sorted() { try output.add(live[id]!.jsonLine + "\n") }
         summary.tracks += live.count
         try output.flush()

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Offline refinement of a finished log's frames, as they stream past: a track unseen
 /// for a few frames and then seen again gets boxes interpolated linearly in time
 /// between its two observations (ByteTrack's interpolation), state `interpolated`,
@@ -47,5 +49,94 @@ public struct GapFiller {
             pending[k].tracks.append(LogTrack(id: b.track.id, class: b.track.class, classId: b.track.classId,
                                               score: min(a.track.score, b.track.score), box: box, state: "interpolated"))
         }
+    }
+}
+
+/// Smooths each track's boxes in time: every box becomes the Gaussian-weighted mean
+/// (standard deviation `sigma` seconds, out to 3 `sigma`) of the same track's boxes
+/// around it, the box itself included, as StrongSORT's GSI smooths its tracks. Only
+/// boxes move; none is added or dropped. Frames come out in order, each once the
+/// frames 3 `sigma` after it have been read.
+public struct BoxSmoother {
+    public let sigma: Double
+    private var reach: Double { 3 * sigma }
+    /// Frames still needed: those not yet handed out, and the ones before them that
+    /// are within reach.
+    private var frames: [LogFrame] = []
+    private var next = 0
+
+    public init(sigma: Double) {
+        precondition(sigma > 0)
+        self.sigma = sigma
+    }
+
+    public mutating func add(_ frame: LogFrame) -> [LogFrame] {
+        frames.append(frame)
+        var ready: [LogFrame] = []
+        while next < frames.count, frame.time - frames[next].time > reach {
+            ready.append(smoothed(next))
+            next += 1
+        }
+        let oldestNeeded = next < frames.count ? frames[next].time : frame.time
+        let done = frames.prefix(next).prefix { oldestNeeded - $0.time > reach }.count
+        frames.removeFirst(done)
+        next -= done
+        return ready
+    }
+
+    public mutating func finish() -> [LogFrame] {
+        defer { frames = []; next = 0 }
+        return (next..<frames.count).map(smoothed)
+    }
+
+    private func smoothed(_ k: Int) -> LogFrame {
+        var frame = frames[k]
+        for j in frame.tracks.indices where frame.tracks[j].box.count == 4 {
+            var sum = [0.0, 0, 0, 0], weights = 0.0
+            for other in frames where abs(other.time - frame.time) <= reach {
+                guard let box = other.tracks.first(where: { $0.id == frame.tracks[j].id })?.box, box.count == 4 else { continue }
+                let d = (other.time - frame.time) / sigma
+                let w = exp(-0.5 * d * d)
+                for c in 0..<4 { sum[c] += w * box[c] }
+                weights += w
+            }
+            frame.tracks[j].box = sum.map { ($0 / weights * 100).rounded() / 100 }
+        }
+        return frame
+    }
+}
+
+/// Offline refinement, a stream of frames in and out: gaps filled (`GapFiller`),
+/// then boxes smoothed (`BoxSmoother`, unless `sigma` is 0).
+public struct Refiner {
+    private var filler: GapFiller
+    private var smoother: BoxSmoother?
+
+    /// `sigma`: the smoothing's standard deviation in seconds; 0: no smoothing.
+    public init(maxGap: Double, sigma: Double) {
+        filler = GapFiller(maxGap: maxGap)
+        smoother = sigma > 0 ? BoxSmoother(sigma: sigma) : nil
+    }
+
+    /// How long a frame may be held back, in seconds of the log.
+    public var delay: Double { filler.maxGap + 3 * (smoother?.sigma ?? 0) }
+
+    public mutating func add(_ frame: LogFrame) -> [LogFrame] {
+        smooth(filler.add(frame))
+    }
+
+    public mutating func finish() -> [LogFrame] {
+        var out = smooth(filler.finish())
+        if var s = smoother {
+            out += s.finish()
+            smoother = s
+        }
+        return out
+    }
+
+    private mutating func smooth(_ frames: [LogFrame]) -> [LogFrame] {
+        guard var s = smoother else { return frames }
+        defer { smoother = s }
+        return frames.flatMap { s.add($0) }
     }
 }

@@ -24,14 +24,9 @@ struct Export: ParsableCommand {
     @Option(help: ArgumentHelp("Where to write (default: standard output).", valueName: "file"))
     var out: String?
 
-    @Flag(help: ArgumentHelp("Refine offline: fill each track's gaps with boxes interpolated between its observations before and after (state interpolated).", discussion: ""))
-    var refine = false
-
-    @Option(name: .customLong("max-gap"), help: ArgumentHelp("With --refine: fill gaps of at most this many seconds (default: the tracker's maxLostSeconds from the log, the longest gap a track can have).", valueName: "seconds"))
-    var maxGap: Double?
+    @OptionGroup var refinement: RefineArguments
 
     func validate() throws {
-        if let maxGap { guard maxGap > 0, maxGap.isFinite else { throw ValidationError("--max-gap must be positive") } }
         guard ExportFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -45,7 +40,7 @@ struct Export: ParsableCommand {
             try files.check()
             let reader = try TrackLogReader(path: log)
             let exporter = Exporter(format: ExportFormat(rawValue: format)!,
-                                    refineGap: refine ? maxGap ?? reader.header.tracker.maxLostSeconds : nil)
+                                    refiner: refinement.refiner(maxLostSeconds: reader.header.tracker.maxLostSeconds))
             let summary: ExportSummary
             if let out {
                 // Written beside the target and renamed at the end: no half-written file.
@@ -75,5 +70,27 @@ struct Export: ParsableCommand {
         } catch {
             throw CLI.failure(error)
         }
+    }
+}
+
+/// Offline refinement, for `track --mot-out` results and for `export`.
+struct RefineArguments: ParsableArguments {
+    @Flag(help: "Refine offline: fill each track's gaps with boxes interpolated between its observations before and after (state interpolated), then smooth its boxes in time.")
+    var refine = false
+
+    @Option(name: .customLong("max-gap"), help: ArgumentHelp("With --refine: fill gaps of at most this many seconds (default: the tracker's maxLostSeconds, the longest gap a track can have).", valueName: "seconds"))
+    var maxGap: Double?
+
+    @Option(help: ArgumentHelp("With --refine: the smoothing's standard deviation in seconds (0: none).", valueName: "seconds"))
+    var smooth = 0.1
+
+    func validate() throws {
+        if let maxGap { guard maxGap > 0, maxGap.isFinite else { throw ValidationError("--max-gap must be positive") } }
+        guard smooth >= 0, smooth.isFinite else { throw ValidationError("--smooth must not be negative") }
+    }
+
+    /// The refiner asked for; nil without --refine.
+    func refiner(maxLostSeconds: Double) -> Refiner? {
+        refine ? Refiner(maxGap: maxGap ?? maxLostSeconds, sigma: smooth) : nil
     }
 }

@@ -38,11 +38,7 @@ struct Track: ParsableCommand {
     @Option(name: .customLong("mot-out"), help: ArgumentHelp("MOTChallenge results to write.", valueName: "results.txt"))
     var motOut: String?
 
-    @Flag(help: "Refine the --mot-out results offline: fill each track's gaps with boxes interpolated between its observations before and after. The log is never refined (trackd export --refine does it from a log).")
-    var refine = false
-
-    @Option(name: .customLong("max-gap"), help: ArgumentHelp("With --refine: fill gaps of at most this many seconds (default: the tracker's maxLostSeconds).", valueName: "seconds"))
-    var maxGap: Double?
+    @OptionGroup var refinement: RefineArguments
 
     @Option(help: ArgumentHelp("Tracker parameters as JSON; keys left out keep their defaults (see README).", valueName: "tracker.json"))
     var config: String?
@@ -77,8 +73,9 @@ struct Track: ParsableCommand {
         guard fps > 0, fps.isFinite else { throw ValidationError("--fps must be positive") }
         if let start, let end, end < start { throw ValidationError("--end must not be before --start") }
         if let start, start < 0 { throw ValidationError("--start must not be negative") }
-        if refine, motOut == nil { throw ValidationError("--refine refines the --mot-out results; for a log, use trackd export --refine") }
-        if let maxGap { guard maxGap > 0, maxGap.isFinite else { throw ValidationError("--max-gap must be positive") } }
+        if refinement.refine, motOut == nil {
+            throw ValidationError("--refine refines the --mot-out results; for a log, use trackd export --refine")
+        }
     }
 
     func run() throws {
@@ -105,7 +102,7 @@ struct Track: ParsableCommand {
             try files.check()
             // Outputs first: an unwritable path fails before the model is loaded.
             let outputs = try RunOutputs(logPath: logPath, motPath: motOut,
-                                         refineGap: refine ? maxGap ?? trackerConfig.maxLostSeconds : nil)
+                                         refiner: refinement.refiner(maxLostSeconds: trackerConfig.maxLostSeconds))
             let source: any DetectionSource
             do {
                 source = try openSource(stop: stop)

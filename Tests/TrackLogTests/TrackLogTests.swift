@@ -241,8 +241,31 @@ final class TrackLogTests: XCTestCase {
         // Through the exporter, with the limit the tracker's: the same three boxes.
         let path = try? write(frames)
         var text = ""
-        XCTAssertNoThrow(try Exporter(format: .csv, refineGap: 1).export(try TrackLogReader(path: path!)) { text += $0 })
+        XCTAssertNoThrow(try Exporter(format: .csv, refiner: Refiner(maxGap: 1, sigma: 0)).export(try TrackLogReader(path: path!)) {
+            text += $0
+        })
         XCTAssertEqual(text.split(separator: "\n").filter { $0.hasSuffix(",interpolated") }.count, 3)
+    }
+
+    /// Smoothing pulls a jittery track onto its line, moves only boxes (none added or
+    /// dropped, ids and order kept), and hands every frame out once, in order.
+    func testBoxSmootherPullsJitterOntoTheLine() {
+        // Track 1 moves 2 px a frame with ±3 px of jitter; track 2 appears on two frames.
+        let frames = (0..<40).map { k in
+            frame(k, [(1, 0, 100 + 2 * Double(k) + (k % 2 == 0 ? 3 : -3))] + (k == 10 || k == 11 ? [(2, 1, 300)] : []))
+        }
+        var smoother = BoxSmoother(sigma: 0.1)
+        var out: [LogFrame] = []
+        for f in frames { out += smoother.add(f) }
+        out += smoother.finish()
+        XCTAssertEqual(out.map(\.frame), frames.map(\.frame))
+        XCTAssertEqual(out.map { $0.tracks.map(\.id) }, frames.map { $0.tracks.map(\.id) })
+        func error(_ f: [LogFrame]) -> Double {
+            f[5..<35].map { abs($0.tracks[0].box[0] - (100 + 2 * Double($0.frame))) }.reduce(0, +) / 30
+        }
+        XCTAssertEqual(error(frames), 3)
+        XCTAssertLessThan(error(out), 1, "jitter mostly gone")
+        XCTAssertEqual(out[10].tracks[1].box[0], 300, "a still box stays")
     }
 
     private func entries() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted() }
