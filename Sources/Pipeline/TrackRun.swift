@@ -196,7 +196,8 @@ public struct TrackRun {
 }
 
 /// MOTChallenge results written as they come: `frame,id,x,y,w,h,score,-1,-1,-1`;
-/// refined, they come out up to `Refiner.delay` later, gaps filled and boxes smoothed.
+/// refined, gaps filled and boxes smoothed, each frame's rows once no later frame can
+/// change them (`Refiner`).
 public final class MOTResultWriter {
     public struct WriteError: Error, CustomStringConvertible {
         public var path: String

@@ -40,11 +40,11 @@ final class StatusService: Service, @unchecked Sendable {
                     warnedStall = false
                     notifier.notify("WATCHDOG=1", "STATUS=" + state.summary)
                 }
-                let now = Set(state.snapshot.streams.filter { $0.state == "silent" }.map(\.name))
-                for name in now.subtracting(silent).sorted() {
+                let silentNow = Set(state.snapshot.streams.filter { $0.state == "silent" }.map(\.name))
+                for name in silentNow.subtracting(silent).sorted() {
                     logger.warning("stream \(name): its source has sent nothing for \(Int(ServiceState.silentAfter)) s")
                 }
-                silent = now
+                silent = silentNow
                 try? await Task.sleep(nanoseconds: 1_000_000_000)
             }
         } onGracefulShutdown: { [notifier, logger] in

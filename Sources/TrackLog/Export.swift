@@ -42,7 +42,7 @@ public struct Exporter {
         var output = BufferedText(write: write)
         var live: [Int: TrackSummary] = [:]
         var refiner = self.refiner
-        let patience = reader.header.tracker.maxLostSeconds + (refiner?.delay ?? 0)
+        let patience = reader.header.tracker.maxLostSeconds
         if format == .csv { try output.add("frame,time,id,class,class_id,score,left,top,width,height,state\n") }
 
         func emit(_ frame: LogFrame) throws {

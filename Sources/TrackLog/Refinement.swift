@@ -118,9 +118,6 @@ public struct Refiner {
         smoother = sigma > 0 ? BoxSmoother(sigma: sigma) : nil
     }
 
-    /// How long a frame may be held back, in seconds of the log.
-    public var delay: Double { filler.maxGap + 3 * (smoother?.sigma ?? 0) }
-
     public mutating func add(_ frame: LogFrame) -> [LogFrame] {
         smooth(filler.add(frame))
     }
