@@ -1,5 +1,3 @@
-import Foundation
-
 /// One object's track: its filter, life-cycle state and recent observations.
 struct Track: Sendable {
     /// Public id, given when the track is confirmed.
@@ -19,12 +17,9 @@ struct Track: Sendable {
     var filterAtLastObservation: BoxFilter
     /// Times of the frames predicted since the last observation.
     var missedTimes: [Double] = []
-    /// Recent observations (time, centre), oldest first, for the motion direction.
-    var recentCentres: [(time: Double, x: Double, y: Double)]
-    let directionSpan: Double
     private var time: Double
 
-    init(_ observation: Observation, at time: Double, noise: BoxFilter.Noise, directionSpan: Double) {
+    init(_ observation: Observation, at time: Double, noise: BoxFilter.Noise) {
         filter = BoxFilter(observation.box, noise: noise)
         classID = observation.classID
         score = observation.score
@@ -32,8 +27,6 @@ struct Track: Sendable {
         lastObservation = observation.box
         lastObservationTime = time
         filterAtLastObservation = filter
-        recentCentres = [(time, observation.box.centerX, observation.box.centerY)]
-        self.directionSpan = directionSpan
         self.time = time
     }
 
@@ -72,11 +65,6 @@ struct Track: Sendable {
         score = observation.score
         misses = 0
         hits += 1
-        recentCentres.append((now, observation.box.centerX, observation.box.centerY))
-        // Keep what the direction needs: observations within the span, plus one before it.
-        while recentCentres.count > 2, now - recentCentres[1].time >= directionSpan {
-            recentCentres.removeFirst()
-        }
         switch state {
         case .tentative where hits >= confirmHits: state = .confirmed
         case .lost: state = .confirmed
@@ -91,10 +79,6 @@ struct Track: Sendable {
         filterAtLastObservation.shift(dx: dx, dy: dy)
         predicted = predicted.offsetBy(dx: dx, dy: dy)
         lastObservation = lastObservation.offsetBy(dx: dx, dy: dy)
-        for i in recentCentres.indices {
-            recentCentres[i].x += dx
-            recentCentres[i].y += dy
-        }
     }
 
     mutating func miss() {
@@ -102,18 +86,5 @@ struct Track: Sendable {
         missedTimes.append(time)
         if state == .confirmed { state = .lost }
         filter.freezeSize()
-    }
-
-    /// How well moving from the last observation to `box` continues the track's own
-    /// recent direction: +1/2 same direction, −1/2 opposite, 0 at a right angle or
-    /// when the track has no direction yet.
-    func directionAgreement(with box: Box) -> Double {
-        guard let from = recentCentres.first, let last = recentCentres.last, last.time > from.time else { return 0 }
-        let tx = last.x - from.x, ty = last.y - from.y
-        let dx = box.centerX - last.x, dy = box.centerY - last.y
-        let nt = (tx * tx + ty * ty).squareRoot(), nd = (dx * dx + dy * dy).squareRoot()
-        guard nt > 1e-6, nd > 1e-6 else { return 0 }
-        let cosine = max(-1, min(1, (tx * dx + ty * dy) / (nt * nd)))
-        return (Double.pi / 2 - acos(cosine)) / Double.pi
     }
 }

@@ -21,8 +21,8 @@ public enum TrackState: Sendable, Equatable {
 
 /// Online multi-object tracker: BYTE's two-pass association of high- and
 /// low-score detections, a constant-velocity Kalman filter per track, and
-/// OC-SORT's observation-centric ideas (direction consistency in the cost,
-/// recovery on the last observation, re-update through an occlusion), with the
+/// OC-SORT's observation-centric ideas (recovery on the last observation,
+/// re-update through an occlusion), with the
 /// camera's motion estimated from the tracks themselves and compensated.
 ///
 /// Pure and deterministic: no I/O, no global state; the same detections and times
@@ -53,6 +53,7 @@ public struct Tracker: Sendable {
     /// confirmed tracks observed in it.
     public mutating func update(_ observations: [Observation], time: Double) throws -> [TrackedObject] {
         if let lastTime, !(time > lastTime) { throw TimeError(previous: lastTime, time: time) }
+        let isFirstFrame = lastTime == nil
         let dt = lastTime.map { time - $0 } ?? 0
         lastTime = time
 
@@ -70,23 +71,22 @@ public struct Tracker: Sendable {
         var matches: [(track: Int, observation: Int)] = []
 
         // 3. First pass: high-score detections against confirmed and lost tracks, on
-        //    IoU with the predicted box plus the direction-consistency term. If the
-        //    matches show that the camera moved, every track is moved with the image
+        //    IoU with the predicted box. If the matches show that the camera moved, every track is moved with the image
         //    and the pass is run again from the compensated predictions.
-        var first = associate(established, high, observations, minIoU: config.matchIoU, useDirection: true) { $0.predicted }
+        var first = associate(established, high, observations, minIoU: config.matchIoU) { $0.predicted }
         let offsets = first.matches.map { t, k in
             (dx: observations[k].box.centerX - tracks[t].predicted.centerX,
              dy: observations[k].box.centerY - tracks[t].predicted.centerY)
         }
         if let shift = cameraMotion.shift(offsets: offsets, dt: dt) {
             for t in tracks.indices { tracks[t].shift(dx: shift.dx, dy: shift.dy) }
-            first = associate(established, high, observations, minIoU: config.matchIoU, useDirection: true) { $0.predicted }
+            first = associate(established, high, observations, minIoU: config.matchIoU) { $0.predicted }
         }
         matches += first.matches
 
         // 4. Second pass: low-score detections extend tracks seen in the last frame.
         let recent = first.tracks.filter { tracks[$0].state == .confirmed }
-        let second = associate(recent, low, observations, minIoU: config.lowScoreMatchIoU, useDirection: false) { $0.predicted }
+        let second = associate(recent, low, observations, minIoU: config.lowScoreMatchIoU) { $0.predicted }
         matches += second.matches
 
         // 5. Recovery: the remaining tracks against the remaining high-score
@@ -95,11 +95,11 @@ public struct Tracker: Sendable {
         var extended = [Bool](repeating: false, count: tracks.count)
         for (t, _) in second.matches { extended[t] = true }
         let leftover = first.tracks.filter { !extended[$0] }
-        let third = associate(leftover, first.observations, observations, minIoU: config.matchIoU, useDirection: false) { $0.lastObservation }
+        let third = associate(leftover, first.observations, observations, minIoU: config.matchIoU) { $0.lastObservation }
         matches += third.matches
 
         // 6. Tentative tracks take what high-score detections are left.
-        let fourth = associate(tentative, third.observations, observations, minIoU: config.tentativeMatchIoU, useDirection: false) { $0.predicted }
+        let fourth = associate(tentative, third.observations, observations, minIoU: config.tentativeMatchIoU) { $0.predicted }
         matches += fourth.matches
 
         // 7. Update matched tracks (re-updating through any gap), age the others.
@@ -120,9 +120,17 @@ public struct Tracker: Sendable {
                 || track.state == .lost && time - track.lastObservationTime > config.maxLostSeconds
         }
 
-        // 8. New tentative tracks from confident detections nobody claimed.
+        // 8. New tentative tracks from confident detections nobody claimed. In the
+        //    first frame there is nothing to confirm them against, so they start
+        //    confirmed (as ByteTrack does): otherwise every object's first frame is lost.
         for k in fourth.observations where observations[k].score >= config.newTrackScore {
-            tracks.append(Track(observations[k], at: time, noise: config.noise, directionSpan: config.directionSpan))
+            var track = Track(observations[k], at: time, noise: config.noise)
+            if isFirstFrame {
+                track.state = .confirmed
+                track.id = nextID
+                nextID += 1
+            }
+            tracks.append(track)
         }
 
         // 9. Report confirmed tracks observed in this frame.
@@ -135,7 +143,7 @@ public struct Tracker: Sendable {
     /// One association pass: optimal assignment of `candidates` (track indices) to
     /// `pending` (observation indices) with cost 1 − IoU, gated at `minIoU`.
     private func associate(_ candidates: [Int], _ pending: [Int], _ observations: [Observation],
-                           minIoU: Double, useDirection: Bool, box: (Track) -> Box)
+                           minIoU: Double, box: (Track) -> Box)
         -> (matches: [(track: Int, observation: Int)], tracks: [Int], observations: [Int]) {
         guard !candidates.isEmpty, !pending.isEmpty else { return ([], candidates, pending) }
         var costs = [Double](repeating: .infinity, count: candidates.count * pending.count)
@@ -147,14 +155,12 @@ public struct Tracker: Sendable {
                 if config.perClass && o.classID != track.classID { continue }
                 let iou = trackBox.iou(o.box)
                 guard iou >= minIoU else { continue }
-                var cost = 1 - iou
-                if useDirection { cost -= config.directionWeight * o.score * track.directionAgreement(with: o.box) }
-                costs[r * pending.count + c] = cost
+                costs[r * pending.count + c] = 1 - iou
             }
         }
         // Costs are finite or +infinity by construction, so the solver cannot throw.
         let pairs = (try? LinearAssignment.solve(costs: costs, rows: candidates.count, columns: pending.count,
-                                                  gate: 1 - minIoU + (useDirection ? config.directionWeight / 2 : 0))) ?? []
+                                                  gate: 1 - minIoU)) ?? []
         var rowMatched = [Bool](repeating: false, count: candidates.count)
         var columnMatched = [Bool](repeating: false, count: pending.count)
         var result: [(track: Int, observation: Int)] = []

@@ -6,21 +6,15 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
     public var highScore = 0.6
     /// Detections between this and `highScore` only extend tracks that were visible
     /// in the previous frame (BYTE's second pass); below it they are dropped.
-    public var lowScore = 0.1
+    public var lowScore = 0.2
     /// A new track starts only from a detection at or above this score.
-    public var newTrackScore = 0.7
+    public var newTrackScore = 0.6
     /// Least IoU between a track's predicted box and a high-score detection.
     public var matchIoU = 0.2
     /// Least IoU in the second pass, where detections are less trustworthy.
     public var lowScoreMatchIoU = 0.5
     /// Least IoU between a tentative track and a detection.
     public var tentativeMatchIoU = 0.3
-    /// Weight of the motion-direction term (OC-SORT's velocity consistency): a
-    /// detection in the direction a track has been moving costs up to
-    /// `directionWeight/2 × score` less, one in the opposite direction that much more.
-    public var directionWeight = 0.2
-    /// How far back, in seconds, the track's own direction of motion is measured.
-    public var directionSpan = 0.1
     /// Consecutive observations that confirm a tentative track.
     public var confirmHits = 2
     /// How long a confirmed track may go unseen before it is removed.
@@ -40,7 +34,7 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
 extension TrackerConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case highScore, lowScore, newTrackScore, matchIoU, lowScoreMatchIoU, tentativeMatchIoU,
-             directionWeight, directionSpan, confirmHits, maxLostSeconds, noise, cameraMotion, perClass
+             confirmHits, maxLostSeconds, noise, cameraMotion, perClass
     }
 
     /// `JSONDecoder.userInfo` key for the configuration that keys left out keep (the
@@ -60,8 +54,6 @@ extension TrackerConfig {
         matchIoU = try c.decodeIfPresent(Double.self, forKey: .matchIoU) ?? matchIoU
         lowScoreMatchIoU = try c.decodeIfPresent(Double.self, forKey: .lowScoreMatchIoU) ?? lowScoreMatchIoU
         tentativeMatchIoU = try c.decodeIfPresent(Double.self, forKey: .tentativeMatchIoU) ?? tentativeMatchIoU
-        directionWeight = try c.decodeIfPresent(Double.self, forKey: .directionWeight) ?? directionWeight
-        directionSpan = try c.decodeIfPresent(Double.self, forKey: .directionSpan) ?? directionSpan
         confirmHits = try c.decodeIfPresent(Int.self, forKey: .confirmHits) ?? confirmHits
         maxLostSeconds = try c.decodeIfPresent(Double.self, forKey: .maxLostSeconds) ?? maxLostSeconds
         noise = try c.decodeIfPresent(BoxFilter.Noise.self, forKey: .noise) ?? noise

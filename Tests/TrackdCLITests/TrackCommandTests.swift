@@ -67,8 +67,9 @@ final class TrackCommandTests: XCTestCase {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         func file(_ name: String) -> String { dir.appendingPathComponent(name).path }
-        // A person walking right 4 px a frame, undetected on frames 8-10 (0.3 s at 10 fps).
-        let det = (1...20).filter { !(8...10).contains($0) }.map { f in "\(f),-1,\(100 + 4 * f),100,60,150,0.9,-1,-1,-1" }
+        // A person walking right 4 px a frame from frame 3, undetected on frames 8-10
+        // (0.3 s at 10 fps).
+        let det = (3...20).filter { !(8...10).contains($0) }.map { f in "\(f),-1,\(100 + 4 * f),100,60,150,0.9,-1,-1,-1" }
         try (det.joined(separator: "\n") + "\n").write(toFile: file("det.txt"), atomically: true, encoding: .utf8)
         try "[Sequence]\nname=S\nframeRate=10\nseqLength=20\nimWidth=640\nimHeight=480\n"
             .write(toFile: file("seqinfo.ini"), atomically: true, encoding: .utf8)
@@ -77,7 +78,7 @@ final class TrackCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let results = try MOTText.read(file("r.txt"))
         XCTAssertEqual(Set(results.map(\.id)), [1])
-        XCTAssertEqual(results.map(\.frame), Array(2...20), "the gap filled, nothing before the track began")
+        XCTAssertEqual(results.map(\.frame), Array(4...20), "the gap filled, nothing before the track was confirmed")
         for frame in 8...10 {
             let box = try XCTUnwrap(results.first { $0.frame == frame })
             XCTAssertEqual(box.left, Double(100 + 4 * frame), accuracy: 3, "frame \(frame) on the line between frames 7 and 11")
@@ -87,7 +88,7 @@ final class TrackCommandTests: XCTestCase {
 
         let export = try runProcess(trackd, ["export", file("log.jsonl"), "--format", "mot", "--refine", "--out", file("e.txt")])
         XCTAssertEqual(export.status, 0, export.stderr)
-        XCTAssertEqual(try MOTText.read(file("e.txt")).map(\.frame), Array(2...20))
+        XCTAssertEqual(try MOTText.read(file("e.txt")).map(\.frame), Array(4...20))
 
         let alone = try runProcess(trackd, ["track", "--detections", file("det.txt"), "--refine", "--out", file("x.jsonl")])
         XCTAssertEqual(alone.status, 64)
@@ -112,8 +113,9 @@ final class TrackCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let det = sequence.appendingPathComponent("det/det.txt").path
         let config = dir.appendingPathComponent("tracker.json")
-        // Tracks confirmed only after 30 observations: far fewer boxes than the default.
-        try Data(#"{"confirmHits": 30}"#.utf8).write(to: config)
+        // Tracks confirmed only after 30 observations (and none at once in the first
+        // frame, which nothing passes): far fewer boxes than the default.
+        try Data(#"{"confirmHits": 30, "newTrackScore": 0.95}"#.utf8).write(to: config)
         let strict = dir.appendingPathComponent("strict.txt").path, plain = dir.appendingPathComponent("plain.txt").path
         XCTAssertEqual(try runProcess(trackd, ["track", "--detections", det, "--mot-out", strict, "--config", config.path]).status, 0)
         XCTAssertEqual(try runProcess(trackd, ["track", "--detections", det, "--mot-out", plain]).status, 0)

@@ -82,13 +82,30 @@ final class TrackerTests: XCTestCase {
         let w = Walker(x: 200, y: 200, vx: 60, vy: 0)
         let output = try run(frames: 100) { f, t in
             var d: [(Observation, Int?)] = [(Observation(box: w.box(at: t), score: 0.9), 0)]
-            // One-frame clutter somewhere else every frame, sometimes confident.
+            // One-frame clutter somewhere else in every later frame, sometimes confident.
             let x = Double.random(in: 600...1800, using: &rng), y = Double.random(in: 0...900, using: &rng)
-            d.append((Observation(box: Box(left: x, top: y, width: 30, height: 70), score: f % 3 == 0 ? 0.95 : 0.5), nil))
+            if f > 0 { d.append((Observation(box: Box(left: x, top: y, width: 30, height: 70), score: f % 3 == 0 ? 0.95 : 0.5), nil)) }
             return d
         }
         let reported = Set(output.flatMap { $0.map(\.0.id) })
         XCTAssertEqual(reported.count, 1, "clutter became tracks: \(reported)")
+    }
+
+    func testObjectsInTheFirstFrameAreReportedAtOnceLaterOnesWhenConfirmed() throws {
+        // In the first frame nothing came before to confirm against, so confident
+        // detections are reported at once; afterwards a new object needs
+        // `confirmHits` observations, and a weak first detection starts nothing.
+        let a = Walker(x: 100, y: 100, vx: 60, vy: 0), b = Walker(x: 600, y: 100, vx: -60, vy: 0)
+        let output = try run(frames: 10) { f, t in
+            var d: [(Observation, Int?)] = [(Observation(box: a.box(at: t), score: 0.9), 0)]
+            if f == 0 { d.append((Observation(box: Box(left: 900, top: 300, width: 30, height: 70), score: 0.4), nil)) }
+            if f >= 3 { d.append((Observation(box: b.box(at: t), score: 0.9), 1)) }
+            return d
+        }
+        XCTAssertEqual(output[0].map(\.1), [0], "the weak box started nothing")
+        XCTAssertEqual(output[3].map(\.1), [0], "b is tentative on its first frame")
+        XCTAssertEqual(Set(output[4].map(\.1)), [0, 1])
+        XCTAssertEqual(idsPerObject(output).mapValues(\.count), [0: 1, 1: 1])
     }
 
     func testFramesWithoutDetectionsAndIdsAreNeverReused() throws {
@@ -116,8 +133,8 @@ final class TrackerTests: XCTestCase {
         for f in 0..<60 where !(20..<30).contains(f) {
             let t = Double(f) / 30
             let out = try tracker.update([Observation(box: w.box(at: t), score: 0.9)], time: t)
-            // Confirmed on its second observation, then reported in every frame.
-            XCTAssertEqual(out.count, f == 0 ? 0 : 1, "frame \(f)")
+            // Confirmed at once (the first frame), then reported in every frame.
+            XCTAssertEqual(out.count, 1, "frame \(f)")
             ids.formUnion(out.map(\.id))
             if let box = out.first?.box, f > 5 { XCTAssertGreaterThan(box.iou(w.box(at: t)), 0.8, "frame \(f)") }
         }
