@@ -1,4 +1,5 @@
 import CFFmpeg
+import Glibc
 
 /// FFmpeg's error codes that the reader acts on. They are macros in C, so the
 /// shim header turns them into functions.
@@ -59,4 +60,13 @@ extension String {
     init(cString pointer: UnsafePointer<CChar>?, or fallback: String) {
         self = pointer.map { String(cString: $0) } ?? fallback
     }
+}
+
+/// What FFmpeg is asked to open for `path`. FFmpeg reads anything before a colon as
+/// a protocol, so a file whose name has one (`12:30.mp4`) is named through the file
+/// protocol: when it exists (`existing`, for reading), or always (for a file to be
+/// written). URLs (`scheme://`) and names without a colon are passed as given.
+func ffmpegURL(_ path: String, existing: Bool) -> String {
+    guard path.contains(":"), !path.contains("://"), !existing || access(path, F_OK) == 0 else { return path }
+    return "file:" + path
 }

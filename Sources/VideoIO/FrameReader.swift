@@ -118,7 +118,7 @@ public final class FrameReader {
         // A FIFO is read through the descriptor that waited for its writer.
         let fifo = try Self.waitForWriter(source, interrupt: options.interrupt)
         ff.fifo = fifo
-        let openCode = avformat_open_input(&fmt, fifo.map { "pipe:\($0)" } ?? source, nil, &dictionary)
+        let openCode = avformat_open_input(&fmt, fifo.map { "pipe:\($0)" } ?? ffmpegURL(source, existing: true), nil, &dictionary)
         guard openCode == 0, let fmt else { throw VideoError(opening: source, code: openCode) }
         ff.format = fmt
         // Whatever no demuxer or protocol took was misspelt or does not apply here

@@ -49,6 +49,11 @@ public struct VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         case FFError.streamNotFound: kind = .noVideoStream
         default: kind = .readFailed
         }
+        if code == FFError.protocolNotFound, !source.contains("://") {
+            // FFmpeg took a local name with a colon for protocol:rest (see ffmpegURL).
+            self.init(.fileNotFound, source: source, message: "No such file or directory", code: code)
+            return
+        }
         self.init(kind, source: source, message: FFError.message(code), code: code)
     }
 

@@ -64,7 +64,7 @@ public final class VideoWriter {
             try check(avcodec_parameters_from_context(stream.pointee.codecpar, codec), "describe the stream")
             stream.pointee.time_base = codec.pointee.time_base
             if format.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
-                try check(avio_open(&format.pointee.pb, path, AVIO_FLAG_WRITE), "create the file")
+                try check(avio_open(&format.pointee.pb, ffmpegURL(path, existing: false), AVIO_FLAG_WRITE), "create the file")
             }
             try check(avformat_write_header(format, nil), "write the header")
 

@@ -41,8 +41,10 @@ public enum TestError: Error, CustomStringConvertible {
 }
 
 /// Runs a program to completion and collects what it printed.
-public func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> ProcessResult {
+public func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil,
+                       directory: URL? = nil) throws -> ProcessResult {
     let process = Process()
+    if let directory { process.currentDirectoryURL = directory }
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
     process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
     let out = Pipe(), err = Pipe()

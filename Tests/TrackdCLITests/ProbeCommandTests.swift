@@ -37,6 +37,21 @@ final class ProbeCommandTests: XCTestCase {
         }
     }
 
+    func testFileNamesWithAColonAreFilesNotProtocols() throws {
+        // FFmpeg reads "12" in "12:30.mp4" as a protocol name; a file that exists is a file.
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(atPath: Fixtures.path("h264.mp4"), toPath: dir.appendingPathComponent("12:30.mp4").path)
+        let result = try runProcess(trackd, ["probe", "--json", "--count", "12:30.mp4"], directory: dir)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        XCTAssertEqual(object["frames"] as? Int, 60)
+        // One that does not exist is still reported missing, not sent to a protocol.
+        let missing = try runProcess(trackd, ["probe", "12:31.mp4"], directory: dir)
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderr, "trackd: error: 12:31.mp4: file not found: No such file or directory\n")
+    }
+
     func testJSONWithoutCountHasNoFrames() throws {
         let result = try probe(["--json", Fixtures.path("hevc-audio.mkv")])
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
