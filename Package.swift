@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Pipeline", "Detection", "TrackLog", "Tracking",
+                "Pipeline", "Detection", "TrackLog", "Tracking", "VideoIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

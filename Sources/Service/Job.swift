@@ -56,6 +56,10 @@ public struct JobSpec: Sendable, Equatable {
             }
             if key == "start" { spec.start = n } else { spec.end = n }
         }
+        // As `trackd track` refuses --end before --start: it would track nothing.
+        if let start = spec.start, let end = spec.end, end < start {
+            throw ServiceError.refusedJob("\(name): 'end' (\(end) s) must not be before 'start' (\(start) s)")
+        }
         return spec
     }
 

@@ -1,6 +1,7 @@
 import Detection
 import Foundation
 import Tracking
+import VideoIO
 
 /// `trackd serve`'s configuration (JSON). Every field has a default, so `{}` is a
 /// valid configuration; an unknown field or a bad value is an error naming it.
@@ -174,6 +175,10 @@ extension ServiceConfig {
                 stream.url = try s.string("url") ?? ""
                 guard !stream.url.isEmpty else { throw s.error("url", "is required") }
                 stream.options = try s.stringMap("options") ?? [:]
+                // Caught now, not by a stream that would retry its bad option for good.
+                if let unknown = FrameReader.optionsNoComponentTakes(stream.options.keys).first {
+                    throw s.error("options", "no FFmpeg demuxer or protocol takes the option '\(unknown)'")
+                }
                 stream.rotateSeconds = try s.number("rotateSeconds", in: 1...31_536_000) ?? stream.rotateSeconds
                 stream.stride = try s.int("stride", in: 1...1000) ?? stream.stride
                 stream.retryInitialSeconds = try s.number("retryInitialSeconds", in: 0.01...3600) ?? stream.retryInitialSeconds

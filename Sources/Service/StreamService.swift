@@ -1,5 +1,6 @@
 import Detection
 import Foundation
+import VideoIO
 import Logging
 import Pipeline
 import ServiceLifecycle
@@ -72,6 +73,9 @@ final class StreamService: Service, @unchecked Sendable {
             current.cancel()
         }
         while !finished.isSet { try? await Task.sleep(nanoseconds: 20_000_000) }
+        // A stream that gave up on its own (an option its input does not take) stays
+        // down until the service stops: returning now would end the whole group.
+        try? await gracefulShutdown()
     }
 
     private var directory: String { spool.logs + "/streams/" + stream.name }
@@ -131,6 +135,12 @@ final class StreamService: Service, @unchecked Sendable {
             } catch {
                 guard stop.requested == nil else { break }
                 let message = "\(error)"
+                if let video = error as? VideoError, video.kind == .invalidOption {
+                    // An option this input does not take fails every attempt alike.
+                    logger.error("stream \(stream.name): \(message); not retrying: fix the stream's options")
+                    state.update(stream: stream.name) { $0.lastError = message }
+                    break
+                }
                 logger.warning("stream \(stream.name): \(message); retrying in \(backoff) s")
                 state.update(stream: stream.name) {
                     $0.state = "retrying"

@@ -411,6 +411,20 @@ public final class FrameReader {
     /// a file, or when `given` sets a timeout of its own. UDP (read through its own
     /// receiving thread) and RTSP honour only their own `timeout`; every other
     /// protocol FFmpeg's generic `rw_timeout`.
+    /// The keys among `keys` that no demuxer or protocol of this FFmpeg build takes,
+    /// sorted: such an option would make every open fail, so a configuration can be
+    /// checked before any source is opened (as the ffmpeg CLI checks its options).
+    /// An option that some component takes but not the one a source ends up using
+    /// is still reported when that source is opened.
+    public static func optionsNoComponentTakes(_ keys: some Sequence<String>) -> [String] {
+        keys.filter { key in
+            var formatClass = avformat_get_class()
+            return withUnsafeMutablePointer(to: &formatClass) { fake in
+                av_opt_find(UnsafeMutableRawPointer(fake), key, nil, 0, AV_OPT_SEARCH_CHILDREN | AV_OPT_SEARCH_FAKE_OBJ) == nil
+            }
+        }.sorted()
+    }
+
     static func defaultTimeout(for source: String, given: [String: String]) -> (key: String, value: String)? {
         guard let separator = source.range(of: "://") else { return nil }
         let scheme = source[..<separator.lowerBound].lowercased()

@@ -49,7 +49,12 @@ struct Serve: AsyncParsableCommand {
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what a running `trackd serve` is doing: jobs, streams, fps, errors.",
-        discussion: "Reads the status file the daemon rewrites every second (statusFile, default <spool>/status.json)."
+        discussion: """
+            Reads the status file the daemon rewrites every second (statusFile, default \
+            <spool>/status.json). Exit 0 while the daemon runs; 3, with one line saying why, \
+            when it does not (no status file, or its process is gone), as `systemctl status` \
+            does for an inactive unit; 1 on any other error.
+            """
     )
 
     @Option(help: ArgumentHelp("The daemon's configuration, to find its status file.", valueName: "file"))
@@ -65,15 +70,20 @@ struct Status: ParsableCommand {
         do {
             let path = try statusFile ?? ServiceConfig.load(config).statusPath
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw ValidationError("no status file at \(path): is trackd serve running?")
+                CLI.printError("trackd serve is not running: no status file at \(path)")
+                throw ExitCode(3)
             }
             let status = try JSONDecoder().decode(ServiceState.Snapshot.self, from: data)
+            // EPERM: the process exists but is another user's (a root daemon).
+            guard kill(status.pid, 0) == 0 || errno == EPERM else {
+                CLI.printError("trackd serve is not running: its process \(status.pid) is gone (last status \(status.updated))")
+                throw ExitCode(3)
+            }
             if json {
                 print(CLI.json(status))
                 return
             }
-            let alive = kill(status.pid, 0) == 0
-            print("trackd serve, pid \(status.pid)\(alive ? "" : " (not running)"), started \(status.started), updated \(status.updated)")
+            print("trackd serve, pid \(status.pid), started \(status.started), updated \(status.updated)")
             print("jobs: \(status.jobs.count) running, \(status.completedJobs) done, \(status.failedJobs) failed")
             for j in status.jobs {
                 print("  \(j.name): \(j.frames) frames, \(j.framesPerSecond) fps, since \(j.started)\(j.log.map { " -> " + $0 } ?? "")")
@@ -87,6 +97,8 @@ struct Status: ParsableCommand {
                 print("recent errors:")
                 for e in status.errors.suffix(5) { print("  \(e)") }
             }
+        } catch let code as ExitCode {
+            throw code
         } catch {
             throw CLI.failure(error)
         }

@@ -25,4 +25,13 @@ final class ServiceConfigTests: XCTestCase {
             XCTAssertEqual("\($0)", "c.json: detector.classAwareNMS: must be true or false")
         }
     }
+
+    func testStreamOptionsNoFFmpegComponentTakesAreRefusedAtLoad() throws {
+        let good = #"{"streams": [{"name": "cam", "url": "rtsp://10.0.0.5/live", "options": {"rtsp_transport": "tcp", "rw_timeout": "1000000", "probesize": "65536"}}]}"#
+        XCTAssertEqual(try ServiceConfig.parse(Data(good.utf8), file: "c.json").streams.first?.options.count, 3)
+        let bad = #"{"streams": [{"name": "cam", "url": "rtsp://10.0.0.5/live", "options": {"rtsp_transport": "tcp", "rtsp_trasnport": "tcp"}}]}"#
+        XCTAssertThrowsError(try ServiceConfig.parse(Data(bad.utf8), file: "c.json")) {
+            XCTAssertEqual("\($0)", "c.json: streams[0].options: no FFmpeg demuxer or protocol takes the option 'rtsp_trasnport'")
+        }
+    }
 }

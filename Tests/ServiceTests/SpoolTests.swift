@@ -109,4 +109,16 @@ final class SpoolJobTests: XCTestCase {
         }
         XCTAssertEqual(try JobSpec.load("good.json", spool: spool, maxJobBytes: 4096).video.hasSuffix("/media/good.mp4"), true)
     }
+
+    func testAJobThatEndsBeforeItStartsIsRefused() throws {
+        let spool = try Spool(root: dir.path)
+        try put(spool.media + "/good.mp4")
+        for (job, range) in [("backwards.json", #""start": 10, "end": 5"#), ("instant.json", #""start": 5, "end": 5"#)] {
+            try #"{"video": "media/good.mp4", \#(range)}"#.write(toFile: spool.processing + "/" + job, atomically: true, encoding: .utf8)
+        }
+        XCTAssertThrowsError(try JobSpec.load("backwards.json", spool: spool, maxJobBytes: 4096)) { error in
+            XCTAssertEqual("\(error)".contains("backwards.json: 'end' (5.0 s) must not be before 'start' (10.0 s)"), true, "\(error)")
+        }
+        XCTAssertEqual(try JobSpec.load("instant.json", spool: spool, maxJobBytes: 4096).end, 5)
+    }
 }

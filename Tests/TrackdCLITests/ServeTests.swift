@@ -223,6 +223,15 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(status?.output.contains("bad.mp4") ?? false, status?.output ?? "")
         let (code, seconds) = stop(daemon)
         XCTAssertEqual(code, 0, daemonLog())
+        // A daemon that is gone: exit 3 and one line, as `systemctl status` for an inactive unit.
+        let dead = try runProcess(trackd, ["status", "--config", dir.appendingPathComponent("trackd.json").path])
+        XCTAssertEqual(dead.status, 3)
+        XCTAssertTrue(dead.output.isEmpty, dead.output)
+        XCTAssertTrue(dead.stderr.hasPrefix("trackd: error: trackd serve is not running: its process \(daemon.processIdentifier) is gone"), dead.stderr)
+        XCTAssertEqual(dead.stderr.filter { $0 == "\n" }.count, 1, dead.stderr)
+        let none = try runProcess(trackd, ["status", "--status-file", dir.appendingPathComponent("none.json").path])
+        XCTAssertEqual(none.status, 3)
+        XCTAssertEqual(none.stderr, "trackd: error: trackd serve is not running: no status file at \(dir.appendingPathComponent("none.json").path)\n")
         XCTAssertLessThan(seconds, 5)
     }
 
@@ -546,5 +555,18 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(notify.receive(line: "STOPPING=1"), "\(notify.messages)")
         daemon.waitUntilExit()
         XCTAssertEqual(daemon.terminationStatus, 0)
+    }
+
+    func testAStreamWithAnOptionItsInputDoesNotTakeStopsInsteadOfRetrying() throws {
+        // rtsp_transport is an FFmpeg option (so the configuration loads), but a file
+        // source does not take it: every attempt would fail the same way.
+        let video = try clip(seconds: 1)
+        let daemon = try start(try config(#", "streams": [{"name": "cam", "url": "\#(video)", "options": {"rtsp_transport": "tcp"}, "retryInitialSeconds": 0.1}]"#))
+        try wait("the stream to stop") { stream("cam")?["state"] as? String == "stopped" }
+        XCTAssertEqual(stream("cam")?["reconnects"] as? Int, 0)
+        XCTAssertTrue((stream("cam")?["lastError"] as? String ?? "").contains("rtsp_transport"), "\(stream("cam") ?? [:])")
+        XCTAssertTrue(daemonLog().contains("not retrying: fix the stream's options"), daemonLog())
+        XCTAssertTrue(daemon.isRunning, "the daemon keeps running")
+        XCTAssertEqual(stop(daemon).0, 0, daemonLog())
     }
 }
