@@ -180,7 +180,7 @@ public struct TrackRun {
         } catch {
             // A stop interrupts a read waiting on a silent source: that error is the
             // stop taking effect, not a failure (a log that cannot be written still is).
-            if stop.requested == nil || error is TrackLogError || error is MOTResultWriter.WriteError { failure = error }
+            if stop.requested == nil || error is TrackLogError || error is TextOutput.WriteError { failure = error }
         }
         source.cancel()
 
@@ -188,7 +188,7 @@ public struct TrackRun {
         let message = failure.map { String(describing: $0) }
         // A failed write is not retried for the end line: the log stays valid up to
         // its last complete line either way.
-        if let failure, failure is TrackLogError || failure is MOTResultWriter.WriteError { throw failure }
+        if let failure, failure is TrackLogError || failure is TextOutput.WriteError { throw failure }
         let counts = try session.finish(status, error: message)
         return RunResult(status: status, frames: counts.frames, tracks: counts.tracks,
                          wallSeconds: Date().timeIntervalSince(started), error: message, signal: stop.requested)
@@ -199,23 +199,12 @@ public struct TrackRun {
 /// refined, gaps filled and boxes smoothed, each frame's rows once no later frame can
 /// change them (`Refiner`).
 public final class MOTResultWriter {
-    public struct WriteError: Error, CustomStringConvertible {
-        public var path: String
-        public var reason: String
-        public var description: String { "cannot write \(path): \(reason)" }
-    }
-
-    private let handle: FileHandle
-    private let path: String
+    private let output: TextOutput
     private var refiner: Refiner?
 
     public init(path: String, refiner: Refiner? = nil) throws {
-        self.path = path
         self.refiner = refiner
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw WriteError(path: path, reason: String(cString: strerror(errno)))
-        }
-        self.handle = handle
+        output = try TextOutput(creating: path)
     }
 
     func append(frame: Int, time: Double, _ objects: [TrackedObject]) throws {
@@ -244,12 +233,7 @@ public final class MOTResultWriter {
 
     private func write(_ records: [MOTRecord]) throws {
         guard !records.isEmpty else { return }
-        let text = records.map { MOTText.resultLine($0) + "\n" }.joined()
-        do {
-            try handle.write(contentsOf: Data(text.utf8))
-        } catch {
-            throw WriteError(path: path, reason: error.localizedDescription)
-        }
+        try output.write(records.map { MOTText.resultLine($0) + "\n" }.joined())
     }
 
     func finish() throws {
@@ -257,11 +241,6 @@ public final class MOTResultWriter {
             try write(refiner.finish())
             self.refiner = refiner
         }
-        do {
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            throw WriteError(path: path, reason: error.localizedDescription)
-        }
+        try output.close()
     }
 }

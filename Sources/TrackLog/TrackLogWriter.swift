@@ -112,17 +112,10 @@ public final class TrackLogWriter {
         guard fd >= 0 else { throw TrackLogError.writeFailed(path: path, reason: "the log is already closed") }
         var line = json
         line.append(UInt8(ascii: "\n"))
+        // One write for the whole line; any error stops the run with the reason.
         try line.withUnsafeBytes { bytes in
-            var offset = 0
-            // One write for the whole line; a short write (a full disk) is retried
-            // for the rest, and any error stops the run with the reason.
-            while offset < bytes.count {
-                let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw TrackLogError.writeFailed(path: path, reason: String(cString: strerror(errno)))
-                }
-                offset += n
+            if let error = writeAll(fd, bytes) {
+                throw TrackLogError.writeFailed(path: path, reason: String(cString: strerror(error)))
             }
         }
     }

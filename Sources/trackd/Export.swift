@@ -45,13 +45,10 @@ struct Export: ParsableCommand {
             if let out {
                 // Written beside the target and renamed at the end: no half-written file.
                 let partial = out + ".partial"
-                guard FileManager.default.createFile(atPath: partial, contents: nil),
-                      let handle = FileHandle(forWritingAtPath: partial) else {
-                    throw ValidationError("cannot write \(out): \(String(cString: strerror(errno)))")
-                }
+                let output = try TextOutput(creating: partial, name: out)
                 do {
-                    summary = try exporter.export(reader) { try handle.write(contentsOf: Data($0.utf8)) }
-                    try handle.close()
+                    summary = try exporter.export(reader) { try output.write($0) }
+                    try output.close()
                     guard rename(partial, out) == 0 else {
                         throw ValidationError("cannot write \(out): \(String(cString: strerror(errno)))")
                     }
@@ -60,7 +57,7 @@ struct Export: ParsableCommand {
                     throw error
                 }
             } else {
-                summary = try exporter.export(reader) { FileHandle.standardOutput.write(Data($0.utf8)) }
+                summary = try exporter.export(reader) { try TextOutput.standardOutput.write($0) }
             }
             if summary.truncated {
                 FileHandle.standardError.write(Data("trackd: warning: \(log) ends in a cut-off line (the run was killed); exported its \(summary.frames) complete frames\n".utf8))

@@ -12,6 +12,27 @@ struct Trackd: AsyncParsableCommand {
         version: version,
         subcommands: [Probe.self, Detect.self, Track.self, Export.self, RenderCommand.self, Eval.self, Serve.self, Status.self]
     )
+
+    /// argument-parser's own `main`, with every failure as one `trackd: error:` line:
+    /// usage is printed only for `--help` and an empty command line. Standard output
+    /// is checked at the end, so output lost to a full disk is an error, not exit 0.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            // Help, --version, and the exit codes of failures already reported.
+            if code == .success || error is ExitCode { exit(withError: error) }
+            CLI.printError(message(for: error))
+            exit(withError: ExitCode(code.rawValue))
+        }
+        CLI.checkStandardOutput()
+    }
 }
 
 /// What every command does first and last: FFmpeg kept quiet unless asked, and
@@ -61,3 +82,4 @@ enum CLI {
         return ExitCode.failure
     }
 }
+
