@@ -182,11 +182,6 @@ public final class ReplaySource: DetectionSource {
     public func cancel() {}
 }
 
-/// Seconds on the monotonic clock.
-public func monotonicSeconds() -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds) / 1e9
-}
-
 private final class DropCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0

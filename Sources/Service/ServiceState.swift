@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import VideoIO
 
 /// What the daemon is doing, shared by its workers and written to the status file
 /// (`trackd status` reads it) and to systemd's `STATUS=`.

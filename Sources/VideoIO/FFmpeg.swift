@@ -70,3 +70,10 @@ func ffmpegURL(_ path: String, existing: Bool) -> String {
     guard path.contains(":"), !path.contains("://"), !existing || access(path, F_OK) == 0 else { return path }
     return "file:" + path
 }
+
+/// Seconds on the monotonic clock.
+public func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}

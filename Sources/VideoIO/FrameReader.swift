@@ -118,8 +118,13 @@ public final class FrameReader {
         // A FIFO is read through the descriptor that waited for its writer.
         let fifo = try Self.waitForWriter(source, interrupt: options.interrupt)
         ff.fifo = fifo
+        let waitLimit = Self.waitLimit(for: source, given: options.formatOptions)
+        let openStarted = monotonicSeconds()
+        func openError(_ code: Int32) -> VideoError {
+            VideoError(opening: source, code: code, waited: monotonicSeconds() - openStarted, waitLimit: waitLimit)
+        }
         let openCode = avformat_open_input(&fmt, fifo.map { "pipe:\($0)" } ?? ffmpegURL(source, existing: true), nil, &dictionary)
-        guard openCode == 0, let fmt else { throw VideoError(opening: source, code: openCode) }
+        guard openCode == 0, let fmt else { throw openError(openCode) }
         ff.format = fmt
         // Whatever no demuxer or protocol took was misspelt or does not apply here
         // (a default of ours that does not apply is no one's mistake).
@@ -136,7 +141,7 @@ public final class FrameReader {
         }
 
         let infoCode = avformat_find_stream_info(fmt, nil)
-        if infoCode < 0 { throw VideoError(opening: source, code: infoCode) }
+        if infoCode < 0 { throw openError(infoCode) }
 
         var decoder: UnsafePointer<AVCodec>?
         let streamIndex = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0)
@@ -407,10 +412,6 @@ public final class FrameReader {
     /// caller sets no timeout: a silent sender is noticed, not waited for forever.
     public static let networkTimeout = 5.0
 
-    /// The option that bounds waits on `source`'s protocol at `networkTimeout`; nil for
-    /// a file, or when `given` sets a timeout of its own. UDP (read through its own
-    /// receiving thread) and RTSP honour only their own `timeout`; every other
-    /// protocol FFmpeg's generic `rw_timeout`.
     /// The keys among `keys` that no demuxer or protocol of this FFmpeg build takes,
     /// sorted: such an option would make every open fail, so a configuration can be
     /// checked before any source is opened (as the ffmpeg CLI checks its options).
@@ -425,12 +426,25 @@ public final class FrameReader {
         }.sorted()
     }
 
+    /// The option that bounds waits on `source`'s protocol at `networkTimeout`; nil for
+    /// a file, or when `given` sets a timeout of its own. UDP (read through its own
+    /// receiving thread) and RTSP honour only their own `timeout`; every other
+    /// protocol FFmpeg's generic `rw_timeout`.
     static func defaultTimeout(for source: String, given: [String: String]) -> (key: String, value: String)? {
         guard let separator = source.range(of: "://") else { return nil }
         let scheme = source[..<separator.lowerBound].lowercased()
         guard scheme != "file", !["timeout", "rw_timeout", "stimeout"].contains(where: { given[$0] != nil }) else { return nil }
         let key = ["udp", "rtp", "rtsp", "rtsps"].contains(scheme) ? "timeout" : "rw_timeout"
         return (key, String(Int(networkTimeout * 1_000_000)))
+    }
+
+    /// How long, in seconds, a network `source` waits for data: the caller's own
+    /// timeout option (microseconds, as FFmpeg takes it) or `networkTimeout`; nil for
+    /// anything but a URL.
+    static func waitLimit(for source: String, given: [String: String]) -> Double? {
+        guard let separator = source.range(of: "://"), source[..<separator.lowerBound].lowercased() != "file" else { return nil }
+        let own = ["timeout", "rw_timeout", "stimeout"].lazy.compactMap { given[$0].flatMap(Double.init) }.first { $0 > 0 }
+        return own.map { $0 / 1_000_000 } ?? networkTimeout
     }
 
     /// FFmpeg opens a FIFO with a blocking open(2) that no interrupt callback reaches,

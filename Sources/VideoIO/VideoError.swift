@@ -13,7 +13,12 @@ public struct VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         /// Reading stopped before the end of the video (file cut short, damaged index
         /// or data); `framesDecoded` frames were delivered before it.
         case truncated
-        /// Any other failure to open or read the source (network, device, I/O).
+        /// A network source that refused or could not be reached (connection
+        /// refused, no route, a name that does not resolve).
+        case cannotConnect
+        /// A network source that sent nothing within the wait limit.
+        case timedOut
+        /// Any other failure to open or read the source (device, I/O).
         case readFailed
         case invalidOption
         /// A video could not be encoded or written (`VideoWriter`).
@@ -38,8 +43,33 @@ public struct VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         self.framesDecoded = framesDecoded
     }
 
-    /// Classifies an FFmpeg error code from opening `source`.
-    init(opening source: String, code: Int32) {
+    /// Classifies an FFmpeg error code from opening `source`. For a network source
+    /// (`waitLimit`, its timeout in seconds), failures to connect and waits that ran
+    /// out get their own kinds: FFmpeg reports an RTSP or UDP source that sent
+    /// nothing as invalid data or an I/O error, so any failure that came after the
+    /// whole wait limit counts as a timeout.
+    init(opening source: String, code: Int32, waited: Double = 0, waitLimit: Double? = nil) {
+        if let waitLimit {
+            let message = FFError.message(code)
+            switch code {
+            case FFError.posix(ETIMEDOUT):
+                self.init(.timedOut, source: source, message: message, code: code)
+                return
+            case FFError.posix(ECONNREFUSED), FFError.posix(EHOSTUNREACH), FFError.posix(ENETUNREACH),
+                 FFError.posix(ECONNRESET), FFError.posix(ECONNABORTED), FFError.posix(EHOSTDOWN):
+                self.init(.cannotConnect, source: source, message: message, code: code)
+                return
+            case _ where waited >= waitLimit - 0.25 && code != FFError.exit:
+                let seconds = waitLimit == waitLimit.rounded() ? String(Int(waitLimit)) : String(waitLimit)
+                self.init(.timedOut, source: source, message: "nothing received in \(seconds) s (\(message))", code: code)
+                return
+            case FFError.posix(EIO):
+                // What FFmpeg returns when a host name does not resolve.
+                self.init(.cannotConnect, source: source, message: message, code: code)
+                return
+            default: break
+            }
+        }
         let kind: Kind
         switch code {
         case FFError.posix(ENOENT): kind = .fileNotFound
@@ -66,6 +96,8 @@ public struct VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noVideoStream: what = "no video stream"
         case .unsupportedCodec: what = "unsupported codec"
         case .truncated: what = "truncated or corrupt video"
+        case .cannotConnect: what = "cannot connect"
+        case .timedOut: what = "timed out"
         case .readFailed: what = "cannot read"
         case .invalidOption: what = "invalid option"
         case .writeFailed: what = "cannot write"

@@ -104,6 +104,23 @@ final class ProbeCommandTests: XCTestCase {
         assertOneLineError(result, contains: "permission denied: Permission denied")
     }
 
+    func testNetworkFailuresAreNamedAsSuch() throws {
+        // A port nothing listens on: refused at once.
+        let (closed, refusedPort) = try loopbackSocket(SOCK_STREAM)
+        close(closed)
+        for url in ["rtsp://127.0.0.1:\(refusedPort)/live", "http://127.0.0.1:\(refusedPort)/a.mp4"] {
+            assertOneLineError(try probe([url]), contains: "\(url): cannot connect: Connection refused")
+        }
+        // A server that accepts the connection and then says nothing.
+        let (silent, port) = try loopbackSocket(SOCK_STREAM)
+        defer { close(silent) }
+        XCTAssertEqual(listen(silent, 8), 0)
+        assertOneLineError(try probe(["-o", "timeout=1000000", "rtsp://127.0.0.1:\(port)/live"]),
+                           contains: "rtsp://127.0.0.1:\(port)/live: timed out: nothing received in 1 s")
+        assertOneLineError(try probe(["-o", "rw_timeout=1000000", "http://127.0.0.1:\(port)/a.mp4"]),
+                           contains: "http://127.0.0.1:\(port)/a.mp4: timed out")
+    }
+
     func testURLWithInputOptions() throws {
         // Any URL FFmpeg opens; demuxer options pass through (-o key=value).
         let url = "file:" + Fixtures.path("mjpeg.avi")
