@@ -7,7 +7,8 @@ struct Probe: ParsableCommand {
         abstract: "Show what a video file or stream holds.",
         discussion: """
             Prints the container, codec, picture size, frame rate and duration of the
-            video stream trackd would read. With --count, decodes the whole stream and
+            video stream trackd would read. With --count, decodes the whole stream (on
+            one thread, so that a damaged stream gives the same count every time) and
             prints the exact number of decodable frames; damaged frames that were
             skipped are counted too. A video that ends early (cut short or damaged)
             prints what was counted, then an error, and exits with status 1.
@@ -32,6 +33,9 @@ struct Probe: ParsableCommand {
         CLI.quietFFmpeg()
         var options = FrameReader.Options()
         options.formatOptions = try CLI.keyValues(inputOptions, option: "--input-option")
+        // With several decoder threads, which frames of a damaged stream decode
+        // depends on their timing: one thread gives the same count every run.
+        if count { options.decoderThreads = 1 }
         let reader: FrameReader
         do {
             reader = try FrameReader(video, options: options)

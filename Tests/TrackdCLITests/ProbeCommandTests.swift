@@ -104,6 +104,33 @@ final class ProbeCommandTests: XCTestCase {
         assertOneLineError(result, contains: "permission denied: Permission denied")
     }
 
+    func testCountingADamagedStreamGivesTheSameCountEveryTime() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ts = dir.appendingPathComponent("damaged.ts").path
+        let made = try runProcess("ffmpeg", ["-v", "error", "-i", try Deps.media("vtest.avi"), "-t", "8", "-c:v", "libx264",
+                                             "-g", "25", "-bf", "2", "-pix_fmt", "yuv420p", ts])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        // Bursts of random bytes through the middle half, always the same ones.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ts)))
+        var random = SeededGenerator(seed: 5)
+        for _ in 0..<60 {
+            let at = Int.random(in: bytes.count / 4..<3 * bytes.count / 4, using: &random)
+            for k in 0..<Int.random(in: 5..<200, using: &random) { bytes[at + k] = UInt8.random(in: 0...255, using: &random) }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: ts))
+        var counts = Set<Int>()
+        for _ in 0..<6 {
+            let result = try probe(["--json", "--count", ts])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+            counts.insert(try XCTUnwrap(object["frames"] as? Int))
+            XCTAssertGreaterThan(object["corruptFrames"] as? Int ?? 0, 0)
+        }
+        XCTAssertEqual(counts.count, 1, "counts differ between runs: \(counts)")
+        XCTAssertLessThan(counts.first ?? 80, 80, "the damaged frames are not counted")
+    }
+
     func testNetworkFailuresAreNamedAsSuch() throws {
         // A port nothing listens on: refused at once.
         let (closed, refusedPort) = try loopbackSocket(SOCK_STREAM)
