@@ -22,6 +22,8 @@ public protocol DetectionSource: AnyObject {
     var detector: LogHeader.DetectorInfo { get }
     /// Frames the run will probably process, for progress; nil when unknown.
     var expectedFrames: Int? { get }
+    /// What decoding has met so far (damaged frames, repaired times, missing frames).
+    var decodeStats: DecodeStats { get }
     /// The next frame's detections; nil at the end.
     func next() throws -> DetectedFrame?
     /// Stops any background work early.
@@ -59,11 +61,13 @@ public final class VideoSource: DetectionSource {
     private let model: any Detector
     private let queue: BoundedQueue<Frame>
     private let thread: Thread
-    private let dropCounter = DropCounter()
+    private let drops = Locked(0)
+    private let stats = Locked(DecodeStats())
     private let cancelled = StopSignal()
 
     /// Frames dropped so far because the detector fell behind (live sources).
-    public var droppedFrames: Int { dropCounter.value }
+    public var droppedFrames: Int { drops.value }
+    public var decodeStats: DecodeStats { stats.value }
 
     /// Opens the video (errors are thrown here, before any work) and starts decoding.
     public init(path: String, detector model: any Detector, options: DetectorOptions, selection: FrameSelection = FrameSelection(),
@@ -99,7 +103,7 @@ public final class VideoSource: DetectionSource {
         let queue = BoundedQueue<Frame>(capacity: queueCapacity)
         self.queue = queue
         let owned = UncheckedSendable(reader)
-        let drops = dropCounter
+        let drops = drops, stats = stats
         thread = Thread {
             let reader = owned.value
             var counted = 0
@@ -110,16 +114,19 @@ public final class VideoSource: DetectionSource {
                     defer { counted += 1 }
                     return counted % selection.stride == 0 ? .take : .skip
                 }) {
+                    stats.value = reader.stats
                     if live {
                         frame.info.time = monotonicSeconds() - clockOrigin
                         guard let dropped = queue.pushDroppingOldest(frame) else { return }
-                        drops.add(dropped)
+                        drops.withLock { $0 += dropped }
                     } else {
                         guard queue.push(frame) else { return }
                     }
                 }
+                stats.value = reader.stats
                 queue.close()
             } catch {
+                stats.value = reader.stats
                 queue.close(error: error)
             }
         }
@@ -173,6 +180,8 @@ public final class ReplaySource: DetectionSource {
                                           confidence: 0, iou: 0, stride: 1)
     }
 
+    public var decodeStats: DecodeStats { DecodeStats() }
+
     public func next() throws -> DetectedFrame? {
         guard frame < expectedFrames ?? 0 else { return nil }
         frame += 1
@@ -182,21 +191,6 @@ public final class ReplaySource: DetectionSource {
     public func cancel() {}
 }
 
-private final class DropCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add(_ n: Int) {
-        guard n > 0 else { return }
-        lock.lock()
-        count += n
-        lock.unlock()
-    }
-    var value: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return count
-    }
-}
 
 /// Hands a non-Sendable value to exactly one other thread.
 private struct UncheckedSendable<T>: @unchecked Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import MOTFiles
 import TrackLog
+import VideoIO
 import Tracking
 
 /// How a run is going, for a progress line.
@@ -22,6 +23,8 @@ public struct RunResult: Sendable {
     public var error: String?
     /// The signal that interrupted it.
     public var signal: Int32?
+    /// What decoding met: repaired frame times and frames that never decoded.
+    public var decodeStats = DecodeStats()
 }
 
 /// Outputs of a run, opened before any work so that an unwritable path fails first.
@@ -62,6 +65,10 @@ public final class TrackSession {
     private var log: TrackLogWriter?
     private let mot: MOTResultWriter?
     private var lastTime = -Double.infinity
+    /// Added to the source's frame indices: a live stream's next source (after a
+    /// reconnection) counts from 0 again, and the log's indices go on.
+    private var indexOffset = 0
+    private var nextIndex = 0
     private var logFrames = 0
     private var logIDs = Set<Int>()
     private var logStarted = Date()
@@ -84,25 +91,34 @@ public final class TrackSession {
         try log?.begin(header)
     }
 
+    /// Continues with a new source (a live stream reconnected): its frames are
+    /// numbered on from the last one logged.
+    public func continueWithNewSource() {
+        indexOffset = nextIndex
+    }
+
     /// Tracks one frame and appends it to the outputs.
     @discardableResult
     public func process(_ detected: DetectedFrame) throws -> [TrackedObject] {
-        // The tracker needs increasing times; a damaged file can repeat or go back,
-        // and such a frame is placed just after the previous one.
-        let time = detected.time > lastTime ? detected.time : lastTime + 1e-3
+        let index = detected.index + indexOffset
+        nextIndex = index + 1
+        // The reader already repairs a file's times; this keeps them apart at the
+        // log's microsecond precision too (a live stream's frames can arrive in a
+        // burst), so that the tracker and every output see the same increasing times.
+        let time = max((detected.time * 1e6).rounded() / 1e6, lastTime + 1e-6)
         lastTime = time
         let tracked = try tracker.update(detected.observations, time: time)
         // MOTChallenge results keep the tracker's boxes, which may reach past the
         // picture as MOTChallenge's own ground truth does (clipping them costs ~5 HOTA
         // on MOT17); the log keeps its boxes inside the picture.
-        try mot?.append(frame: detected.index + 1, time: detected.time, tracked)
+        try mot?.append(frame: index + 1, time: time, tracked)
         let objects = tracked.compactMap { o -> TrackedObject? in
             var o = o
             o.box = clipped(o.box)
             return o.box.width > 0 && o.box.height > 0 ? o : nil
         }
         logIDs.formUnion(objects.map(\.id))
-        try log?.append(LogFrame(frame: detected.index, time: (detected.time * 1e6).rounded() / 1e6, tracks: objects.map { o in
+        try log?.append(LogFrame(frame: index, time: time, tracks: objects.map { o in
             LogTrack(id: o.id, class: o.classID < classes.count ? classes[o.classID] : String(o.classID),
                      classId: o.classID, score: (o.score * 1000).rounded() / 1000,
                      box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 100).rounded() / 100 },
@@ -115,7 +131,7 @@ public final class TrackSession {
 
     /// Ends the current log and continues in `next`, which gets `header`.
     public func rotate(to next: TrackLogWriter, header: LogHeader) throws {
-        try endLog(.complete, error: nil, droppedFrames: nil)
+        try endLog(.complete, error: nil, droppedFrames: nil, decodeStats: DecodeStats())
         log = next
         logFrames = 0
         logIDs = []
@@ -124,17 +140,20 @@ public final class TrackSession {
 
     /// Writes the end line and closes the outputs; returns the log's frame and track counts.
     @discardableResult
-    public func finish(_ status: LogEnd.Status, error: String?, droppedFrames: Int? = nil) throws -> (frames: Int, tracks: Int) {
+    public func finish(_ status: LogEnd.Status, error: String?, droppedFrames: Int? = nil,
+                       decodeStats: DecodeStats = DecodeStats()) throws -> (frames: Int, tracks: Int) {
         let counts = (logFrames, logIDs.count)
-        try endLog(status, error: error, droppedFrames: droppedFrames)
+        try endLog(status, error: error, droppedFrames: droppedFrames, decodeStats: decodeStats)
         try mot?.finish()
         return counts
     }
 
-    private func endLog(_ status: LogEnd.Status, error: String?, droppedFrames: Int?) throws {
+    private func endLog(_ status: LogEnd.Status, error: String?, droppedFrames: Int?, decodeStats: DecodeStats) throws {
         var end = LogEnd(status: status, frames: logFrames, tracks: logIDs.count,
                          wallSeconds: (Date().timeIntervalSince(logStarted) * 1000).rounded() / 1000, error: error)
         end.droppedFrames = droppedFrames
+        end.repairedTimes = decodeStats.repairedTimes > 0 ? decodeStats.repairedTimes : nil
+        end.missingFrames = decodeStats.missingFrames > 0 ? decodeStats.missingFrames : nil
         try log?.finish(end)
         log = nil
     }
@@ -189,9 +208,11 @@ public struct TrackRun {
         // A failed write is not retried for the end line: the log stays valid up to
         // its last complete line either way.
         if let failure, failure is TrackLogError || failure is TextOutput.WriteError { throw failure }
-        let counts = try session.finish(status, error: message)
+        let decodeStats = source.decodeStats
+        let counts = try session.finish(status, error: message, decodeStats: decodeStats)
         return RunResult(status: status, frames: counts.frames, tracks: counts.tracks,
-                         wallSeconds: Date().timeIntervalSince(started), error: message, signal: stop.requested)
+                         wallSeconds: Date().timeIntervalSince(started), error: message, signal: stop.requested,
+                         decodeStats: decodeStats)
     }
 }
 

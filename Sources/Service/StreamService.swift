@@ -124,7 +124,9 @@ final class StreamService: Service, @unchecked Sendable {
                 source = try VideoSource(path: stream.url, detector: detector, options: options,
                                          selection: FrameSelection(stride: stream.stride), formatOptions: stream.options,
                                          queueCapacity: 2, live: true, clockOrigin: origin, stop: stop)
-                if session == nil {
+                if let session {
+                    session.continueWithNewSource()
+                } else {
                     logPath = newLogPath()
                     let opened = TrackSession(tracker: tracker, source: source, outputs: try RunOutputs(logPath: logPath, motPath: nil))
                     try opened.begin(run.header(for: source))

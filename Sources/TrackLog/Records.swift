@@ -141,6 +141,11 @@ public struct LogEnd: Codable, Sendable, Equatable {
     public var error: String?
     /// Frames of a live stream dropped because the detector fell behind.
     public var droppedFrames: Int?
+    /// Frames whose container time repeated or went back, logged one frame duration
+    /// after the previous frame instead (a damaged index).
+    public var repairedTimes: Int?
+    /// Frames the container's index declares that never decoded.
+    public var missingFrames: Int?
 
     public init(status: Status, frames: Int, tracks: Int, wallSeconds: Double, error: String? = nil) {
         self.status = status

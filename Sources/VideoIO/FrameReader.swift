@@ -81,6 +81,8 @@ public final class FrameReader {
     /// Frames out of the decoder so far, delivered or skipped.
     private var decodedCount = 0
     private var lastTime: Double?
+    /// Added to the container's times since the last one that went back.
+    private var timeShift = 0.0
     /// A reason the input ended early, reported once the decoder is drained.
     private var earlyEnd: (message: String, code: Int32?)?
     private var lastVideoPacketWasCorrupt = false
@@ -326,10 +328,13 @@ public final class FrameReader {
             reason = ("the last packet is incomplete", nil)
         }
         if reason == nil, let declared = info.declaredFrameCount {
-            // Edit lists may hide a few frames at the start; more than that is missing data.
+            // Edit lists may hide a few frames at the start; more than that is missing
+            // data. Fewer are counted, so that they are not lost without a word.
             let seen = decodedCount + stats.corruptPackets
             if declared - seen > max(2, declared / 100) {
                 reason = ("the container's index lists \(declared) frames", nil)
+            } else {
+                stats.missingFrames = max(0, declared - seen)
             }
         }
         guard let reason else { return }
@@ -341,15 +346,25 @@ public final class FrameReader {
     private func frameInfo(_ frame: UnsafeMutablePointer<AVFrame>, index: Int) -> FrameInfo {
         let f = frame.pointee
         let pts = f.best_effort_timestamp != noPTS ? f.best_effort_timestamp : (f.pts != noPTS ? f.pts : nil)
-        let time: Double
+        let duration = f.pkt_duration > 0
+            ? Double(f.pkt_duration) * info.timeBase.value
+            : 1 / (info.frameRate.map { $0.value > 0 ? $0.value : 25 } ?? 25)
+        var time: Double
         if let pts {
             time = Double(pts) * info.timeBase.value
         } else {
             // No timestamp: one frame duration after the previous frame.
-            let duration = f.pkt_duration > 0
-                ? Double(f.pkt_duration) * info.timeBase.value
-                : 1 / (info.frameRate.map { $0.value > 0 ? $0.value : 25 } ?? 25)
             time = lastTime.map { $0 + duration } ?? 0
+        }
+        time += timeShift
+        if let lastTime, time < lastTime + 1e-6 {
+            // A time that repeats or goes back (a damaged index, timestamps that
+            // restart) would give the tracker no time step or a negative one: the frame
+            // comes one duration after the previous one, and later frames keep their
+            // own spacing from there.
+            timeShift += lastTime + duration - time
+            time = lastTime + duration
+            stats.repairedTimes += 1
         }
         lastTime = time
         return FrameInfo(index: index, time: time, pts: pts,

@@ -50,6 +50,14 @@ public struct DecodeStats: Sendable, Equatable {
     public var corruptFrames = 0
     /// FFmpeg's message for the most recent of those problems.
     public var lastProblem: String?
+    /// Frames whose container time repeated or went back (a damaged index), given the
+    /// previous frame's time plus one frame duration instead.
+    public var repairedTimes = 0
+    /// Frames the container's index declares that never came out of the decoder,
+    /// when too few to call the video truncated (a damaged index); known at the end.
+    public var missingFrames = 0
 
     public var skippedAnything: Bool { corruptPackets + corruptFrames > 0 }
+
+    public init() {}
 }

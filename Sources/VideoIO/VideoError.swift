@@ -79,6 +79,12 @@ public struct VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         case FFError.streamNotFound: kind = .noVideoStream
         default: kind = .readFailed
         }
+        if code == FFError.posix(ENOMEM), waitLimit == nil {
+            // A damaged index that declares absurd sizes (an `stts` entry count in the
+            // billions) makes FFmpeg refuse to allocate them.
+            self.init(.truncated, source: source, message: "the container's index is damaged (\(FFError.message(code)))", code: code)
+            return
+        }
         if code == FFError.protocolNotFound, !source.contains("://") {
             // FFmpeg took a local name with a colon for protocol:rest (see ffmpegURL).
             self.init(.fileNotFound, source: source, message: "No such file or directory", code: code)

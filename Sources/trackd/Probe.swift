@@ -53,6 +53,8 @@ struct Probe: ParsableCommand {
             report.frames = reader.stats.framesDelivered
             report.corruptPackets = reader.stats.corruptPackets
             report.corruptFrames = reader.stats.corruptFrames
+            report.repairedTimes = reader.stats.repairedTimes
+            report.missingFrames = reader.stats.missingFrames
             report.error = failure.map { String(describing: $0) }
         }
         print(json ? CLI.json(report) : report.text())
@@ -80,6 +82,8 @@ struct ProbeReport: Encodable {
     var frames: Int?
     var corruptPackets: Int?
     var corruptFrames: Int?
+    var repairedTimes: Int?
+    var missingFrames: Int?
     var error: String?
 
     init(_ info: MediaInfo) {

@@ -123,6 +123,14 @@ struct Track: ParsableCommand {
             throw CLI.failure(error)
         }
 
+        let repairs = result.decodeStats
+        if repairs.repairedTimes > 0 || repairs.missingFrames > 0 {
+            func frames(_ n: Int) -> String { n == 1 ? "1 frame" : "\(n) frames" }
+            let what = [repairs.repairedTimes > 0 ? "\(frames(repairs.repairedTimes)) with a time that repeated or went back, "
+                            + "placed one frame duration after the previous frame" : nil,
+                        repairs.missingFrames > 0 ? "\(frames(repairs.missingFrames)) of those it declares never decoded" : nil]
+            FileHandle.standardError.write(Data("trackd: warning: \(video ?? ""): damaged index: \(what.compactMap { $0 }.joined(separator: "; "))\n".utf8))
+        }
         let target = [logPath, motOut].compactMap { $0 }.joined(separator: ", ")
         let figures = String(format: "%d frames in %.1f s (%.1f fps): %d tracks -> %@", result.frames, result.wallSeconds,
                              result.wallSeconds > 0 ? Double(result.frames) / result.wallSeconds : 0, result.tracks, target)

@@ -198,3 +198,48 @@ public func freeUDPPort() throws -> Int {
     close(fd)
     return port
 }
+
+/// MP4 files with a damaged index: 5 s of vtest.avi at 10 fps, H.264 with B-frames
+/// (so the `ctts` box holds each frame's composition offset), then one box patched.
+public enum DamagedMP4 {
+    /// The intact file, in `dir`.
+    public static func intact(in dir: URL) throws -> String {
+        let path = dir.appendingPathComponent("intact.mp4").path
+        let made = try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-t", "5", "-r", "10",
+                                             "-c:v", "libx264", "-threads", "1", "-bf", "2", "-g", "12", "-pix_fmt", "yuv420p",
+                                             "-movflags", "+faststart", path])
+        guard made.status == 0 else { throw TestError.command("ffmpeg: \(made.stderr)") }
+        return path
+    }
+
+    /// A copy of `intact` named `name` with `ctts` entries (run index → offset in
+    /// time-base ticks) replaced: frames shown before their neighbours, or before the
+    /// start of the presentation.
+    public static func compositionOffsets(_ intact: String, _ offsets: [Int: UInt32], name: String) throws -> String {
+        try patch(intact, box: "ctts", name: name) { bytes, box in
+            for (entry, offset) in offsets { store(offset, in: &bytes, at: box + 12 + 8 * entry + 4) }
+        }
+    }
+
+    /// A copy of `intact` whose `stts` claims a billion entries.
+    public static func absurdTimeToSample(_ intact: String, name: String) throws -> String {
+        try patch(intact, box: "stts", name: name) { bytes, box in store(0x3FFF_FFFF, in: &bytes, at: box + 8) }
+    }
+
+    private static func patch(_ intact: String, box name: String, name target: String,
+                              _ change: (inout [UInt8], Int) -> Void) throws -> String {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: intact)))
+        let tag = Array(name.utf8)
+        guard let at = (0..<(bytes.count - 4)).first(where: { Array(bytes[$0..<$0 + 4]) == tag }) else {
+            throw TestError.command("no \(name) box in \(intact)")
+        }
+        change(&bytes, at)
+        let path = URL(fileURLWithPath: intact).deletingLastPathComponent().appendingPathComponent(target).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    private static func store(_ value: UInt32, in bytes: inout [UInt8], at offset: Int) {
+        for k in 0..<4 { bytes[offset + k] = UInt8(truncatingIfNeeded: value >> (24 - 8 * k)) }
+    }
+}

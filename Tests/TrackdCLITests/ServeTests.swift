@@ -419,6 +419,9 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(log.end?.status, .interrupted)
         XCTAssertGreaterThanOrEqual(log.frames.count, before + 20)
         XCTAssertTrue(zip(log.frames, log.frames.dropFirst()).allSatisfy { $0.time < $1.time }, "times keep increasing")
+        // (Dropped frames leave gaps; the reconnection must not start again from 0.)
+        XCTAssertTrue(zip(log.frames, log.frames.dropFirst()).allSatisfy { $0.frame < $1.frame },
+                      "frame indices go on across the reconnection: \(log.frames.map(\.frame))")
         XCTAssertFalse(log.frames.flatMap(\.tracks).isEmpty, "people tracked in the stream")
 
         let cam2Logs = files("logs/streams/cam2")

@@ -390,6 +390,28 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertTrue(end?.error?.contains("truncated or corrupt video") ?? false)
     }
 
+    func testADamagedIndexGivesIncreasingTimesAndOneWarning() throws {
+        let intact = try DamagedMP4.intact(in: dir)
+        let late = try DamagedMP4.compositionOffsets(intact, [10: 9000], name: "late.mp4")
+        let result = try runProcess(trackd, ["track", late, "--out", path("late.jsonl"), "--mot-out", path("late.txt")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr, "trackd: warning: \(late): damaged index: 2 frames with a time that repeated or went back, "
+                       + "placed one frame duration after the previous frame\n")
+        let (_, frames, end) = try readLog(path("late.jsonl"))
+        XCTAssertEqual(frames.count, 50)
+        XCTAssertTrue(zip(frames, frames.dropFirst()).allSatisfy { $1.time > $0.time }, "\(frames.map(\.time))")
+        XCTAssertEqual(end?.status, .complete)
+        XCTAssertEqual(end?.repairedTimes, 2)
+        XCTAssertNil(end?.missingFrames)
+
+        let early = try DamagedMP4.compositionOffsets(intact, [0: 516], name: "early.mp4")
+        let second = try runProcess(trackd, ["track", early, "--out", path("early.jsonl")])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stderr.contains("2 frames of those it declares never decoded"), second.stderr)
+        XCTAssertEqual(second.stderr.filter { $0 == "\n" }.count, 1, second.stderr)
+        XCTAssertEqual(try readLog(path("early.jsonl")).end?.missingFrames, 2)
+    }
+
     func testUnwritableOutputFailsBeforeAnyWork() throws {
         // The video does not exist either: the output is checked first.
         let result = try runProcess(trackd, ["track", path("missing.mp4"), "--out", path("no/such/dir/log.jsonl")])

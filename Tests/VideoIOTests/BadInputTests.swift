@@ -51,6 +51,40 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(error?.message.contains("text file"), true, error?.message ?? "")
     }
 
+    func testADamagedIndexGivesIncreasingTimesAndCountsWhatItCost() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let intact = try DamagedMP4.intact(in: dir)
+        func read(_ path: String) throws -> (times: [Double], stats: DecodeStats) {
+            let reader = try FrameReader(path)
+            var times: [Double] = []
+            while let info = try reader.nextFrameInfo() { times.append(info.time) }
+            return (times, reader.stats)
+        }
+        let clean = try read(intact)
+        XCTAssertEqual(clean.times.count, 50)
+        XCTAssertEqual([clean.stats.repairedTimes, clean.stats.missingFrames], [0, 0])
+
+        // A frame shown ~0.9 s late: the frames after it go back in time, and the
+        // file's last two frames share a time.
+        let late = try read(try DamagedMP4.compositionOffsets(intact, [10: 9000], name: "late.mp4"))
+        XCTAssertEqual(late.times.count, 50)
+        XCTAssertEqual(late.stats.repairedTimes, 2)
+        XCTAssertEqual(late.stats.missingFrames, 0)
+        XCTAssertTrue(zip(late.times, late.times.dropFirst()).allSatisfy { $1 > $0 + 1e-6 }, "\(late.times)")
+        XCTAssertEqual(try FFmpegCLI.frameTimes(dir.appendingPathComponent("late.mp4").path).count, 50)
+
+        // The first frames shown before the presentation starts: FFmpeg drops them.
+        let early = try read(try DamagedMP4.compositionOffsets(intact, [0: 516], name: "early.mp4"))
+        XCTAssertEqual(early.times.count, 48)
+        XCTAssertEqual(early.stats.missingFrames, 2, "the index declares 50")
+
+        let absurd = try DamagedMP4.absurdTimeToSample(intact, name: "stts.mp4")
+        let error = openError(absurd)
+        XCTAssertEqual(error?.kind, .truncated)
+        XCTAssertEqual(error?.description, "\(absurd): truncated or corrupt video: the container's index is damaged (Cannot allocate memory)")
+    }
+
     func testDirectory() {
         let error = openError(Fixtures.directory.path)
         XCTAssertEqual(error?.kind, .notMediaFile)
