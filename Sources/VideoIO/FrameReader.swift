@@ -203,7 +203,7 @@ public final class FrameReader {
             frameRate: Self.frameRate(of: stream),
             timeBase: Rational(Int(stream.pointee.time_base.num), Int(stream.pointee.time_base.den)),
             duration: Self.duration(of: stream, in: fmt),
-            declaredFrameCount: stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil,
+            declaredFrameCount: Self.declaredFrames(of: stream, demuxer: demuxer),
             streamIndex: Int(streamIndex),
             audioStreamCount: streams.filter { $0?.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO }.count
         )
@@ -326,6 +326,11 @@ public final class FrameReader {
         var reason = earlyEnd
         if reason == nil, lastVideoPacketWasCorrupt {
             reason = ("the last packet is incomplete", nil)
+        }
+        if reason == nil, info.container.hasPrefix("matroska"), access(info.source, F_OK) == 0,
+           let declared = MatroskaSegment.declaredEnd(ofFile: info.source), let size = ff.format.map({ avio_size($0.pointee.pb) }),
+           size >= 0, size < declared {
+            reason = ("the file ends at byte \(size) of the \(declared) its Matroska segment declares", nil)
         }
         if reason == nil, let declared = info.declaredFrameCount {
             // Edit lists may hide a few frames at the start; more than that is missing
@@ -507,6 +512,17 @@ public final class FrameReader {
             return (32..<127).contains(byte) ? Character(UnicodeScalar(byte)) : "?"
         }
         return "codec \(name) (fourcc \(String(fourcc)))"
+    }
+
+    /// The frame count the container declares. An AVI's header counts in its
+    /// stream's time-base units, which are not frames when the muxer chose a finer
+    /// base (`ffmpeg -c copy` of B-frame video to AVI: 100 "frames" for 50); its index
+    /// (`idx1`, at the end of the file, so present only in a whole file) lists the
+    /// packets themselves, and is taken instead when it has been read.
+    private static func declaredFrames(of stream: UnsafeMutablePointer<AVStream>, demuxer: String) -> Int? {
+        let indexed = Int(avformat_index_get_entries_count(stream))
+        if demuxer == "avi", indexed > 0 { return indexed }
+        return stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil
     }
 
     private static func frameRate(of stream: UnsafeMutablePointer<AVStream>) -> Rational? {

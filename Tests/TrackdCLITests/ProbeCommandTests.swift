@@ -131,6 +131,36 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertLessThan(counts.first ?? 80, 80, "the damaged frames are not counted")
     }
 
+    func testAVIsMadeByFFmpegAreWholeAndACutOneIsNot() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bframes = try DamagedMP4.intact(in: dir)
+        // Remuxed (B-frames: the AVI header then counts 100 "frames" of a finer time
+        // base for 50 pictures) and encoded by ffmpeg's own encoders.
+        let made: [(String, [String])] = [
+            ("remux-bframes.avi", ["-i", bframes, "-c", "copy"]),
+            ("remux-h264.avi", ["-i", Fixtures.path("h264.mp4"), "-c", "copy"]),
+            ("mpeg4.avi", ["-i", bframes, "-c:v", "mpeg4", "-bf", "2"]),
+            ("mjpeg.avi", ["-i", bframes, "-c:v", "mjpeg", "-q:v", "5"]),
+            ("x264.avi", ["-i", bframes, "-c:v", "libx264", "-threads", "1"]),
+        ]
+        for (name, arguments) in made {
+            let path = dir.appendingPathComponent(name).path
+            let ffmpeg = try runProcess("ffmpeg", ["-v", "error"] + arguments + [path])
+            XCTAssertEqual(ffmpeg.status, 0, ffmpeg.stderr)
+            let result = try probe(["--json", "--count", path])
+            XCTAssertEqual(result.status, 0, "\(name): \(result.stderr)")
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+            XCTAssertEqual(object["frames"] as? Int, try FFmpegCLI.frameTimes(path).count, name)
+            XCTAssertNil(object["error"], name)
+        }
+        // The remuxed file cut short (its index at the end is gone) is still caught.
+        let whole = try Data(contentsOf: dir.appendingPathComponent("remux-bframes.avi"))
+        let cut = dir.appendingPathComponent("cut.avi")
+        try whole.prefix(whole.count * 6 / 10).write(to: cut)
+        assertOneLineError(try probe(["--count", cut.path]), contains: "truncated or corrupt video", stdoutEmpty: false)
+    }
+
     func testNetworkFailuresAreNamedAsSuch() throws {
         // A port nothing listens on: refused at once.
         let (closed, refusedPort) = try loopbackSocket(SOCK_STREAM)

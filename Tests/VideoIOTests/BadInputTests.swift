@@ -85,6 +85,37 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(error?.description, "\(absurd): truncated or corrupt video: the container's index is damaged (Cannot allocate memory)")
     }
 
+    func testMatroskaAndWebMCutShortAreTruncated() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let intact = try DamagedMP4.intact(in: dir)
+        for (name, codec) in [("x.mkv", ["-c", "copy"]), ("x.webm", ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8"])] {
+            let path = dir.appendingPathComponent(name).path
+            let made = try runProcess("ffmpeg", ["-v", "error", "-i", intact] + codec + [path])
+            XCTAssertEqual(made.status, 0, made.stderr)
+            let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+            let reader = try FrameReader(path)
+            var frames = 0
+            while try reader.nextFrameInfo() != nil { frames += 1 }
+            XCTAssertEqual(frames, 50, name)
+            for percent in [25, 50, 95] {
+                let cut = dir.appendingPathComponent("cut\(percent)-" + name).path
+                try whole.prefix(whole.count * percent / 100).write(to: URL(fileURLWithPath: cut))
+                let reader = try FrameReader(cut)
+                var delivered = 0
+                do {
+                    while try reader.nextFrameInfo() != nil { delivered += 1 }
+                    XCTFail("\(cut) read to the end without an error")
+                } catch let error as VideoError {
+                    XCTAssertEqual(error.kind, .truncated, "\(error)")
+                    XCTAssertEqual(error.framesDecoded, delivered)
+                    XCTAssertTrue(error.message.contains("its Matroska segment declares"), error.message)
+                }
+                XCTAssertGreaterThan(delivered, 0, cut)
+            }
+        }
+    }
+
     func testDirectory() {
         let error = openError(Fixtures.directory.path)
         XCTAssertEqual(error?.kind, .notMediaFile)
