@@ -4,11 +4,17 @@ import VideoIO
 
 public enum RenderError: Error, Sendable, CustomStringConvertible {
     case sizeMismatch(log: String, logSize: (Int, Int), video: String, videoSize: (Int, Int))
+    case otherFile(log: String, logged: String, loggedBytes: Int64, video: String, videoBytes: Int64)
+    case cannotWrite(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .sizeMismatch(let log, let a, let video, let b):
-            "\(log) tracked a \(a.0)x\(a.1) video, but \(video) is \(b.0)x\(b.1): not the same video"
+            "\(log) tracked a \(a.0)x\(a.1) video, but \(video) is \(b.0)x\(b.1): not the same video (--force draws it anyway)"
+        case .otherFile(let log, let logged, let loggedBytes, let video, let videoBytes):
+            "\(log) tracked \(logged) (\(loggedBytes) bytes), but \(video) has \(videoBytes) bytes: not the same video "
+                + "(--force draws it anyway)"
+        case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
         }
     }
 }
@@ -17,6 +23,11 @@ public struct RenderSummary: Sendable {
     public var frames = 0
     public var boxes = 0
     public var codec = ""
+    /// The log's last frame (index, time) when the video went on past it: the
+    /// output stops there.
+    public var logEndedAt: (frame: Int, time: Double)?
+    /// Frames of the log after the video's last frame (the video is shorter).
+    public var framesPastTheVideo = 0
 }
 
 /// Draws a track log over its video: each track's box, id and recent trail in a
@@ -26,23 +37,54 @@ public struct RenderSummary: Sendable {
 public struct Renderer {
     /// Seconds of trail behind each track.
     public var trailSeconds = 2.0
+    /// Draws a log whose header names another video (another picture size, or a
+    /// file of another size) instead of refusing it.
+    public var force = false
 
     public init() {}
 
+    /// Renders into a hidden file beside `output`, renamed into place at the end, so
+    /// that a failure never leaves a partial, unplayable video under its name.
     public func render(video: String, log: String, output: String) throws -> RenderSummary {
         let reader = try TrackLogReader(path: log)
         let frames = try FrameReader(video)
-        let info = frames.info
-        let logged = reader.header.video
+        try checkTheLogIsOf(video, frames.info, reader.header, log: log)
+        let target = URL(fileURLWithPath: output)
+        // The extension stays last: it chooses the container.
+        let partial = target.deletingLastPathComponent()
+            .appendingPathComponent(".\(target.deletingPathExtension().lastPathComponent).partial.\(target.pathExtension)").path
+        do {
+            let summary = try render(frames, reader, into: partial)
+            guard rename(partial, output) == 0 else { throw RenderError.cannotWrite(path: output, reason: String(cString: strerror(errno))) }
+            return summary
+        } catch {
+            unlink(partial)
+            throw error
+        }
+    }
+
+    private func checkTheLogIsOf(_ video: String, _ info: MediaInfo, _ header: LogHeader, log: String) throws {
+        guard !force else { return }
+        let logged = header.video
         if logged.width > 0, (logged.width, logged.height) != (info.width, info.height) {
             throw RenderError.sizeMismatch(log: log, logSize: (logged.width, logged.height), video: video, videoSize: (info.width, info.height))
         }
-        let writer = try VideoWriter(path: output, width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 25)
+        if let loggedBytes = header.source.bytes,
+           let bytes = (try? FileManager.default.attributesOfItem(atPath: video)[.size] as? NSNumber)?.int64Value,
+           bytes != loggedBytes {
+            throw RenderError.otherFile(log: log, logged: header.source.path, loggedBytes: loggedBytes, video: video, videoBytes: bytes)
+        }
+    }
+
+    private func render(_ frames: FrameReader, _ reader: TrackLogReader, into path: String) throws -> RenderSummary {
+        let info = frames.info
+        let writer = try VideoWriter(path: path, width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 25)
         var summary = RenderSummary(codec: writer.codecName)
         let thickness = max(2, info.height / 360)
         let scale = max(2, info.height / 270)
 
         var pending = try nextFrame(reader)
+        var last: LogFrame?
         var shown: [LogTrack] = []
         var trails: [Int: [(time: Double, x: Double, y: Double)]] = [:]
         while pending != nil || !shown.isEmpty, let frame = try frames.nextFrame() {
@@ -53,10 +95,14 @@ public struct Renderer {
                 for t in next.tracks where t.box.count == 4 {
                     trails[t.id, default: []].append((next.time, t.box[0] + t.box[2] / 2, t.box[1] + t.box[3] / 2))
                 }
+                last = next
                 pending = try nextFrame(reader)
                 advanced = true
             }
-            if !advanced && pending == nil { break }  // past the log's last frame
+            if !advanced && pending == nil {  // past the log's last frame
+                summary.logEndedAt = last.map { ($0.frame, $0.time) }
+                break
+            }
             for id in Array(trails.keys) {
                 trails[id]!.removeAll { frame.time - $0.time > trailSeconds }
                 if trails[id]!.isEmpty { trails[id] = nil }
@@ -82,6 +128,10 @@ public struct Renderer {
             }
             try writer.write(canvas.image, time: frame.time)
             summary.frames += 1
+        }
+        while pending != nil {
+            summary.framesPastTheVideo += 1
+            pending = try nextFrame(reader)
         }
         try writer.finish()
         return summary

@@ -60,9 +60,9 @@ struct Export: ParsableCommand {
                 summary = try exporter.export(reader) { try TextOutput.standardOutput.write($0) }
             }
             if summary.truncated {
-                FileHandle.standardError.write(Data("trackd: warning: \(log) ends in a cut-off line (the run was killed); exported its \(summary.frames) complete frames\n".utf8))
+                CLI.printWarning("\(log) ends in a cut-off line (the run was killed); exported its \(summary.frames) complete frames")
             } else if summary.unfinished {
-                FileHandle.standardError.write(Data("trackd: warning: \(log) has no end line (the run was killed); exported its \(summary.frames) frames\n".utf8))
+                CLI.printWarning("\(log) has no end line (the run was killed); exported its \(summary.frames) frames")
             }
         } catch {
             throw CLI.failure(error)

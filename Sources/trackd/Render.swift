@@ -9,7 +9,10 @@ struct RenderCommand: ParsableCommand {
         discussion: """
             Encodes with FFmpeg's libavcodec: H.264 (libx264) when available, else \
             MPEG-4; the container follows the output's extension (.mp4, .mkv, .avi). The \
-            output covers the video up to the log's last frame.
+            output covers the video up to the log's last frame (a warning says so when \
+            the video goes on). A log whose header names another video (another picture \
+            size, or a file of another size) is refused unless --force. The output is \
+            written beside and renamed at the end: a failure leaves no partial video.
             """
     )
 
@@ -25,6 +28,9 @@ struct RenderCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds of trail drawn behind each track.", valueName: "seconds"))
     var trail: Double = 2
 
+    @Flag(help: "Draw the log even if its header names another video.")
+    var force = false
+
     func validate() throws {
         guard trail >= 0 else { throw ValidationError("--trail must not be negative") }
     }
@@ -39,7 +45,14 @@ struct RenderCommand: ParsableCommand {
             try files.check()
             var renderer = Renderer()
             renderer.trailSeconds = trail
+            renderer.force = force
             let summary = try renderer.render(video: video, log: log, output: output)
+            if let end = summary.logEndedAt {
+                CLI.printWarning("\(log) ends at frame \(end.frame) (\(end.time) s), before the video does: the output stops there")
+            }
+            if summary.framesPastTheVideo > 0 {
+                CLI.printWarning("\(video) ends before \(log): its last \(summary.framesPastTheVideo) frames were not drawn")
+            }
             print("rendered \(summary.frames) frames, \(summary.boxes) boxes (\(summary.codec)) -> \(output)")
         } catch {
             throw CLI.failure(error)

@@ -129,7 +129,7 @@ struct Track: ParsableCommand {
             let what = [repairs.repairedTimes > 0 ? "\(frames(repairs.repairedTimes)) with a time that repeated or went back, "
                             + "placed one frame duration after the previous frame" : nil,
                         repairs.missingFrames > 0 ? "\(frames(repairs.missingFrames)) of those it declares never decoded" : nil]
-            FileHandle.standardError.write(Data("trackd: warning: \(video ?? ""): damaged index: \(what.compactMap { $0 }.joined(separator: "; "))\n".utf8))
+            CLI.printWarning("\(video ?? ""): damaged index: \(what.compactMap { $0 }.joined(separator: "; "))")
         }
         let target = [logPath, motOut].compactMap { $0 }.joined(separator: ", ")
         let figures = String(format: "%d frames in %.1f s (%.1f fps): %d tracks -> %@", result.frames, result.wallSeconds,

@@ -71,6 +71,10 @@ enum CLI {
         return String(decoding: try! encoder.encode(value), as: UTF8.self)
     }
 
+    static func printWarning(_ message: String) {
+        FileHandle.standardError.write(Data(("trackd: warning: " + message.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
+    }
+
     static func printError(_ message: String) {
         let line = "trackd: error: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
         FileHandle.standardError.write(Data(line.utf8))

@@ -153,6 +153,7 @@ final class TrackVideoTests: XCTestCase {
         let result = try runProcess(trackd, ["render", video, path("w.jsonl"), "-o", path("w.mp4")])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.output.hasPrefix("rendered 31 frames"), result.output)
+        XCTAssertEqual(result.stderr, "trackd: warning: \(path("w.jsonl")) ends at frame 30 (3.0 s), before the video does: the output stops there\n")
         let probe = try runProcess("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", path("w.mp4")])
         XCTAssertEqual(probe.output.trimmingCharacters(in: .whitespacesAndNewlines), "h264,640,360")
         XCTAssertEqual(try FFmpegCLI.frameTimes(path("w.mp4")).count, 31)
@@ -178,9 +179,30 @@ final class TrackVideoTests: XCTestCase {
         }
         XCTAssertLessThan(difference(x: 0...40, y: 320...359), 8)
 
-        // A log of another video is refused.
+        // A log of another video is refused: another picture size, or a file of the
+        // same size in pixels but not in bytes; --force draws it anyway.
         let other = try runProcess(trackd, ["render", try Deps.media("vtest.avi"), path("w.jsonl"), "-o", path("x.mp4")])
         assertOneLineError(other, contains: "not the same video")
+        let reencoded = path("reencoded.mp4")
+        XCTAssertEqual(try runProcess("ffmpeg", ["-v", "error", "-i", video, "-t", "2", "-c:v", "mpeg4", reencoded]).status, 0)
+        let sameSize = try runProcess(trackd, ["render", reencoded, path("w.jsonl"), "-o", path("y.mp4")])
+        assertOneLineError(sameSize, contains: "not the same video (--force draws it anyway)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("y.mp4")))
+        let forced = try runProcess(trackd, ["render", "--force", reencoded, path("w.jsonl"), "-o", path("y.mp4")])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertEqual(forced.stderr, "trackd: warning: \(reencoded) ends before \(path("w.jsonl")): its last 11 frames were not drawn\n")
+
+        // A render that fails half-way (a video cut short) leaves no file behind; an
+        // output name with a colon is a file.
+        XCTAssertEqual(try runProcess("ffmpeg", ["-v", "error", "-i", video, "-c", "copy", "-movflags", "+faststart", path("fast.mp4")]).status, 0)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path("fast.mp4")))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: path("cut.mp4")))
+        let failed = try runProcess(trackd, ["render", "--force", path("cut.mp4"), path("w.jsonl"), "-o", "12:30.mp4"], directory: dir)
+        assertOneLineError(failed, contains: "truncated or corrupt video", stdoutEmpty: false)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("12:30") }, [])
+        let named = try runProcess(trackd, ["render", video, path("w.jsonl"), "-o", "12:30.mp4"], directory: dir)
+        XCTAssertEqual(named.status, 0, named.stderr)
+        XCTAssertEqual(try FFmpegCLI.frameTimes(path("12:30.mp4")).count, 31)
     }
 
     /// Starts trackd with `arguments`, its output discarded (its stderr into `stderr`).
