@@ -103,6 +103,14 @@ let package = Package(
             path: "Benchmarks/PipelineBenchmark",
             swiftSettings: openVINOHeaders
         ),
+        // libFuzzer target for the input parsers (Benchmarks/fuzz.sh); built plainly, a
+        // replay of the inputs kept in Benchmarks/fuzz-inputs/.
+        .executableTarget(
+            name: "FuzzParsers",
+            dependencies: ["Detection", "MOTFiles", "Service", "TrackLog"],
+            path: "Benchmarks/FuzzParsers",
+            swiftSettings: openVINOHeaders
+        ),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "VideoIO", "Tracking", "TestSupport"],
                     swiftSettings: openVINOHeaders),

@@ -3,32 +3,35 @@ import Foundation
 /// The `metadata_props` of an ONNX file (exporters store class names, input size and
 /// stride there), read straight from the protobuf: OpenVINO's C API does not expose
 /// them. Only the top level of `ModelProto` is walked; the graph is skipped over.
-enum ONNXMetadata {
+@_spi(Fuzzing) public enum ONNXMetadata {
     /// Key-value pairs, or empty when the file is not ONNX or carries none.
     static func read(_ path: String) -> [String: String] {
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { return [:] }
-        return data.withUnsafeBytes { raw in
-            var reader = ProtobufReader(raw[...])
-            var result: [String: String] = [:]
-            // ModelProto field 14: repeated StringStringEntryProto { 1: key, 2: value }.
-            while let (field, value) = reader.next() {
-                guard field == 14, case .bytes(let entry) = value else { continue }
-                var inner = ProtobufReader(entry)
-                var key: String?, text: String?
-                while let (f, v) = inner.next() {
-                    guard case .bytes(let b) = v else { continue }
-                    if f == 1 { key = String(decoding: b, as: UTF8.self) }
-                    if f == 2 { text = String(decoding: b, as: UTF8.self) }
-                }
-                if let key, let text { result[key] = text }
+        return data.withUnsafeBytes(parse)
+    }
+
+    /// The key-value pairs of an ONNX file's bytes.
+    @_spi(Fuzzing) public static func parse(_ raw: UnsafeRawBufferPointer) -> [String: String] {
+        var reader = ProtobufReader(raw[...])
+        var result: [String: String] = [:]
+        // ModelProto field 14: repeated StringStringEntryProto { 1: key, 2: value }.
+        while let (field, value) = reader.next() {
+            guard field == 14, case .bytes(let entry) = value else { continue }
+            var inner = ProtobufReader(entry)
+            var key: String?, text: String?
+            while let (f, v) = inner.next() {
+                guard case .bytes(let b) = v else { continue }
+                if f == 1 { key = String(decoding: b, as: UTF8.self) }
+                if f == 2 { text = String(decoding: b, as: UTF8.self) }
             }
-            return reader.failed ? [:] : result
+            if let key, let text { result[key] = text }
         }
+        return reader.failed ? [:] : result
     }
 
     /// Class names from a Python dict literal such as `{0: 'person', 1: "kid's bike"}`,
     /// as Ultralytics and YOLOv5 write them; nil if it is not one.
-    static func names(_ literal: String) -> [String]? {
+    @_spi(Fuzzing) public static func names(_ literal: String) -> [String]? {
         var byID: [Int: String] = [:]
         var s = Substring(literal.trimmingCharacters(in: .whitespaces))
         guard s.first == "{" else { return nil }
@@ -62,7 +65,7 @@ enum ONNXMetadata {
     }
 
     /// An input size from `[640, 640]` or `640`, as (height, width).
-    static func imageSize(_ literal: String) -> (height: Int, width: Int)? {
+    @_spi(Fuzzing) public static func imageSize(_ literal: String) -> (height: Int, width: Int)? {
         let numbers = literal.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
         switch numbers.count {
         case 1: return (numbers[0], numbers[0])

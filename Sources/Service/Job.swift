@@ -34,8 +34,13 @@ public struct JobSpec: Sendable, Equatable {
         guard st.st_size <= maxJobBytes else {
             throw ServiceError.refusedJob("\(name) is \(st.st_size) bytes; job files are at most \(maxJobBytes)")
         }
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ServiceError.refusedJob("\(name) disappeared") }
+        return try parse(data, name: name, spool: spool)
+    }
+
+    /// Reads a job file's contents (a JSON object; `name` for messages).
+    @_spi(Fuzzing) public static func parse(_ data: Data, name: String, spool: Spool) throws -> JobSpec {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ServiceError.refusedJob("\(name) is not a JSON object")
         }
         if let unknown = object.keys.sorted().first(where: { !["video", "stride", "start", "end"].contains($0) }) {

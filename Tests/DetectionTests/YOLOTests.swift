@@ -4,7 +4,7 @@ import Tracking
 import VideoIO
 import XCTest
 
-@testable import Detection
+@_spi(Fuzzing) @testable import Detection
 
 /// YOLO exports decoded by trackd (OpenVINO) against an independent decoder on ONNX
 /// Runtime (scripts/detect-reference), on the same letterboxed input. OpenVINO runs in
