@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
-        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "TestSupport", "MOTFiles", "TrackLog"]),
+        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "FuzzParsers", "TestSupport", "MOTFiles", "TrackLog"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "Detection", "Tracking", "VideoIO", "TestSupport"],
                     swiftSettings: openVINOHeaders),
     ],

@@ -167,9 +167,18 @@ public struct SequenceInfo: Sendable, Equatable {
             }
             return value
         }
+        // Counts and sizes: whole numbers, bounded as det.txt frames are (a bigger one
+        // would not fit an Int, or would ask for a run that never ends).
+        func count(_ key: String) throws -> Int {
+            let value = try number(key)
+            guard value == value.rounded(), value < 1e9 else {
+                throw MOTFileError(file: file, line: values[key.lowercased()]?.line ?? 0,
+                                   message: "\(key) must be a whole number from 1 to 999999999, found '\(values[key.lowercased()]?.value ?? "")'")
+            }
+            return Int(value)
+        }
         return SequenceInfo(name: values["name"]?.value ?? "", frameRate: try number("frameRate"),
-                            length: Int(try number("seqLength")), width: Int(try number("imWidth")),
-                            height: Int(try number("imHeight")))
+                            length: try count("seqLength"), width: try count("imWidth"), height: try count("imHeight"))
     }
 
     public static func read(_ path: String) throws -> SequenceInfo {

@@ -73,6 +73,15 @@ final class MOTFilesTests: XCTestCase {
         XCTAssertThrowsError(try SequenceInfo.parse("[Sequence]\nframeRate=30\n", file: "s.ini")) { error in
             XCTAssertEqual((error as? MOTFileError)?.message, "[Sequence] has no seqLength")
         }
+        // Found by fuzzing: a size past Int.max trapped; a fraction was cut off.
+        for (key, value) in [("imHeight", String(repeating: "2", count: 40)), ("seqLength", "299.5"), ("imWidth", "1e12")] {
+            let text = "[Sequence]\nframeRate=30\nseqLength=299\nimWidth=1920\nimHeight=1080\n"
+                .replacingOccurrences(of: "\(key)=", with: "\(key)=\(value)\n; was ")
+            XCTAssertThrowsError(try SequenceInfo.parse(text, file: "s.ini"), key) { error in
+                XCTAssertEqual((error as? MOTFileError)?.message,
+                               "\(key) must be a whole number from 1 to 999999999, found '\(value)'", key)
+            }
+        }
     }
 
     func testReadsTheVendoredBenchmarkFiles() throws {
