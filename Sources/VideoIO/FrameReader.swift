@@ -451,19 +451,27 @@ public final class FrameReader {
     /// receiving thread) and RTSP honour only their own `timeout`; every other
     /// protocol FFmpeg's generic `rw_timeout`.
     static func defaultTimeout(for source: String, given: [String: String]) -> (key: String, value: String)? {
-        guard let separator = source.range(of: "://") else { return nil }
-        let scheme = source[..<separator.lowerBound].lowercased()
-        guard scheme != "file", !["timeout", "rw_timeout", "stimeout"].contains(where: { given[$0] != nil }) else { return nil }
+        guard let scheme = networkScheme(of: source), !timeoutKeys.contains(where: { given[$0] != nil }) else { return nil }
         let key = ["udp", "rtp", "rtsp", "rtsps"].contains(scheme) ? "timeout" : "rw_timeout"
         return (key, String(Int(networkTimeout * 1_000_000)))
+    }
+
+    /// The options by which a caller bounds a network wait, in microseconds.
+    private static let timeoutKeys = ["timeout", "rw_timeout", "stimeout"]
+
+    /// The lower-cased scheme of a URL source; nil for a path or a `file://` URL.
+    private static func networkScheme(of source: String) -> String? {
+        guard let separator = source.range(of: "://") else { return nil }
+        let scheme = source[..<separator.lowerBound].lowercased()
+        return scheme == "file" ? nil : scheme
     }
 
     /// How long, in seconds, a network `source` waits for data: the caller's own
     /// timeout option (microseconds, as FFmpeg takes it) or `networkTimeout`; nil for
     /// anything but a URL.
     static func waitLimit(for source: String, given: [String: String]) -> Double? {
-        guard let separator = source.range(of: "://"), source[..<separator.lowerBound].lowercased() != "file" else { return nil }
-        let own = ["timeout", "rw_timeout", "stimeout"].lazy.compactMap { given[$0].flatMap(Double.init) }.first { $0 > 0 }
+        guard networkScheme(of: source) != nil else { return nil }
+        let own = timeoutKeys.lazy.compactMap { given[$0].flatMap(Double.init) }.first { $0 > 0 }
         return own.map { $0 / 1_000_000 } ?? networkTimeout
     }
 
