@@ -30,16 +30,19 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
         ),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
+        // Boxes and observations: the shapes detectors give and trackers take.
+        .target(name: "Geometry"),
+        // Optimal linear assignment (Jonker-Volgenant), for the tracker and for scoring.
+        .target(name: "Assignment"),
         // The tracker core: pure Swift, no I/O, deterministic.
-        .target(name: "Tracking"),
+        .target(name: "Tracking", dependencies: ["Geometry", "Assignment"]),
         // MOTChallenge text files: det.txt, gt.txt, results, seqinfo.ini.
-        .target(name: "MOTFiles"),
+        .target(name: "MOTFiles", dependencies: ["Geometry"]),
         .systemLibrary(name: "COpenVINO", path: "Sources/COpenVINO"),
-        // Where observations come from: one-stage detectors on OpenVINO, and replayed
-        // det.txt files.
+        // One-stage detectors on OpenVINO: frames in, observations out.
         .target(
             name: "Detection",
-            dependencies: ["COpenVINO", "VideoIO", "Tracking", "MOTFiles"],
+            dependencies: ["COpenVINO", "VideoIO", "Geometry"],
             swiftSettings: openVINOHeaders,
             // Two rpaths: an installed layout first (bin/trackd beside
             // lib/trackd/openvino, see scripts/install-service), then the development tree.
@@ -47,11 +50,11 @@ let package = Package(
                                            "-Xlinker", "-rpath", "-Xlinker", "\(openVINO)/lib"])]
         ),
         // The track log: JSON lines, crash-safe appends, a reader that survives a cut tail.
-        .target(name: "TrackLog", dependencies: ["Tracking", "MOTFiles"]),
+        .target(name: "TrackLog", dependencies: ["Geometry", "Tracking", "MOTFiles"]),
         // Video in, track log out: decoding ahead on its own thread, detection, tracking.
         .target(
             name: "Pipeline",
-            dependencies: ["VideoIO", "Detection", "Tracking", "TrackLog", "MOTFiles"],
+            dependencies: ["VideoIO", "Detection", "Geometry", "Tracking", "TrackLog", "MOTFiles"],
             swiftSettings: openVINOHeaders
         ),
         // `trackd serve`: spool jobs, live streams, systemd notification, status.
@@ -67,7 +70,7 @@ let package = Package(
         // A track log drawn over its video, encoded with libavcodec.
         .target(name: "Render", dependencies: ["VideoIO", "TrackLog"]),
         // MOTChallenge scoring (HOTA, CLEAR MOT, Identity) as TrackEval computes it.
-        .target(name: "Evaluation", dependencies: ["MOTFiles", "Tracking"]),
+        .target(name: "Evaluation", dependencies: ["MOTFiles", "Assignment"]),
         .executableTarget(
             name: "trackd",
             dependencies: [
@@ -87,9 +90,8 @@ let package = Package(
         .target(name: "CMallocInfo", path: "Tests/CMallocInfo"),
         .executableTarget(
             name: "TrackerBenchmark",
-            dependencies: ["Tracking", "Detection", "MOTFiles"],
-            path: "Benchmarks/TrackerBenchmark",
-            swiftSettings: openVINOHeaders
+            dependencies: ["Assignment", "Geometry", "Tracking", "MOTFiles"],
+            path: "Benchmarks/TrackerBenchmark"
         ),
         .executableTarget(
             name: "DetectorBenchmark",
@@ -111,10 +113,10 @@ let package = Package(
             path: "Benchmarks/FuzzParsers",
             swiftSettings: openVINOHeaders
         ),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "TestSupport"]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "VideoIO", "Tracking", "TestSupport"],
+        .testTarget(name: "TrackingTests", dependencies: ["Assignment", "Geometry", "Tracking", "TestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Geometry", "VideoIO", "TestSupport"],
                     swiftSettings: openVINOHeaders),
-        .testTarget(name: "TrackLogTests", dependencies: ["TrackLog", "Tracking", "TestSupport"]),
+        .testTarget(name: "TrackLogTests", dependencies: ["TrackLog", "Geometry", "Tracking", "TestSupport"]),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),

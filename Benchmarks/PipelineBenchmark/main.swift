@@ -42,7 +42,7 @@ let log = FileManager.default.temporaryDirectory.appendingPathComponent("pipelin
 defer { try? FileManager.default.removeItem(atPath: log) }
 start = now()
 let source = try VideoSource(path: video, detector: detector, options: options, selection: FrameSelection(end: endTime))
-let result = try TrackRun(tracker: options.trackerBase, trackdVersion: "benchmark")
+let result = try TrackRun(tracker: TrackerConfig(), trackdVersion: "benchmark")
     .run(source, outputs: try RunOutputs(logPath: log, motPath: nil), stop: StopSignal())
 let pipeline = Double(result.frames) / (now() - start)
 

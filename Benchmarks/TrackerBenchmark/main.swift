@@ -3,8 +3,9 @@
 // 500x500 matrix. Prints figures; driven by Benchmarks/mot17-valhalf.sh.
 //
 //   TrackerBenchmark DATA_DIR [REPEATS]
-import Detection
+import Assignment
 import Foundation
+import Geometry
 import MOTFiles
 import Tracking
 
@@ -20,7 +21,7 @@ var sequences: [(frames: [[Observation]], fps: Double)] = []
 for name in try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() {
     let dir = root.appendingPathComponent(name)
     guard let info = try? SequenceInfo.read(dir.appendingPathComponent("seqinfo.ini").path) else { continue }
-    let replay = try ReplayDetector(path: dir.appendingPathComponent("det/det.txt").path)
+    let replay = try MOTDetections(path: dir.appendingPathComponent("det/det.txt").path)
     sequences.append(((1...info.length).map(replay.detections(frame:)), info.frameRate))
 }
 let totalFrames = sequences.reduce(0) { $0 + $1.frames.count }

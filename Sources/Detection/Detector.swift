@@ -1,5 +1,5 @@
 import Foundation
-import Tracking
+import Geometry
 import VideoIO
 
 /// A detector that looks at frames: it says how it wants them (so the frame reader
@@ -141,14 +141,6 @@ public func loadDetector(_ options: DetectorOptions, frontEndMessages: FrontEndM
 /// The OpenVINO build in use.
 public var inferenceRuntimeVersion: String { InferenceCore.version }
 
-extension DetectorOptions {
-    /// The tracker settings a run with these options starts from, before any
-    /// configuration file: the default model's own preset, else the defaults.
-    public var trackerBase: TrackerConfig {
-        modelPath == nil ? DefaultModel.tracker : TrackerConfig()
-    }
-}
-
 /// Where the default model is found: `$TRACKD_MODEL_DIR`, the project's `.deps/models`
 /// above the executable (a development build), or `share/trackd/models` beside the
 /// executable's `bin` (an installed one).
@@ -162,13 +154,6 @@ public enum DefaultModel {
     /// 640 26.0 / 51.1, 960 27.8 / 52.4, at 1, 1.5, 2.4 and 5 times the cost; 512 would
     /// miss the 25 ms one-core budget. `--input-size` trades speed for small objects.
     public static let inputSize = 416
-
-    /// Tracker settings for this model: the defaults, which were chosen with this
-    /// model's boxes of the development videos among their six sets (its weak boxes
-    /// are why the low-score pass starts at 0.2).
-    public static var tracker: TrackerConfig {
-        TrackerConfig()
-    }
 
     public static func candidates(executable: String = CommandLine.arguments[0]) -> [String] {
         var dirs: [String] = []

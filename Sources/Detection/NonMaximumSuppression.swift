@@ -1,4 +1,4 @@
-import Tracking
+import Geometry
 
 /// Greedy non-maximum suppression: boxes are taken best score first, and a box
 /// overlapping an already kept box by more than `iou` is dropped — any kept box

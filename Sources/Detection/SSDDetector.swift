@@ -1,5 +1,5 @@
 import Foundation
-import Tracking
+import Geometry
 import VideoIO
 
 /// A TensorFlow Object Detection API SSD graph (such as the SSDLite-MobileNetV2 person

@@ -1,5 +1,5 @@
 import Foundation
-import Tracking
+import Geometry
 import VideoIO
 
 /// Runs a letterboxing detector on overlapping square tiles of the native frame as

@@ -1,5 +1,5 @@
 import Foundation
-import Tracking
+import Geometry
 import VideoIO
 
 /// The output layouts of YOLO-family ONNX exports that trackd decodes.

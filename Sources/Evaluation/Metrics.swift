@@ -139,7 +139,7 @@ public enum Evaluator {
             for g in 0..<rows {
                 for t in 0..<cols { score[g * cols + t] = alignment[frame.gt[g] * nT + frame.tracker[t]] * frame.iou(g, t) }
             }
-            let pairs = try Assignment.maximize(score, rows: rows, columns: cols)
+            let pairs = try OptimalMatching.maximize(score, rows: rows, columns: cols)
             for (a, alpha) in Scores.alphas.enumerated() {
                 var count = 0
                 for (g, t) in pairs where frame.iou(g, t) >= alpha - eps {
@@ -194,7 +194,7 @@ public enum Evaluator {
                     score[g * cols + t] = iou < 0.5 - eps ? 0 : (continues ? 1000 : 0) + iou
                 }
             }
-            let pairs = try Assignment.maximize(score, rows: rows, columns: cols).filter { score[$0.row * cols + $0.column] > eps }
+            let pairs = try OptimalMatching.maximize(score, rows: rows, columns: cols).filter { score[$0.row * cols + $0.column] > eps }
             var current = [Int?](repeating: nil, count: s.gtIDCount)
             for (g, t) in pairs {
                 let gid = frame.gt[g], tid = frame.tracker[t]
@@ -230,7 +230,7 @@ public enum Evaluator {
                 }
             }
         }
-        let pairs = try Assignment.maximize(overlaps, rows: s.gtIDCount, columns: nT)
+        let pairs = try OptimalMatching.maximize(overlaps, rows: s.gtIDCount, columns: nT)
         scores.idtp = pairs.reduce(0) { $0 + Int(overlaps[$1.row * nT + $1.column]) }
         scores.idfn = s.gtDetections - scores.idtp
         scores.idfp = s.trackerDetections - scores.idtp

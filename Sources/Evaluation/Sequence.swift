@@ -70,7 +70,7 @@ struct PreparedSequence {
             if !gt.isEmpty, !tracker.isEmpty {
                 let matching = iou.map { $0 < 0.5 - Double.ulpOfOne ? 0 : $0 }
                 var drop = Set<Int>()
-                for (g, t) in try Assignment.maximize(matching, rows: gt.count, columns: tracker.count)
+                for (g, t) in try OptimalMatching.maximize(matching, rows: gt.count, columns: tracker.count)
                 where matching[g * tracker.count + t] > Double.ulpOfOne
                     && GroundTruthClass.distractors.contains(gt[g].classID!) {
                     drop.insert(t)

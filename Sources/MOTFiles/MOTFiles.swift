@@ -1,4 +1,5 @@
 import Foundation
+import Geometry
 
 /// One line of a MOTChallenge text file: `frame,id,left,top,width,height,conf,…`.
 ///
@@ -33,6 +34,12 @@ public struct MOTRecord: Sendable, Equatable {
         self.classID = classID
         self.visibility = visibility
     }
+
+    public init(frame: Int, id: Int, box: Box, confidence: Double = 1) {
+        self.init(frame: frame, id: id, left: box.x1, top: box.y1, width: box.width, height: box.height, confidence: confidence)
+    }
+
+    public var box: Box { Box(left: left, top: top, width: width, height: height) }
 }
 
 /// A line of a MOTChallenge file that could not be read, named by file and line.

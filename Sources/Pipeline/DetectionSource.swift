@@ -1,5 +1,6 @@
 import Detection
 import Foundation
+import Geometry
 import MOTFiles
 import TrackLog
 import Tracking
@@ -164,12 +165,12 @@ public final class ReplaySource: DetectionSource {
     public let video: LogHeader.Video
     public let detector: LogHeader.DetectorInfo
     public let expectedFrames: Int?
-    private let replay: ReplayDetector
+    private let replay: MOTDetections
     private let frameRate: Double
     private var frame = 0
 
     public init(path: String, sequence: SequenceInfo?, frameRate: Double) throws {
-        replay = try ReplayDetector(path: path)
+        replay = try MOTDetections(path: path)
         self.frameRate = sequence?.frameRate ?? frameRate
         let frames = max(sequence?.length ?? 0, replay.lastFrame, 1)
         expectedFrames = frames

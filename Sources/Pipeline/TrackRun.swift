@@ -1,8 +1,9 @@
 import Foundation
+import Geometry
 import MOTFiles
 import TrackLog
-import VideoIO
 import Tracking
+import VideoIO
 
 /// How a run is going, for a progress line.
 public struct RunProgress: Sendable {

@@ -25,9 +25,8 @@ public struct ServiceConfig: Sendable, Equatable {
     /// A stream waiting on a silent source is not.
     public var stallSeconds = 60.0
     public var detector = DetectorSettings()
-    /// The detector's tracker preset (`DetectorOptions.trackerBase`), with the keys
-    /// of `tracker` in the configuration on top.
-    public var tracker = DefaultModel.tracker
+    /// The tracker's defaults with the keys of `tracker` in the configuration on top.
+    public var tracker = TrackerConfig()
     public var streams: [StreamConfig] = []
 
     public init() {}
@@ -145,18 +144,11 @@ extension ServiceConfig {
                 throw d.error("precision", "must be one of \(InferencePrecision.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
-        tracker = detector.options.trackerBase
         if let given = r.raw("tracker") {
             do {
-                let data = try JSONSerialization.data(withJSONObject: given)
-                let decoder = JSONDecoder()
-                decoder.userInfo[TrackerConfig.baseKey] = tracker
-                tracker = try decoder.decode(TrackerConfig.self, from: data)
-            } catch let DecodingError.dataCorrupted(context), let DecodingError.typeMismatch(_, context) {
-                let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-                throw r.error("tracker" + (key.isEmpty ? "" : "." + key), context.debugDescription)
-            } catch {
-                throw r.error("tracker", "must be an object of tracker parameters")
+                tracker = try TrackerConfig(json: try JSONSerialization.data(withJSONObject: given, options: .fragmentsAllowed))
+            } catch let error as TrackerConfig.ReadError {
+                throw r.error("tracker" + (error.key.isEmpty ? "" : "." + error.key), error.reason)
             }
         }
         if let list = try r.array("streams") {

@@ -1,3 +1,5 @@
+import Geometry
+
 /// A constant-velocity Kalman filter over a box's centre and size.
 ///
 /// State: (cx, cy, w, h) and their velocities in pixels per second. With diagonal
@@ -7,6 +9,7 @@
 /// moves more pixels than a small one), as in DeepSORT / BoT-SORT, and with the
 /// time since the last step, so dropped frames and variable frame rates keep the
 /// motion model honest.
+
 public struct BoxFilter: Sendable, Equatable {
     /// One coordinate: position p, velocity v, covariance [[pp, pv], [pv, vv]].
     struct Axis: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import Geometry
+
 /// One object's track: its filter, life-cycle state and recent observations.
 struct Track: Sendable {
     /// Public id, given when the track is confirmed.

@@ -1,3 +1,6 @@
+import Assignment
+import Geometry
+
 /// A track as the tracker reports it for one frame.
 public struct TrackedObject: Sendable, Equatable {
     /// Track identity, from 1, never reused.

@@ -1,5 +1,9 @@
+import Foundation
+
 /// Every tracker parameter, with its default. Times are in seconds, so the same
-/// configuration works at any frame rate.
+/// configuration works at any frame rate. The defaults were chosen on the six
+/// development sets, among them the default model's boxes of the development videos
+/// (its weak boxes are why the low-score pass starts at 0.2).
 public struct TrackerConfig: Sendable, Equatable, Codable {
     /// Detections at or above this score take part in the first association and may
     /// start tracks (BYTE's high-score set).
@@ -37,15 +41,11 @@ extension TrackerConfig {
              confirmHits, maxLostSeconds, noise, cameraMotion, perClass
     }
 
-    /// `JSONDecoder.userInfo` key for the configuration that keys left out keep (the
-    /// defaults when absent), such as a detector's own preset.
-    public static let baseKey = CodingUserInfoKey(rawValue: "trackd.tracker.base")!
-
     /// Reads a configuration in which every key is optional (a missing key keeps its
-    /// default, or the base's) and an unknown key is an error, so a misspelt parameter
-    /// is not silently ignored.
+    /// default) and an unknown key is an error, so a misspelt parameter is not
+    /// silently ignored.
     public init(from decoder: any Decoder) throws {
-        self = decoder.userInfo[Self.baseKey] as? TrackerConfig ?? TrackerConfig()
+        self.init()
         try Self.rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.stringValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         highScore = try c.decodeIfPresent(Double.self, forKey: .highScore) ?? highScore
@@ -61,6 +61,26 @@ extension TrackerConfig {
         perClass = try c.decodeIfPresent(Bool.self, forKey: .perClass) ?? perClass
         if confirmHits < 1 {
             throw DecodingError.dataCorruptedError(forKey: .confirmHits, in: c, debugDescription: "must be at least 1")
+        }
+    }
+
+    /// What is wrong with a tracker configuration, and at which key ("noise.position";
+    /// empty for the whole of it).
+    public struct ReadError: Error, Sendable, Equatable, CustomStringConvertible {
+        public var key: String
+        public var reason: String
+        public var description: String { key.isEmpty ? reason : "\(key): \(reason)" }
+    }
+
+    /// A configuration from a JSON object of tracker parameters, as `track --config`
+    /// and the service's `tracker` key give it.
+    public init(json: Data) throws(ReadError) {
+        do {
+            self = try JSONDecoder().decode(TrackerConfig.self, from: json)
+        } catch let DecodingError.dataCorrupted(context), let DecodingError.typeMismatch(_, context) {
+            throw ReadError(key: context.codingPath.map(\.stringValue).joined(separator: "."), reason: context.debugDescription)
+        } catch {
+            throw ReadError(key: "", reason: "must be an object of tracker parameters")
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Detection
 import Foundation
+import Geometry
 import VideoIO
 
 /// Options shared by every command that runs a detector.

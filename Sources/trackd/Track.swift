@@ -86,9 +86,7 @@ struct Track: ParsableCommand {
         let result: RunResult
         let logPath: String?
         do {
-            // The default model has its own tracker preset; --config keys override it.
-            let base = video != nil ? detector.options.trackerBase : TrackerConfig()
-            let trackerConfig = try config.map { try Self.readConfig($0, base: base) } ?? base
+            let trackerConfig = try config.map(Self.readConfig) ?? TrackerConfig()
             logPath = out ?? (motOut == nil ? Self.defaultLogPath(for: video ?? detections!) : nil)
             var files = FileRoles()
             files.input("input video", video)
@@ -166,7 +164,7 @@ struct Track: ParsableCommand {
         return (name.isEmpty ? "trackd" : name) + ".tracks.jsonl"
     }
 
-    static func readConfig(_ path: String, base: TrackerConfig) throws -> TrackerConfig {
+    static func readConfig(_ path: String) throws -> TrackerConfig {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -174,12 +172,7 @@ struct Track: ParsableCommand {
             throw ValidationError("\(path): cannot read the tracker configuration")
         }
         do {
-            let decoder = JSONDecoder()
-            decoder.userInfo[TrackerConfig.baseKey] = base
-            return try decoder.decode(TrackerConfig.self, from: data)
-        } catch let DecodingError.dataCorrupted(context), let DecodingError.typeMismatch(_, context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ValidationError("\(path): \(key.isEmpty ? "" : key + ": ")\(context.debugDescription)")
+            return try TrackerConfig(json: data)
         } catch {
             throw ValidationError("\(path): \(error)")
         }

@@ -1,4 +1,5 @@
 import Detection
+import Geometry
 import TestSupport
 import Tracking
 import VideoIO

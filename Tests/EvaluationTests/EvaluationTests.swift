@@ -146,7 +146,7 @@ final class EvaluationTests: XCTestCase {
         for _ in 0..<300 {
             let rows = Int.random(in: 1...5, using: &rng), columns = Int.random(in: 1...5, using: &rng)
             let score = (0..<rows * columns).map { _ in Double(Int.random(in: 0...4, using: &rng)) / 4 }
-            let pairs = try Assignment.maximize(score, rows: rows, columns: columns)
+            let pairs = try OptimalMatching.maximize(score, rows: rows, columns: columns)
             XCTAssertEqual(pairs.count, min(rows, columns))
             XCTAssertEqual(Set(pairs.map(\.row)).count, pairs.count)
             XCTAssertEqual(Set(pairs.map(\.column)).count, pairs.count)

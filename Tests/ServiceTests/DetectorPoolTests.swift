@@ -1,4 +1,5 @@
 @testable import Detection
+import Geometry
 @testable import Service
 import Tracking
 import VideoIO

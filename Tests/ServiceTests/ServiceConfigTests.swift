@@ -3,17 +3,17 @@ import Detection
 import Tracking
 import XCTest
 
-/// The service's `tracker` keys sit on top of the detector's own preset, as
-/// `trackd track --config` does.
+/// The service's `tracker` keys sit on top of the tracker's defaults, as `trackd
+/// track --config` does, and are read by the same decoder.
 final class ServiceConfigTests: XCTestCase {
-    func testTrackerKeysOverrideTheDetectorPreset() throws {
-        let preset = try ServiceConfig.parse(Data(#"{"tracker": {"maxLostSeconds": 2}}"#.utf8), file: "c.json")
-        XCTAssertEqual(preset.tracker.highScore, DefaultModel.tracker.highScore)
-        XCTAssertEqual(preset.tracker.maxLostSeconds, 2)
-        XCTAssertEqual(try ServiceConfig.parse(Data("{}".utf8), file: "c.json").tracker, DefaultModel.tracker)
-        let own = try ServiceConfig.parse(Data(#"{"detector": {"model": "m.onnx"}, "tracker": {"maxLostSeconds": 2}}"#.utf8), file: "c.json")
-        XCTAssertEqual(own.tracker.highScore, TrackerConfig().highScore)
-        XCTAssertEqual(own.tracker.maxLostSeconds, 2)
+    func testTrackerKeysOverrideTheDefaults() throws {
+        let config = try ServiceConfig.parse(Data(#"{"tracker": {"maxLostSeconds": 2}}"#.utf8), file: "c.json")
+        XCTAssertEqual(config.tracker.highScore, TrackerConfig().highScore)
+        XCTAssertEqual(config.tracker.maxLostSeconds, 2)
+        XCTAssertEqual(try ServiceConfig.parse(Data("{}".utf8), file: "c.json").tracker, TrackerConfig())
+        XCTAssertThrowsError(try ServiceConfig.parse(Data(#"{"tracker": {"noise": {"size": true}}}"#.utf8), file: "c.json")) {
+            XCTAssertTrue("\($0)".hasPrefix("c.json: tracker.noise.size: "), "\($0)")
+        }
     }
 
     func testDetectorInputSizeAndNMSMode() throws {

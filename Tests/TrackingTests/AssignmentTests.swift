@@ -1,3 +1,4 @@
+import Assignment
 import TestSupport
 import Tracking
 import XCTest

@@ -1,4 +1,5 @@
 import Foundation
+import Geometry
 import Tracking
 import XCTest
 
@@ -54,16 +55,17 @@ final class TrackerConfigTests: XCTestCase {
         XCTAssertEqual(config, expected)
     }
 
-    func testKeysLeftOutKeepTheBaseWhenOneIsGiven() throws {
-        var base = TrackerConfig()
-        base.highScore = 0.5
-        base.newTrackScore = 0.55
-        let decoder = JSONDecoder()
-        decoder.userInfo[TrackerConfig.baseKey] = base
-        let config = try decoder.decode(TrackerConfig.self, from: Data(#"{"newTrackScore": 0.8}"#.utf8))
-        XCTAssertEqual(config.highScore, 0.5)
-        XCTAssertEqual(config.newTrackScore, 0.8)
-        XCTAssertEqual(config.matchIoU, TrackerConfig().matchIoU)
+    func testAReadErrorNamesTheKeyItIsAt() throws {
+        XCTAssertEqual(try TrackerConfig(json: Data(#"{"newTrackScore": 0.8}"#.utf8)).newTrackScore, 0.8)
+        XCTAssertThrowsError(try TrackerConfig(json: Data(#"{"noise": {"position": "x"}}"#.utf8))) {
+            XCTAssertEqual(($0 as? TrackerConfig.ReadError)?.key, "noise.position")
+        }
+        XCTAssertThrowsError(try TrackerConfig(json: Data(#"{"confirmHits": 0}"#.utf8))) {
+            XCTAssertEqual("\($0)", "confirmHits: must be at least 1")
+        }
+        XCTAssertThrowsError(try TrackerConfig(json: Data("[1]".utf8))) {
+            XCTAssertEqual(($0 as? TrackerConfig.ReadError)?.key, "")
+        }
     }
 
     func testRoundTripsThroughJSON() throws {

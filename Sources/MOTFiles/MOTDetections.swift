@@ -1,9 +1,8 @@
-import MOTFiles
-import Tracking
+import Geometry
 
-/// Detections read back from a MOTChallenge `det.txt` instead of a model, so the
-/// tracker can be measured on public benchmarks with everyone's same detections.
-public struct ReplayDetector: Sendable {
+/// A MOTChallenge `det.txt` as observations per frame, so the tracker can be
+/// measured on public benchmarks with everyone's same detections.
+public struct MOTDetections: Sendable {
     /// Detections per 1-based frame number.
     private let byFrame: [Int: [Observation]]
     /// The highest frame number that has a detection.
@@ -12,9 +11,8 @@ public struct ReplayDetector: Sendable {
     public init(records: [MOTRecord]) {
         var byFrame: [Int: [Observation]] = [:]
         for r in records {
-            byFrame[r.frame, default: []].append(Observation(
-                box: Box(left: r.left, top: r.top, width: r.width, height: r.height),
-                score: r.confidence, classID: max(r.classID ?? 0, 0)))
+            byFrame[r.frame, default: []].append(
+                Observation(box: r.box, score: r.confidence, classID: max(r.classID ?? 0, 0)))
         }
         self.byFrame = byFrame
         lastFrame = byFrame.keys.max() ?? 0

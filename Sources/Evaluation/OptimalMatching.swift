@@ -1,8 +1,8 @@
-import Tracking
+import Assignment
 
 /// Optimal one-to-one matching for scoring, on the tracker's own solver: the full
 /// rectangular assignment (min(rows, columns) pairs) that TrackEval gets from scipy.
-enum Assignment {
+enum OptimalMatching {
     /// Pairs (row, column), each row and column at most once, min(rows, columns) of
     /// them, whose total `score` is the largest possible. `score` is row-major.
     static func maximize(_ score: [Double], rows: Int, columns: Int) throws -> [(row: Int, column: Int)] {
