@@ -68,7 +68,7 @@ let package = Package(
             swiftSettings: openVINOHeaders
         ),
         // A track log drawn over its video, encoded with libavcodec.
-        .target(name: "Render", dependencies: ["VideoIO", "TrackLog"]),
+        .target(name: "Render", dependencies: ["Geometry", "VideoIO", "TrackLog"]),
         // MOTChallenge scoring (HOTA, CLEAR MOT, Identity) as TrackEval computes it.
         .target(name: "Evaluation", dependencies: ["MOTFiles", "Assignment"]),
         .executableTarget(

@@ -34,6 +34,13 @@ public struct Box: Sendable, Equatable, Hashable {
         Box(x1: x1 + dx, y1: y1 + dy, x2: x2 + dx, y2: y2 + dy)
     }
 
+    /// `other` cut to this box (empty, at an edge, when they do not meet).
+    public func clip(_ other: Box) -> Box {
+        func clamp(_ v: Double, _ lo: Double, _ hi: Double) -> Double { min(max(v, lo), hi) }
+        return Box(x1: clamp(other.x1, x1, x2), y1: clamp(other.y1, y1, y2),
+                   x2: clamp(other.x2, x1, x2), y2: clamp(other.y2, y1, y2))
+    }
+
     /// Intersection over union; 0 for disjoint or empty boxes.
     public func iou(_ other: Box) -> Double {
         let w = min(x2, other.x2) - max(x1, other.x1)

@@ -62,7 +62,7 @@ public final class RunOutputs {
 public final class TrackSession {
     private var tracker: Tracker
     private let classes: [String]
-    private let width: Double, height: Double
+    private let picture: (width: Double, height: Double)
     private var log: TrackLogWriter?
     private let mot: MOTResultWriter?
     private var lastTime = -Double.infinity
@@ -78,8 +78,7 @@ public final class TrackSession {
     public init(tracker config: TrackerConfig, source: any DetectionSource, outputs: RunOutputs) {
         tracker = Tracker(config: config)
         classes = source.detector.classes
-        width = Double(source.video.width)
-        height = Double(source.video.height)
+        picture = (Double(source.video.width), Double(source.video.height))
         log = outputs.log
         mot = outputs.mot
     }
@@ -99,8 +98,7 @@ public final class TrackSession {
     }
 
     /// Tracks one frame and appends it to the outputs.
-    @discardableResult
-    public func process(_ detected: DetectedFrame) throws -> [TrackedObject] {
+    public func process(_ detected: DetectedFrame) throws {
         let index = detected.index + indexOffset
         nextIndex = index + 1
         // The reader already repairs a file's times; this keeps them apart at the
@@ -109,25 +107,12 @@ public final class TrackSession {
         let time = max((detected.time * 1e6).rounded() / 1e6, lastTime + 1e-6)
         lastTime = time
         let tracked = try tracker.update(detected.observations, time: time)
-        // MOTChallenge results keep the tracker's boxes, which may reach past the
-        // picture as MOTChallenge's own ground truth does (clipping them costs ~5 HOTA
-        // on MOT17); the log keeps its boxes inside the picture.
-        try mot?.append(frame: index + 1, time: time, tracked)
-        let objects = tracked.compactMap { o -> TrackedObject? in
-            var o = o
-            o.box = clipped(o.box)
-            return o.box.width > 0 && o.box.height > 0 ? o : nil
-        }
-        logIDs.formUnion(objects.map(\.id))
-        try log?.append(LogFrame(frame: index, time: time, tracks: objects.map { o in
-            LogTrack(id: o.id, class: o.classID < classes.count ? classes[o.classID] : String(o.classID),
-                     classId: o.classID, score: (o.score * 1000).rounded() / 1000,
-                     box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 100).rounded() / 100 },
-                     state: "confirmed")
-        }))
+        let frame = LogFrame(frame: index, time: time, objects: tracked, classes: classes, picture: picture)
+        logIDs.formUnion(frame.tracks.map(\.id))
+        try log?.append(frame)
+        try mot?.append(frame)
         frames += 1
         logFrames += 1
-        return objects
     }
 
     /// Ends the current log and continues in `next`, which gets `header`.
@@ -157,13 +142,6 @@ public final class TrackSession {
         end.missingFrames = decodeStats.missingFrames > 0 ? decodeStats.missingFrames : nil
         try log?.finish(end)
         log = nil
-    }
-
-    /// Filtered boxes can reach past the picture's edge; the log keeps them inside.
-    private func clipped(_ b: Box) -> Box {
-        guard width > 0, height > 0 else { return b }
-        return Box(x1: min(max(b.x1, 0), width), y1: min(max(b.y1, 0), height),
-                   x2: min(max(b.x2, 0), width), y2: min(max(b.y2, 0), height))
     }
 }
 
@@ -214,55 +192,5 @@ public struct TrackRun {
         return RunResult(status: status, frames: counts.frames, tracks: counts.tracks,
                          wallSeconds: Date().timeIntervalSince(started), error: message, signal: stop.requested,
                          decodeStats: decodeStats)
-    }
-}
-
-/// MOTChallenge results written as they come: `frame,id,x,y,w,h,score,-1,-1,-1`;
-/// refined, gaps filled and boxes smoothed, each frame's rows once no later frame can
-/// change them (`Refiner`).
-public final class MOTResultWriter {
-    private let output: TextOutput
-    private var refiner: Refiner?
-
-    public init(path: String, refiner: Refiner? = nil) throws {
-        self.refiner = refiner
-        output = try TextOutput(creating: path)
-    }
-
-    func append(frame: Int, time: Double, _ objects: [TrackedObject]) throws {
-        guard var refiner else {
-            try write(objects.map { o in
-                MOTRecord(frame: frame, id: o.id, left: o.box.x1, top: o.box.y1, width: o.box.width, height: o.box.height,
-                          confidence: o.score)
-            })
-            return
-        }
-        let tracks = objects.map { o in
-            LogTrack(id: o.id, class: "", classId: o.classID, score: o.score, box: [o.box.x1, o.box.y1, o.box.width, o.box.height],
-                     state: "confirmed")
-        }
-        let ready = refiner.add(LogFrame(frame: frame, time: time, tracks: tracks))
-        self.refiner = refiner
-        try write(ready)
-    }
-
-    private func write(_ frames: [LogFrame]) throws {
-        try write(frames.flatMap { f in
-            f.tracks.map { MOTRecord(frame: f.frame, id: $0.id, left: $0.box[0], top: $0.box[1], width: $0.box[2], height: $0.box[3],
-                                     confidence: $0.score) }
-        })
-    }
-
-    private func write(_ records: [MOTRecord]) throws {
-        guard !records.isEmpty else { return }
-        try output.write(records.map { MOTText.resultLine($0) + "\n" }.joined())
-    }
-
-    func finish() throws {
-        if var refiner {
-            try write(refiner.finish())
-            self.refiner = refiner
-        }
-        try output.close()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Geometry
 import TrackLog
 import VideoIO
 
@@ -80,6 +81,7 @@ public struct Renderer {
         let info = frames.info
         let writer = try VideoWriter(path: path, width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 25)
         var summary = RenderSummary(codec: writer.codecName)
+        let picture = Box(x1: 0, y1: 0, x2: Double(info.width), y2: Double(info.height))
         let thickness = max(2, info.height / 360)
         let scale = max(2, info.height / 270)
 
@@ -92,8 +94,9 @@ public struct Renderer {
             var advanced = false
             while let next = pending, next.frame <= frame.index {
                 shown = next.tracks
-                for t in next.tracks where t.box.count == 4 {
-                    trails[t.id, default: []].append((next.time, t.box[0] + t.box[2] / 2, t.box[1] + t.box[3] / 2))
+                for t in next.tracks {
+                    let b = picture.clip(t.rect)
+                    trails[t.id, default: []].append((next.time, b.centerX, b.centerY))
                 }
                 last = next
                 pending = try nextFrame(reader)
@@ -114,10 +117,12 @@ public struct Renderer {
                     canvas.line(a.x, a.y, b.x, b.y, thickness: thickness, colour(for: id))
                 }
             }
-            for t in shown where t.box.count == 4 {
+            for t in shown {
                 let c = colour(for: t.id)
-                let x0 = Int(t.box[0].rounded()), y0 = Int(t.box[1].rounded())
-                let x1 = Int((t.box[0] + t.box[2]).rounded()), y1 = Int((t.box[1] + t.box[3]).rounded())
+                // Drawn inside the picture: a box past the edge still shows its border there.
+                let b = picture.clip(t.rect)
+                let x0 = Int(b.x1.rounded()), y0 = Int(b.y1.rounded())
+                let x1 = Int(b.x2.rounded()), y1 = Int(b.y2.rounded())
                 canvas.outline(x0: x0, y0: y0, x1: x1, y1: y1, thickness: thickness, c)
                 let label = String(t.id), pad = scale
                 let w = Canvas.textWidth(label, scale: scale) + 2 * pad, h = 5 * scale + 2 * pad

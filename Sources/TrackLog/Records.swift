@@ -1,3 +1,4 @@
+import Geometry
 import Tracking
 
 /// The track log, schema `trackd.tracklog/1`: JSON lines, a header first, one line per
@@ -109,7 +110,8 @@ public struct LogTrack: Codable, Sendable, Equatable {
     public var `class`: String
     public var classId: Int
     public var score: Double
-    /// left, top, width, height in source pixels.
+    /// left, top, width, height in source pixels: the tracker's box, which may reach
+    /// past the picture's edge (as MOTChallenge's ground truth does).
     public var box: [Double]
     /// The track's life-cycle state; `confirmed` for every track the tracker reports.
     public var state: String
@@ -154,6 +156,32 @@ public struct LogEnd: Codable, Sendable, Equatable {
         self.wallSeconds = wallSeconds
         self.error = error
     }
+}
+
+extension LogFrame {
+    /// A processed frame as every output records it: the tracker's objects at the
+    /// log's precision (box to 0.01 px, score to 0.001), those with no area inside the
+    /// picture left out. `picture`: the video's size; 0 × 0 when unknown (a replay
+    /// without seqinfo), then every box is kept.
+    public init(frame: Int, time: Double, objects: [TrackedObject], classes: [String], picture: (width: Double, height: Double)) {
+        self.init(frame: frame, time: time, tracks: objects.compactMap { o in
+            guard o.box.width > 0, o.box.height > 0, Self.overlaps(o.box, picture) else { return nil }
+            return LogTrack(id: o.id, class: o.classID < classes.count ? classes[o.classID] : String(o.classID),
+                            classId: o.classID, score: (o.score * 1000).rounded() / 1000,
+                            box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 100).rounded() / 100 },
+                            state: "confirmed")
+        })
+    }
+
+    private static func overlaps(_ b: Box, _ picture: (width: Double, height: Double)) -> Bool {
+        guard picture.width > 0, picture.height > 0 else { return true }
+        return b.x2 > 0 && b.y2 > 0 && b.x1 < picture.width && b.y1 < picture.height
+    }
+}
+
+extension LogTrack {
+    /// The box by its corners.
+    public var rect: Box { Box(left: box[0], top: box[1], width: box[2], height: box[3]) }
 }
 
 public enum LogRecord: Sendable, Equatable {

@@ -39,15 +39,15 @@ struct Export: ParsableCommand {
             files.output("--out", out)
             try files.check()
             let reader = try TrackLogReader(path: log)
-            let exporter = Exporter(format: ExportFormat(rawValue: format)!,
-                                    refiner: refinement.refiner(maxLostSeconds: reader.header.tracker.maxLostSeconds))
+            let format = ExportFormat(rawValue: format)!
+            let refiner = refinement.refiner(maxLostSeconds: reader.header.tracker.maxLostSeconds)
             let summary: ExportSummary
             if let out {
                 // Written beside the target and renamed at the end: no half-written file.
                 let partial = out + ".partial"
                 let output = try TextOutput(creating: partial, name: out)
                 do {
-                    summary = try exporter.export(reader) { try output.write($0) }
+                    summary = try FrameExporter.export(reader, format: format, refiner: refiner) { try output.write($0) }
                     try output.close()
                     guard rename(partial, out) == 0 else {
                         throw ValidationError("cannot write \(out): \(String(cString: strerror(errno)))")
@@ -57,7 +57,9 @@ struct Export: ParsableCommand {
                     throw error
                 }
             } else {
-                summary = try exporter.export(reader) { try TextOutput.standardOutput.write($0) }
+                summary = try FrameExporter.export(reader, format: format, refiner: refiner) {
+                    try TextOutput.standardOutput.write($0)
+                }
             }
             if summary.truncated {
                 CLI.printWarning("\(log) ends in a cut-off line (the run was killed); exported its \(summary.frames) complete frames")

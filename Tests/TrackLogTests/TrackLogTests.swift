@@ -180,7 +180,7 @@ final class TrackLogTests: XCTestCase {
         let path = try write(frames)
         func export(_ format: ExportFormat) throws -> (String, ExportSummary) {
             var text = ""
-            let summary = try Exporter(format: format).export(try TrackLogReader(path: path)) { text += $0 }
+            let summary = try FrameExporter.export(try TrackLogReader(path: path), format: format) { text += $0 }
             return (text, summary)
         }
         let (mot, summary) = try export(.mot)
@@ -241,7 +241,7 @@ final class TrackLogTests: XCTestCase {
         // Through the exporter, with the limit the tracker's: the same three boxes.
         let path = try? write(frames)
         var text = ""
-        XCTAssertNoThrow(try Exporter(format: .csv, refiner: Refiner(maxGap: 1, sigma: 0)).export(try TrackLogReader(path: path!)) {
+        XCTAssertNoThrow(try FrameExporter.export(try TrackLogReader(path: path!), format: .csv, refiner: Refiner(maxGap: 1, sigma: 0)) {
             text += $0
         })
         XCTAssertEqual(text.split(separator: "\n").filter { $0.hasSuffix(",interpolated") }.count, 3)

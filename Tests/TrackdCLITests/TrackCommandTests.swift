@@ -36,28 +36,39 @@ final class TrackCommandTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), try Data(contentsOf: URL(fileURLWithPath: again)))
     }
 
-    /// MOTChallenge results keep boxes that reach past the picture, as MOTChallenge's
-    /// ground truth has them; the track log keeps its boxes inside the picture.
-    func testResultsKeepBoxesPastTheEdgeAndTheLogClipsThem() throws {
+    /// One route for MOTChallenge results: `track --mot-out` and `export --format mot`
+    /// of the same run's log give byte-identical files, plain and refined. Both keep
+    /// boxes that reach past the picture, as MOTChallenge's ground truth has them, and
+    /// leave out a box wholly outside it.
+    func testMOTResultsFromTrackAndFromExportAreIdentical() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        // A person walking out of a 640x480 picture on the right.
-        let det = (1...20).map { f in "\(f),-1,\(560 + 4 * f),100,60,150,0.9,-1,-1,-1" }.joined(separator: "\n") + "\n"
-        try det.write(to: dir.appendingPathComponent("det.txt"), atomically: true, encoding: .utf8)
-        try "[Sequence]\nname=S\nframeRate=10\nseqLength=20\nimWidth=640\nimHeight=480\n"
-            .write(to: dir.appendingPathComponent("seqinfo.ini"), atomically: true, encoding: .utf8)
-        let result = try runProcess(trackd, ["track", "--detections", dir.appendingPathComponent("det.txt").path,
-                                             "--seqinfo", dir.appendingPathComponent("seqinfo.ini").path,
-                                             "--mot-out", dir.appendingPathComponent("r.txt").path,
-                                             "--out", dir.appendingPathComponent("log.jsonl").path])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        let results = try MOTText.read(dir.appendingPathComponent("r.txt").path)
-        XCTAssertEqual(results.last?.frame, 20)
-        XCTAssertGreaterThan((results.last?.left ?? 0) + (results.last?.width ?? 0), 680, "unclipped")
-        let (_, frames, _) = try readLog(dir.appendingPathComponent("log.jsonl").path)
-        let boxes = frames.flatMap(\.tracks).map(\.box)
-        XCTAssertEqual(boxes.count, results.count)
-        XCTAssertTrue(boxes.allSatisfy { $0[0] + $0[2] <= 640 }, "clipped to the picture")
+        func file(_ name: String) -> String { dir.appendingPathComponent(name).path }
+        // A person walking out of a 640x480 picture on the right, undetected on frames
+        // 8-9, and the real MOT17-09 detections beside it.
+        let walking = (1...40).filter { !(8...9).contains($0) }.map { f in "\(f),-1,\(520 + 4.13 * Double(f)),100.27,60.5,150,0.91,-1,-1,-1" }
+        try (walking.joined(separator: "\n") + "\n").write(toFile: file("det.txt"), atomically: true, encoding: .utf8)
+        try "[Sequence]\nname=S\nframeRate=10\nseqLength=40\nimWidth=640\nimHeight=480\n"
+            .write(toFile: file("seqinfo.ini"), atomically: true, encoding: .utf8)
+        let inputs = [(file("det.txt"), file("seqinfo.ini")),
+                      (sequence.appendingPathComponent("det/det.txt").path, sequence.appendingPathComponent("seqinfo.ini").path)]
+        for (k, (det, seqinfo)) in inputs.enumerated() {
+            for refine in [[], ["--refine"]] {
+                let track = try runProcess(trackd, ["track", "--detections", det, "--seqinfo", seqinfo, "--out", file("log\(k).jsonl"),
+                                                    "--mot-out", file("track.txt")] + refine)
+                XCTAssertEqual(track.status, 0, track.stderr)
+                let export = try runProcess(trackd, ["export", file("log\(k).jsonl"), "--format", "mot", "--out", file("export.txt")] + refine)
+                XCTAssertEqual(export.status, 0, export.stderr)
+                let tracked = try Data(contentsOf: URL(fileURLWithPath: file("track.txt")))
+                XCTAssertGreaterThan(tracked.count, 500)
+                XCTAssertEqual(tracked, try Data(contentsOf: URL(fileURLWithPath: file("export.txt"))), "\(det) \(refine)")
+            }
+        }
+        let export = try runProcess(trackd, ["export", file("log0.jsonl"), "--format", "mot", "--out", file("walker.txt")])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        let walker = try MOTText.read(file("walker.txt"))
+        XCTAssertTrue(walker.contains { $0.frame >= 25 && $0.left + $0.width > 660 }, "a box past the right edge is kept")
+        XCTAssertTrue(walker.allSatisfy { $0.left < 640 }, "a box wholly outside is left out")
     }
 
     /// `--refine` fills a track's gap in the MOTChallenge results, on the line between

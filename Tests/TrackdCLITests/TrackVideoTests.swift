@@ -57,9 +57,11 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertEqual(frames.map(\.frame), Array(0..<frames.count))
         XCTAssertEqual(end?.status, .complete)
         XCTAssertEqual(end?.frames, frames.count)
+        // Boxes may reach past the edge (people walk out of the picture), but each
+        // has some area inside it.
         for track in frames.flatMap(\.tracks) {
             let b = track.box
-            XCTAssertTrue(b[0] >= 0 && b[1] >= 0 && b[2] > 0 && b[3] > 0 && b[0] + b[2] <= 768.01 && b[1] + b[3] <= 576.01, "\(b)")
+            XCTAssertTrue(b[2] > 0 && b[3] > 0 && b[0] < 768 && b[1] < 576 && b[0] + b[2] > 0 && b[1] + b[3] > 0, "\(b)")
         }
         // People walking through the scene, counted by hand once on a contact sheet of
         // every 40th frame (about 35 passes; some people cross more than once, some
