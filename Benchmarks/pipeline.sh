@@ -2,8 +2,8 @@
 # End-to-end figures for `trackd track` (release build; prints figures, not a test):
 #   1. frames per second of the whole pipeline vs the detector alone on the same
 #      frames of a 720p H.264 file (vtest.avi scaled up), in one process;
-#   2. peak RSS and its growth over a 30-minute video (vtest.avi looped, 384x288);
-#   3. `trackd export` throughput and peak RSS on a 1,000,000-line track log.
+#   2. peak RSS and its growth over a 30-minute video (vtest.avi looped, 384x288).
+# Export throughput: Benchmarks/export.sh.
 # Generated media go to bench-media/ (git-ignored) and are reused.
 #
 #   Benchmarks/pipeline.sh [ROUNDS]
@@ -56,28 +56,3 @@ awk '{ v[NR] = $1; if ($1 > max) max = $1 }
      END { n = NR; w = int(n / 10) + 1;
            printf "RSS after 10%% of the run %.1f MiB, at the end %.1f MiB, peak %.1f MiB: growth %.1f MiB (target < 10 MB)\n",
                   v[w] / 1024, v[n] / 1024, max / 1024, (v[n] - v[w]) / 1024 }' "$work/rss.txt"
-
-# 3. Export of a 1,000,000-line log (8 tracks a frame, ids ending every 300 frames).
-echo
-echo "== export: 1,000,000-line track log"
-python3 - "$work/big.jsonl" 1000000 <<'PY'
-import json, sys
-path, n = sys.argv[1], int(sys.argv[2])
-with open(path, "w") as out:
-    out.write(json.dumps({"type": "header", "schema": "trackd.tracklog/1", "trackd": "bench", "created": "2026-01-01T00:00:00Z",
-        "source": {"path": "/bench.mp4", "bytes": None}, "video": {"width": 1280, "height": 720, "frameRate": 30, "timeBase": "1/30"},
-        "detector": {"model": "bench", "kind": "bench", "classes": ["person"], "confidence": 0.25, "iou": 0.45, "stride": 1},
-        "tracker": {"maxLostSeconds": 1.0}}, separators=(",", ":")) + "\n")
-    for f in range(n):
-        tracks = ",".join('{"id":%d,"class":"person","classId":0,"score":0.%03d,"box":[%.2f,%.2f,40.5,120.25],"state":"confirmed"}'
-                          % (1 + k + 8 * ((f + 37 * k) // 300), 500 + (f * 7 + k) % 499, (f * 3 + k * 150) % 1200, 100.0 + k * 60)
-                          for k in range(8))
-        out.write('{"type":"frame","frame":%d,"time":%r,"tracks":[%s]}\n' % (f, round(f / 30, 6), tracks))
-    out.write('{"type":"end","status":"complete","frames":%d,"tracks":0,"wallSeconds":1.0}\n' % n)
-PY
-ls -l "$work/big.jsonl" | awk '{printf "log: %.0f MB\n", $5 / 1e6}'
-for format in mot csv tracks; do
-    /usr/bin/time -f "%e %M" -o "$work/time.txt" .build/release/trackd export "$work/big.jsonl" --format "$format" --out "$work/out.$format"
-    read -r seconds kib < "$work/time.txt"
-    awk -v f="$format" -v s="$seconds" -v k="$kib" 'BEGIN { printf "%-7s %6.1f s  %8.0f lines/s  peak RSS %.1f MiB\n", f, s, 1000000 / s, k / 1024 }'
-done

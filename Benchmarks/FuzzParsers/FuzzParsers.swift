@@ -38,6 +38,10 @@ enum Target: String, CaseIterable {
             guard FileManager.default.createFile(atPath: path, contents: data) else { fatalError("cannot write \(path)") }
             guard let reader = try? TrackLogReader(path: path) else { return }
             while (try? reader.next()) != nil {}
+            for format in ExportFormat.allCases {
+                guard let reader = try? TrackLogReader(path: path) else { return }
+                _ = try? FrameExporter.export(reader, format: format, refiner: Refiner(maxGap: 1, sigma: 0.1)) { _ in }
+            }
         case .onnx:
             let metadata = data.withUnsafeBytes(ONNXMetadata.parse)
             for value in metadata.values {

@@ -26,78 +26,140 @@ public struct ExportSummary: Sendable {
 /// rows are written as frames arrive, and for `tracks` a track is written as soon as
 /// it has been gone longer than the tracker keeps lost tracks (ids are never reused),
 /// so only live tracks are held. `trackd export` feeds it a log's frames and `trackd
-/// track --mot-out` the frames it logs, so both write the same file.
+/// track --mot-out` the frames it logs, so both write the same file. Rows are
+/// formatted at the byte level: exports of millions of boxes run at disk speed.
 public final class FrameExporter {
+    /// Where the formatted bytes go, in blocks of about 64 KiB.
+    public typealias Sink = (UnsafeRawBufferPointer) throws -> Void
+
     public let format: ExportFormat
     private var refiner: Refiner?
     /// How long a track may be unseen before it can be written (`tracks`).
     private let patience: Double
-    private var output: BufferedText
+    private let sink: Sink
+    private var pending: [UInt8] = []
     private var live: [Int: TrackSummary] = [:]
     private var summary = ExportSummary()
 
     /// `refiner`: offline refinement of the frames on their way out; nil: the log's
     /// boxes as they are. `maxLostSeconds`: the tracker's, from the log's header.
-    public init(format: ExportFormat, refiner: Refiner? = nil, maxLostSeconds: Double,
-                write: @escaping (String) throws -> Void) throws {
+    public init(format: ExportFormat, refiner: Refiner? = nil, maxLostSeconds: Double, to sink: @escaping Sink) throws {
         self.format = format
         self.refiner = refiner
         patience = maxLostSeconds
-        output = BufferedText(write: write)
-        if format == .csv { try output.add("frame,time,id,class,class_id,score,left,top,width,height,state\n") }
+        self.sink = sink
+        pending.reserveCapacity(1 << 17)
+        if format == .csv { pending.append(contentsOf: "frame,time,id,class,class_id,score,left,top,width,height,state\n".utf8) }
     }
 
     public func add(_ frame: LogFrame) throws {
-        for ready in refiner?.add(frame) ?? [frame] { try emit(ready) }
+        guard var refiner else { return try emit(FrameFields(frame)) }
+        let ready = refiner.add(frame)
+        self.refiner = refiner
+        for frame in ready { try emit(FrameFields(frame)) }
+    }
+
+    /// Adds a frame read in place (`TrackLogReader.read(into:)`): without a refiner,
+    /// straight from the fields, with no per-frame allocation.
+    public func add(_ fields: FrameFields) throws {
+        if refiner != nil { return try add(LogFrame(fields)) }
+        try emit(fields)
     }
 
     /// Writes what is still held (refined frames, live tracks) and flushes.
     public func finish() throws -> ExportSummary {
-        for ready in refiner?.finish() ?? [] { try emit(ready) }
-        for id in live.keys.sorted() { try output.add(live[id]!.jsonLine + "\n") }
+        if var refiner {
+            let ready = refiner.finish()
+            self.refiner = nil
+            for frame in ready { try emit(FrameFields(frame)) }
+        }
+        for id in live.keys.sorted() { live[id]!.appendJSONLine(to: &pending) }
         summary.tracks += live.count
         live = [:]
-        try output.flush()
+        try flush()
         return summary
     }
 
-    private func emit(_ frame: LogFrame) throws {
+    private func emit(_ frame: FrameFields) throws {
         summary.frames += 1
         summary.boxes += frame.tracks.count
         for t in frame.tracks {
             switch format {
             case .mot:
-                try output.add(MOTText.resultLine(MOTRecord(t, in: frame)) + "\n")
+                MOTText.appendResultLine(MOTRecord(frame: frame.frame + 1, id: t.id, left: t.left, top: t.top, width: t.width,
+                                                   height: t.height, confidence: t.score), to: &pending)
+                pending.append(UInt8(ascii: "\n"))
             case .csv:
-                try output.add("\(frame.frame),\(frame.time),\(t.id),\(csvField(t.class)),\(t.classId),\(t.score),"
-                    + "\(t.box[0]),\(t.box[1]),\(t.box[2]),\(t.box[3]),\(csvField(t.state))\n")
+                appendCSVRow(frame, t)
             case .tracks:
                 live[t.id, default: TrackSummary(t, frame)].add(t, frame)
             }
         }
         if format == .tracks {
             let gone = live.values.filter { frame.time - $0.lastTime > patience }.map(\.id).sorted()
-            for id in gone { try output.add(live.removeValue(forKey: id)!.jsonLine + "\n") }
+            for id in gone { live.removeValue(forKey: id)!.appendJSONLine(to: &pending) }
             summary.tracks += gone.count
         }
+        if pending.count >= 1 << 16 { try flush() }
     }
 
-    private func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    private func appendCSVRow(_ frame: FrameFields, _ t: TrackFields) {
+        pending.appendDecimal(frame.frame)
+        appendCSVNumber(frame.time)
+        pending.append(UInt8(ascii: ","))
+        pending.appendDecimal(t.id)
+        pending.append(UInt8(ascii: ","))
+        appendCSVField(t.className)
+        pending.append(UInt8(ascii: ","))
+        pending.appendDecimal(t.classId)
+        appendCSVNumber(t.score)
+        appendCSVNumber(t.left)
+        appendCSVNumber(t.top)
+        appendCSVNumber(t.width)
+        appendCSVNumber(t.height)
+        pending.append(UInt8(ascii: ","))
+        appendCSVField(t.state)
+        pending.append(UInt8(ascii: "\n"))
+    }
+
+    /// A comma and a number as Swift prints it: the shortest text that reads back as
+    /// the same Double, as the log has it.
+    private func appendCSVNumber(_ value: Double) {
+        pending.append(UInt8(ascii: ","))
+        pending.appendShortest(value)
+    }
+
+    /// A CSV field, quoted when it holds a comma, a quote or a newline.
+    private func appendCSVField(_ text: String) {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
+            return pending.append(contentsOf: text.utf8)
+        }
+        pending.append(UInt8(ascii: "\""))
+        for b in text.utf8 {
+            if b == UInt8(ascii: "\"") { pending.append(b) }
+            pending.append(b)
+        }
+        pending.append(UInt8(ascii: "\""))
+    }
+
+    private func flush() throws {
+        guard !pending.isEmpty else { return }
+        try pending.withUnsafeBytes { try sink($0) }
+        pending.removeAll(keepingCapacity: true)
     }
 }
 
 extension FrameExporter {
     /// Streams the rest of a track log through an exporter of `format`.
     public static func export(_ reader: TrackLogReader, format: ExportFormat, refiner: Refiner? = nil,
-                              to write: @escaping (String) throws -> Void) throws -> ExportSummary {
+                              to sink: @escaping Sink) throws -> ExportSummary {
         let exporter = try FrameExporter(format: format, refiner: refiner, maxLostSeconds: reader.header.tracker.maxLostSeconds,
-                                         write: write)
+                                         to: sink)
         var unfinished = true
-        while let record = try reader.next() {
-            switch record {
-            case .frame(let frame): try exporter.add(frame)
+        var fields = FrameFields()
+        while let line = try reader.read(into: &fields) {
+            switch line {
+            case .frame: try exporter.add(fields)
             case .end: unfinished = false
             case .header: break
             }
@@ -133,14 +195,6 @@ public final class MOTResultWriter {
     }
 }
 
-extension MOTRecord {
-    /// A logged track as a MOTChallenge results row (frames count from 1 there).
-    init(_ t: LogTrack, in frame: LogFrame) {
-        self.init(frame: frame.frame + 1, id: t.id, left: t.box[0], top: t.box[1], width: t.box[2], height: t.box[3],
-                  confidence: t.score)
-    }
-}
-
 /// One track, gathered from the frames it appears in.
 private struct TrackSummary {
     let id: Int
@@ -154,9 +208,9 @@ private struct TrackSummary {
     var scoreSum = 0.0
     var path: [(Double, Double, Double)] = []
 
-    init(_ t: LogTrack, _ frame: LogFrame) {
+    init(_ t: TrackFields, _ frame: FrameFields) {
         id = t.id
-        className = t.class
+        className = t.className
         classId = t.classId
         firstTime = frame.time
         firstFrame = frame.frame
@@ -164,37 +218,18 @@ private struct TrackSummary {
         lastFrame = frame.frame
     }
 
-    mutating func add(_ t: LogTrack, _ frame: LogFrame) {
+    mutating func add(_ t: TrackFields, _ frame: FrameFields) {
         lastTime = frame.time
         lastFrame = frame.frame
         frames += 1
         scoreSum += t.score
-        path.append((frame.time, ((t.box[0] + t.box[2] / 2) * 100).rounded() / 100, ((t.box[1] + t.box[3] / 2) * 100).rounded() / 100))
+        path.append((frame.time, ((t.left + t.width / 2) * 100).rounded() / 100, ((t.top + t.height / 2) * 100).rounded() / 100))
     }
 
-    var jsonLine: String {
+    func appendJSONLine(to bytes: inout [UInt8]) {
         let points = path.map { "[\($0.0),\($0.1),\($0.2)]" }.joined(separator: ",")
-        return "{\"id\":\(id),\"class\":\(jsonString(className)),\"classId\":\(classId),\"firstTime\":\(firstTime),"
+        bytes.append(contentsOf: ("{\"id\":\(id),\"class\":\(jsonString(className)),\"classId\":\(classId),\"firstTime\":\(firstTime),"
             + "\"lastTime\":\(lastTime),\"firstFrame\":\(firstFrame),\"lastFrame\":\(lastFrame),\"frames\":\(frames),"
-            + "\"meanScore\":\((scoreSum / Double(max(frames, 1)) * 1000).rounded() / 1000),\"path\":[\(points)]}"
-    }
-}
-
-/// Collects text and hands it on in blocks of about 64 KiB.
-private struct BufferedText {
-    let write: (String) throws -> Void
-    private var pending = ""
-
-    init(write: @escaping (String) throws -> Void) { self.write = write }
-
-    mutating func add(_ text: String) throws {
-        pending += text
-        if pending.utf8.count >= 1 << 16 { try flush() }
-    }
-
-    mutating func flush() throws {
-        guard !pending.isEmpty else { return }
-        try write(pending)
-        pending = ""
+            + "\"meanScore\":\((scoreSum / Double(max(frames, 1)) * 1000).rounded() / 1000),\"path\":[\(points)]}\n").utf8)
     }
 }

@@ -38,10 +38,12 @@ public final class TextOutput {
 
     public func write(_ text: String) throws {
         var text = text
-        try text.withUTF8 { bytes in
-            if let error = writeAll(fd, UnsafeRawBufferPointer(bytes)) {
-                throw WriteError(name: name, reason: String(cString: strerror(error)))
-            }
+        try text.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let error = writeAll(fd, bytes) {
+            throw WriteError(name: name, reason: String(cString: strerror(error)))
         }
     }
 

@@ -20,7 +20,7 @@ public final class TrackLogReader {
     public init(path: String) throws {
         self.path = path
         lines = try LineReader(path: path)
-        guard let (first, complete) = try lines.next() else { throw TrackLogError.notATrackLog(path: path) }
+        guard let (first, complete) = try lines.next({ (Data($0), $1) }) else { throw TrackLogError.notATrackLog(path: path) }
         lineNumber = 1
         // Check the schema before anything else, so a future major version is named
         // rather than reported as a decoding failure.
@@ -38,31 +38,57 @@ public final class TrackLogReader {
         }
     }
 
+    /// What `read(into:)` found.
+    public enum Line: Sendable, Equatable {
+        /// A frame line, its fields in the `FrameFields` given.
+        case frame
+        case end(LogEnd)
+        case header(LogHeader)
+    }
+
     /// The next frame or end line; nil at the end of the file.
     public func next() throws -> LogRecord? {
-        while let (line, complete) = try lines.next() {
+        var fields = FrameFields()
+        switch try read(into: &fields) {
+        case .frame: return .frame(LogFrame(fields))
+        case .end(let end): return .end(end)
+        case .header(let header): return .header(header)
+        case nil: return nil
+        }
+    }
+
+    /// The next frame, end or header line; a frame's fields go into `fields`, whose
+    /// storage is reused (a loop over a log with one `FrameFields` allocates nothing
+    /// per frame). Nil at the end of the file.
+    public func read(into fields: inout FrameFields) throws -> Line? {
+        enum Step { case line(Line), otherType, cutOff }
+        while let step = try lines.next({ line, complete throws -> Step in
             lineNumber += 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0 }) && !complete {
-                truncatedTail = true
-                return nil
-            }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0 }) && !complete { return .cutOff }
             do {
-                let json = try JSONValue.parse(line)
-                switch json["type"]?.string {
-                case "frame": return .frame(try LogFrame(json: json))
-                case "end": return .end(try decoder.decode(LogEnd.self, from: line))
-                case "header": return .header(try decoder.decode(LogHeader.self, from: line))
-                case nil: throw LogFrame.LineError(reason: "missing type")
-                default: continue  // a line type from a newer trackd
+                let parsed = try FrameLineParser.parse(line, into: &fields)
+                switch parsed.type {
+                case "frame":
+                    if let problem = parsed.problem { throw problem }
+                    return .line(.frame)
+                case "end": return .line(.end(try decoder.decode(LogEnd.self, from: Data(line))))
+                case "header": return .line(.header(try decoder.decode(LogHeader.self, from: Data(line))))
+                case nil: throw FrameLineParser.FieldError(reason: "missing type")
+                default: return .otherType  // a line type from a newer trackd
                 }
-            } catch let error as LogFrame.LineError {
+            } catch let error as FrameLineParser.FieldError {
                 throw TrackLogError.malformedLine(path: path, line: lineNumber, reason: error.reason)
             } catch {
-                if !complete {
-                    truncatedTail = true
-                    return nil
-                }
+                if !complete { return .cutOff }
                 throw TrackLogError.malformedLine(path: path, line: lineNumber, reason: Self.reason(error))
+            }
+        }) {
+            switch step {
+            case .line(let line): return line
+            case .otherType: continue
+            case .cutOff:
+                truncatedTail = true
+                return nil
             }
         }
         return nil
@@ -76,7 +102,7 @@ public final class TrackLogReader {
             "bad value at \(Self.keyPath(context.codingPath))"
         case DecodingError.dataCorrupted(let context):
             context.codingPath.isEmpty ? "not valid JSON" : "bad value at \(Self.keyPath(context.codingPath))"
-        case let error as JSONValue.ParseError:
+        case let error as FrameLineParser.SyntaxError:
             "not valid JSON (at byte \(error.offset + 1))"
         default:
             "\(error)"
@@ -100,7 +126,7 @@ struct LineReader {
     static let maxLineBytes = 64 << 20
 
     private let handle: FileHandle
-    private var buffer = Data()
+    private var buffer: [UInt8] = []
     private var start = 0
     /// Bytes of the unfinished line already searched for a newline.
     private var searched = 0
@@ -127,8 +153,9 @@ struct LineReader {
         }
     }
 
-    /// The next line without its newline, and whether it had one.
-    mutating func next() throws -> (Data, Bool)? {
+    /// Hands `body` the next line without its newline (valid only during the call) and
+    /// whether it had one; nil at the end of the file.
+    mutating func next<R>(_ body: (UnsafeBufferPointer<UInt8>, Bool) throws -> R) throws -> R? {
         while true {
             let from = start + searched
             let found: Int? = buffer.withUnsafeBytes { raw in
@@ -138,25 +165,25 @@ struct LineReader {
             }
             if let newline = found {
                 try checkLength(newline - start)
-                let line = buffer.subdata(in: start..<newline)
+                let range = start..<newline
                 start = newline + 1
                 searched = 0
                 lineNumber += 1
-                return (line, true)
+                return try line(range, complete: true, body)
             }
             searched = buffer.count - start
             if atEnd {
                 guard start < buffer.count else { return nil }
-                let line = buffer.subdata(in: start..<buffer.count)
+                let range = start..<buffer.count
                 start = buffer.count
                 searched = 0
                 lineNumber += 1
-                return (line, false)
+                return try line(range, complete: false, body)
             }
             try checkLength(searched)
             // Drop what was consumed (once per chunk, not per byte of a long line), read more.
             if start > 0 {
-                buffer = buffer.subdata(in: start..<buffer.count)
+                buffer.removeSubrange(0..<start)
                 start = 0
             }
             let chunk: Data
@@ -165,7 +192,11 @@ struct LineReader {
             } catch {
                 throw TrackLogError.cannotRead(path: path, reason: "\(error.localizedDescription)")
             }
-            if chunk.isEmpty { atEnd = true } else { buffer.append(chunk) }
+            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
         }
+    }
+
+    private func line<R>(_ range: Range<Int>, complete: Bool, _ body: (UnsafeBufferPointer<UInt8>, Bool) throws -> R) rethrows -> R {
+        try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[range]), complete) }
     }
 }

@@ -40,6 +40,28 @@ final class MOTFilesTests: XCTestCase {
         }
     }
 
+    /// The byte-level number writer gives exactly Swift's own shortest form, on the
+    /// decimals trackd logs and on arbitrary Doubles.
+    func testShortestNumbersAreSwiftsOwn() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 1, -1, 0.1, 0.2, 0.3, 1e-4, 9.999e-5, 0.00012, 1e15, 999_999_999_999_999.9, 1e16,
+                                .infinity, -.infinity, .nan, .ulpOfOne, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+                                123_456_789.123456, 4_503_599_627_370_495.5, 0.000_123_456_7]
+        for _ in 0..<200_000 {
+            let decimals = Double(Int.random(in: 0...7, using: &generator))
+            let magnitude = Double.random(in: -5...16, using: &generator)
+            let raw = Double.random(in: -1...1, using: &generator) * pow(10, magnitude)
+            let power = pow(10, decimals)
+            values.append((raw * power).rounded() / power)
+            values.append(Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &generator)))
+        }
+        for v in values {
+            var bytes: [UInt8] = []
+            bytes.appendShortest(v)
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), v.description)
+        }
+    }
+
     func testResultLineRoundTrips() throws {
         let record = MOTRecord(frame: 12, id: 3, left: 10.256, top: -4, width: 30.5, height: 80, confidence: 0.875)
         let line = MOTText.resultLine(record)
