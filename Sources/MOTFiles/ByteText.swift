@@ -57,21 +57,47 @@ extension [UInt8] {
         let v = value.magnitude
         guard v == 0 || (v >= 1e-4 && v < 1e15) else { return nil }
         for decimals in 0...6 {
-            let power = exactPowersOfTen[decimals]
-            // Candidates 1/10^decimals apart, at least 4 ulps: at most one converts back.
-            guard 1 / power >= 4 * v.ulp else { return nil }
-            let nearest = (v * power).rounded()
-            if nearest / power == v { return (UInt64(nearest), decimals) }
-            // v × 10^decimals is rounded once: the decimal that converts back may be
-            // the next one either side.
-            if nearest >= 1, (nearest - 1) / power == v { return (UInt64(nearest - 1), decimals) }
-            if (nearest + 1) / power == v { return (UInt64(nearest + 1), decimals) }
+            let power = exactPowerOfTen(decimals)
+            // Candidates 1/10^decimals apart, at least 4 ulps: at most one converts back,
+            // the integer nearest v × 10^decimals (below 2^51 here, so UInt64 holds it).
+            guard v.ulp * power <= 0.25 else { return nil }
+            let whole = Double(UInt64(v * power))
+            if whole / power == v { return (UInt64(whole), decimals) }
+            if (whole + 1) / power == v { return (UInt64(whole + 1), decimals) }
         }
         return nil
     }
 }
 
-/// 10^0 ... 10^22, each exact in a Double: a decimal of at most 15 significant digits
-/// times or over one of these is a single correctly rounded operation (Clinger's fast
-/// path).
-public let exactPowersOfTen: [Double] = (0...22).map { k in (0..<k).reduce(1.0) { x, _ in x * 10 } }
+/// 10^`k` for `k` in 0...22, each exact in a Double: a decimal of at most 15
+/// significant digits times or over one of these is a single correctly rounded
+/// operation (Clinger's fast path). Literals, not a table: no lazy global to check on
+/// every call.
+public func exactPowerOfTen(_ k: Int) -> Double {
+    switch k {
+    case 0: 1
+    case 1: 1e1
+    case 2: 1e2
+    case 3: 1e3
+    case 4: 1e4
+    case 5: 1e5
+    case 6: 1e6
+    case 7: 1e7
+    case 8: 1e8
+    case 9: 1e9
+    case 10: 1e10
+    case 11: 1e11
+    case 12: 1e12
+    case 13: 1e13
+    case 14: 1e14
+    case 15: 1e15
+    case 16: 1e16
+    case 17: 1e17
+    case 18: 1e18
+    case 19: 1e19
+    case 20: 1e20
+    case 21: 1e21
+    case 22: 1e22
+    default: preconditionFailure("10^\(k) is not exact in a Double")
+    }
+}

@@ -83,63 +83,71 @@ public final class FrameExporter {
     private func emit(_ frame: FrameFields) throws {
         summary.frames += 1
         summary.boxes += frame.tracks.count
+        // Formatted into a local: a class's stored property is checked for exclusive
+        // access at every append.
+        var out = pending
+        pending = []
         for t in frame.tracks {
             switch format {
             case .mot:
                 MOTText.appendResultLine(MOTRecord(frame: frame.frame + 1, id: t.id, left: t.left, top: t.top, width: t.width,
-                                                   height: t.height, confidence: t.score), to: &pending)
-                pending.append(UInt8(ascii: "\n"))
+                                                   height: t.height, confidence: t.score), to: &out)
+                out.append(UInt8(ascii: "\n"))
             case .csv:
-                appendCSVRow(frame, t)
+                Self.appendCSVRow(frame, t, to: &out)
             case .tracks:
                 live[t.id, default: TrackSummary(t, frame)].add(t, frame)
             }
         }
         if format == .tracks {
             let gone = live.values.filter { frame.time - $0.lastTime > patience }.map(\.id).sorted()
-            for id in gone { live.removeValue(forKey: id)!.appendJSONLine(to: &pending) }
+            for id in gone { live.removeValue(forKey: id)!.appendJSONLine(to: &out) }
             summary.tracks += gone.count
         }
+        pending = out
         if pending.count >= 1 << 16 { try flush() }
     }
 
-    private func appendCSVRow(_ frame: FrameFields, _ t: TrackFields) {
-        pending.appendDecimal(frame.frame)
-        appendCSVNumber(frame.time)
-        pending.append(UInt8(ascii: ","))
-        pending.appendDecimal(t.id)
-        pending.append(UInt8(ascii: ","))
-        appendCSVField(t.className)
-        pending.append(UInt8(ascii: ","))
-        pending.appendDecimal(t.classId)
-        appendCSVNumber(t.score)
-        appendCSVNumber(t.left)
-        appendCSVNumber(t.top)
-        appendCSVNumber(t.width)
-        appendCSVNumber(t.height)
-        pending.append(UInt8(ascii: ","))
-        appendCSVField(t.state)
-        pending.append(UInt8(ascii: "\n"))
+    private static func appendCSVRow(_ frame: FrameFields, _ t: TrackFields, to out: inout [UInt8]) {
+        out.appendDecimal(frame.frame)
+        appendCSVNumber(frame.time, to: &out)
+        out.append(UInt8(ascii: ","))
+        out.appendDecimal(t.id)
+        out.append(UInt8(ascii: ","))
+        appendCSVField(t.className, to: &out)
+        out.append(UInt8(ascii: ","))
+        out.appendDecimal(t.classId)
+        appendCSVNumber(t.score, to: &out)
+        appendCSVNumber(t.left, to: &out)
+        appendCSVNumber(t.top, to: &out)
+        appendCSVNumber(t.width, to: &out)
+        appendCSVNumber(t.height, to: &out)
+        out.append(UInt8(ascii: ","))
+        appendCSVField(t.state, to: &out)
+        out.append(UInt8(ascii: "\n"))
     }
 
     /// A comma and a number as Swift prints it: the shortest text that reads back as
     /// the same Double, as the log has it.
-    private func appendCSVNumber(_ value: Double) {
-        pending.append(UInt8(ascii: ","))
-        pending.appendShortest(value)
+    private static func appendCSVNumber(_ value: Double, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: ","))
+        out.appendShortest(value)
     }
 
     /// A CSV field, quoted when it holds a comma, a quote or a newline.
-    private func appendCSVField(_ text: String) {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
-            return pending.append(contentsOf: text.utf8)
+    private static func appendCSVField(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes in
+            guard bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
+                return out.append(contentsOf: bytes)
+            }
+            out.append(UInt8(ascii: "\""))
+            for b in bytes {
+                if b == UInt8(ascii: "\"") { out.append(b) }
+                out.append(b)
+            }
+            out.append(UInt8(ascii: "\""))
         }
-        pending.append(UInt8(ascii: "\""))
-        for b in text.utf8 {
-            if b == UInt8(ascii: "\"") { pending.append(b) }
-            pending.append(b)
-        }
-        pending.append(UInt8(ascii: "\""))
     }
 
     private func flush() throws {

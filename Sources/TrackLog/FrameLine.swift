@@ -95,7 +95,6 @@ struct FrameLineParser {
     private mutating func frame(_ scanner: inout JSONScanner, into fields: inout FrameFields) throws(SyntaxError) -> String? {
         var type: String?
         var seen = (frame: false, time: false, tracks: false)
-        fields.tracks.removeAll(keepingCapacity: true)
         try scanner.object { (s, key) throws(SyntaxError) in
             if s.key(key, is: "type") {
                 type = try s.stringValue()
@@ -116,18 +115,21 @@ struct FrameLineParser {
         return type
     }
 
-    /// The tracks array; false when the value is not an array.
+    /// The tracks array; false when the value is not an array. The array's elements are
+    /// parsed over the previous line's (their strings are kept when the bytes match).
     private mutating func tracks(_ s: inout JSONScanner, into tracks: inout [TrackFields]) throws(SyntaxError) -> Bool {
-        tracks.removeAll(keepingCapacity: true)
         guard s.peek == UInt8(ascii: "[") else {
             try s.skipValue()
+            tracks.removeAll(keepingCapacity: true)
             return false
         }
+        var count = 0
         try s.array { (s) throws(SyntaxError) in
-            let k = tracks.count
-            tracks.append(TrackFields())
-            try track(&s, k, into: &tracks[k])
+            if count == tracks.count { tracks.append(TrackFields()) }
+            try track(&s, count, into: &tracks[count])
+            count += 1
         }
+        tracks.removeLast(tracks.count - count)
         return true
     }
 
@@ -139,7 +141,7 @@ struct FrameLineParser {
             return
         }
         var seen = (box: false, id: false, class: false, classId: false, score: false)
-        t.state = "confirmed"
+        var sawState = false
         try s.object { (s, key) throws(SyntaxError) in
             if s.key(key, is: "box") {
                 seen.box = false
@@ -161,17 +163,18 @@ struct FrameLineParser {
             } else if s.key(key, is: "id") {
                 if let n = try s.integerValue() { t.id = n; seen.id = true } else { seen.id = false }
             } else if s.key(key, is: "class") {
-                if let name = try s.stringValue() { t.className = name; seen.class = true } else { seen.class = false }
+                seen.class = try s.string(into: &t.className)
             } else if s.key(key, is: "classId") {
                 if let n = try s.integerValue() { t.classId = n; seen.classId = true } else { seen.classId = false }
             } else if s.key(key, is: "score") {
                 if let n = try s.numberValue() { t.score = n; seen.score = true } else { seen.score = false }
             } else if s.key(key, is: "state") {
-                t.state = try s.stringValue() ?? "confirmed"
+                sawState = try s.string(into: &t.state)
             } else {
                 try s.skipValue()
             }
         }
+        if !sawState { t.state = "confirmed" }
         if !seen.box { report(rank, "missing or bad tracks[\(k)].box") }
         if !seen.id { report(rank + 1, "missing or bad tracks[\(k)].id") }
         if !seen.class { report(rank + 2, "missing or bad tracks[\(k)].class") }
@@ -286,6 +289,30 @@ struct JSONScanner {
         let (range, escaped) = try stringBytes()
         let raw = UnsafeBufferPointer(rebasing: bytes[range])
         return escaped ? try unescape(raw, from: range.lowerBound) : String(decoding: raw, as: UTF8.self)
+    }
+
+    /// A string value into `text`, which is left as it is when it already holds these
+    /// bytes (no new string for the same class name line after line); false (the
+    /// value passed over, `text` unchanged) for any other kind.
+    mutating func string(into text: inout String) throws(SyntaxError) -> Bool {
+        guard peek == UInt8(ascii: "\"") else {
+            try skipValue()
+            return false
+        }
+        let (range, escaped) = try stringBytes()
+        let raw = UnsafeBufferPointer(rebasing: bytes[range])
+        if escaped {
+            text = try unescape(raw, from: range.lowerBound)
+        } else if !Self.same(text, raw) {
+            text = String(decoding: raw, as: UTF8.self)
+        }
+        return true
+    }
+
+    private static func same(_ text: String, _ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable { have in
+            have.count == raw.count && (raw.isEmpty || memcmp(have.baseAddress!, raw.baseAddress!, raw.count) == 0)
+        } ?? false
     }
 
     /// A number value; nil (the value passed over) for any other kind.
@@ -431,7 +458,7 @@ struct JSONScanner {
             exact = false
         }
         if exact, digits <= 15, abs(scale) <= 22 {
-            let value = scale < 0 ? Double(mantissa) / exactPowersOfTen[-scale] : Double(mantissa) * exactPowersOfTen[scale]
+            let value = scale < 0 ? Double(mantissa) / exactPowerOfTen(-scale) : Double(mantissa) * exactPowerOfTen(scale)
             return negative ? -value : value
         }
         // strtod needs a terminated string; numbers are short.
