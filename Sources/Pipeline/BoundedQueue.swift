@@ -87,25 +87,3 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
         return nil
     }
 }
-
-/// A stop request shared between a signal handler and a running job.
-public final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var signal: Int32?
-
-    public init() {}
-
-    /// Asks the job to stop after the current frame; `signal` is the reason.
-    public func request(_ signal: Int32) {
-        lock.lock()
-        if self.signal == nil { self.signal = signal }
-        lock.unlock()
-    }
-
-    /// The signal that asked for a stop, if any.
-    public var requested: Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        return signal
-    }
-}

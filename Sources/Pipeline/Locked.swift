@@ -1,8 +1,10 @@
 import Foundation
 
-/// A value shared between threads, read and changed only under its lock.
+/// A value shared between threads, read and changed only under its lock; a thread may
+/// also wait until the value is as it needs (every change wakes the waiters). The one
+/// lock type of trackd's concurrent code.
 public final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var stored: Value
 
     public init(_ value: Value) { stored = value }
@@ -14,8 +16,23 @@ public final class Locked<Value>: @unchecked Sendable {
 
     @discardableResult
     public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
+        condition.lock()
+        defer {
+            condition.broadcast()
+            condition.unlock()
+        }
         return try body(&stored)
+    }
+
+    /// Waits until `ready` holds, or at most `seconds`; whether it holds.
+    @discardableResult
+    public func wait(atMost seconds: Double, until ready: (Value) -> Bool) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while !ready(stored) {
+            if !condition.wait(until: deadline) { return ready(stored) }
+        }
+        return true
     }
 }

@@ -1,6 +1,7 @@
 import Detection
 import Foundation
 import Logging
+import Pipeline
 import ServiceLifecycle
 
 /// `trackd serve`: the daemon as a `ServiceGroup` — the spool's job workers, one
@@ -21,7 +22,7 @@ public enum Daemon {
         let detectors = DetectorPool()
         detectors.giveBack(model, settings: config.detector, limit: config.workers)
 
-        let box = ConfigBox(config)
+        let box = Locked(config)
         let state = ServiceState()
         let notifier = Notifier()
         var services: [any Service] = [SpoolService(spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version)]
@@ -35,10 +36,10 @@ public enum Daemon {
         hangup.setEventHandler {
             do {
                 let fresh = try ServiceConfig.load(configPath)
-                if fresh.spool != box.current.spool || fresh.streams != box.current.streams {
+                if fresh.spool != box.value.spool || fresh.streams != box.value.streams {
                     logger.warning("reloaded \(configPath): a new spool or new streams take effect at the next start")
                 }
-                box.replace(fresh)
+                box.value = fresh
                 logger.info("reloaded \(configPath)")
             } catch {
                 logger.error("SIGHUP: keeping the running configuration: \(error)")

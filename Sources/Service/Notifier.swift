@@ -3,18 +3,13 @@ import Foundation
 /// systemd's notification protocol, spoken directly: one datagram per message to the
 /// Unix socket named by `$NOTIFY_SOCKET` (a path, or `@name` for the abstract
 /// namespace). Without the variable (not started by systemd) every call does nothing.
-public final class Notifier: @unchecked Sendable {
+/// Each message is one `sendto`, which the kernel keeps whole: threads need no lock.
+public final class Notifier: Sendable {
     private let address: sockaddr_un?
     private let length: socklen_t
     private let fd: Int32
-    private let lock = NSLock()
-    /// `$WATCHDOG_USEC` as seconds: how often systemd expects `WATCHDOG=1`.
-    public let watchdogInterval: Double?
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        let usec = environment["WATCHDOG_USEC"].flatMap(Double.init)
-        let pidMatches = environment["WATCHDOG_PID"].map { Int32($0) == getpid() } ?? true
-        watchdogInterval = usec.flatMap { $0 > 0 && pidMatches ? $0 / 1e6 : nil }
         guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.utf8.count < 108 else {
             address = nil
             length = 0
@@ -44,8 +39,6 @@ public final class Notifier: @unchecked Sendable {
     public func notify(_ lines: String...) -> Bool {
         guard isActive, var address else { return false }
         let message = Array(lines.joined(separator: "\n").utf8)
-        lock.lock()
-        defer { lock.unlock() }
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
                 message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), sa, length) }

@@ -5,40 +5,20 @@ import Pipeline
 import ServiceLifecycle
 import TrackLog
 
-/// The configuration in force; SIGHUP replaces it for jobs that start afterwards.
-public final class ConfigBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var config: ServiceConfig
-
-    public init(_ config: ServiceConfig) { self.config = config }
-
-    public var current: ServiceConfig {
-        lock.lock()
-        defer { lock.unlock() }
-        return config
-    }
-
-    public func replace(_ config: ServiceConfig) {
-        lock.lock()
-        self.config = config
-        lock.unlock()
-    }
-}
-
 /// Claims jobs from the spool and runs up to `workers` of them at once, each on its
 /// own thread. On start, jobs left in `processing/` by a crash or a stop run again
 /// first (their partial logs kept under another name). On graceful shutdown it
 /// stops claiming and asks running jobs to stop after their current frame; they end
 /// their logs as `interrupted` and stay in `processing/` for the next start.
-final class SpoolService: Service, @unchecked Sendable {
+final class SpoolService: Service, Sendable {
     private let spool: Spool
-    private let config: ConfigBox
+    private let config: Locked<ServiceConfig>
     private let detectors: DetectorPool
     private let state: ServiceState
     private let logger: Logger
     private let version: String
 
-    init(spool: Spool, config: ConfigBox, detectors: DetectorPool, state: ServiceState, logger: Logger, version: String) {
+    init(spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool, state: ServiceState, logger: Logger, version: String) {
         self.spool = spool
         self.config = config
         self.detectors = detectors
@@ -47,10 +27,10 @@ final class SpoolService: Service, @unchecked Sendable {
         self.version = version
     }
 
-    /// A job's thread: asked to stop by `stop`, says it has ended through `done`.
+    /// A job running on its own thread, asked to stop by `stop`.
     private struct Running {
         let stop = StopSignal()
-        let done = Flag()
+        var ended: Task<Void, Never>?
     }
 
     func run() async throws {
@@ -63,47 +43,46 @@ final class SpoolService: Service, @unchecked Sendable {
             }
             queue.append(name)
         }
-        var running: [String: Running] = [:]
-        let shutdown = Flag()
-        await withGracefulShutdownHandler {
-            while !shutdown.isSet {
-                running = running.filter { !$0.value.done.isSet }
-                let settings = config.current
-                while running.count < settings.workers, !shutdown.isSet {
-                    if queue.isEmpty {
-                        // Claim one at a time: a rename that fails means another
-                        // process took the file.
-                        for candidate in spool.ready(stableSeconds: settings.stableSeconds) {
-                            if let claimed = spool.claim(candidate) {
-                                if claimed != candidate {
-                                    logger.info("job \(candidate) is \(claimed): another job had its name")
-                                }
-                                queue.append(claimed)
-                                break
-                            }
-                        }
-                    }
+        let running = Locked<[String: Running]>([:])
+        // Claims and starts jobs until the graceful shutdown (or a cancellation) ends
+        // the wait between two looks at the inbox.
+        try? await cancelWhenGracefulShutdown { [self, queue] in
+            var queue = queue
+            while true {
+                let settings = config.value
+                while running.value.count < settings.workers {
+                    if queue.isEmpty, let claimed = claimOne(settings) { queue.append(claimed) }
                     guard !queue.isEmpty else { break }
-                    let name = queue.removeFirst()
-                    let job = Running()
-                    running[name] = job
-                    let thread = Thread { [self] in
-                        runJob(name, settings: settings, stop: job.stop)
-                        job.done.set()
-                    }
-                    thread.name = "trackd job"
-                    thread.start()
+                    start(queue.removeFirst(), settings: settings, running: running)
                 }
-                try? await Task.sleep(nanoseconds: UInt64(settings.pollSeconds * 1e9))
+                try await Task.sleep(nanoseconds: UInt64(settings.pollSeconds * 1e9))
             }
-        } onGracefulShutdown: {
-            shutdown.set()
         }
         // Ask running jobs to stop after their current frame and wait for them.
-        for job in running.values { job.stop.request(SIGTERM) }
-        while running.values.contains(where: { !$0.done.isSet }) {
-            try? await Task.sleep(nanoseconds: 20_000_000)
+        let jobs = running.value.values
+        for job in jobs { job.stop.request(SIGTERM) }
+        for job in jobs { await job.ended?.value }
+    }
+
+    /// Claims one ready file of the inbox: a rename that fails means another process
+    /// took it.
+    private func claimOne(_ settings: ServiceConfig) -> String? {
+        for candidate in spool.ready(stableSeconds: settings.stableSeconds) {
+            guard let claimed = spool.claim(candidate) else { continue }
+            if claimed != candidate { logger.info("job \(candidate) is \(claimed): another job had its name") }
+            return claimed
         }
+        return nil
+    }
+
+    private func start(_ name: String, settings: ServiceConfig, running: Locked<[String: Running]>) {
+        let job = Running()
+        running.withLock { $0[name] = job }
+        let ended = Task { [self] in
+            await onOwnThread(named: "trackd job") { [self] in runJob(name, settings: settings, stop: job.stop) }
+            running.withLock { $0[name] = nil }
+        }
+        running.withLock { $0[name]?.ended = ended }
     }
 
     /// One job, start to end, on its own thread.
@@ -158,21 +137,5 @@ final class SpoolService: Service, @unchecked Sendable {
         } else {
             state.jobEnded(name, .done)
         }
-    }
-}
-
-/// A flag set once by one thread and read by others: a shutdown begun, a thread ended.
-final class Flag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
-    func set() {
-        lock.lock()
-        value = true
-        lock.unlock()
     }
 }

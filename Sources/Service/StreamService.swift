@@ -1,10 +1,10 @@
 import Detection
 import Foundation
-import VideoIO
 import Logging
 import Pipeline
 import ServiceLifecycle
 import TrackLog
+import VideoIO
 
 /// Tracks one live stream for as long as the daemon runs, on its own thread.
 ///
@@ -15,17 +15,17 @@ import TrackLog
 /// `logs/streams/<name>/<name>-<UTC start>.jsonl`. Frames that arrive while the
 /// detector is busy replace older queued ones and are counted as dropped, so a slow
 /// detector never makes memory grow.
-final class StreamService: Service, @unchecked Sendable {
+final class StreamService: Service, Sendable {
     private let stream: ServiceConfig.StreamConfig
     private let spool: Spool
-    private let config: ConfigBox
+    private let config: Locked<ServiceConfig>
     private let detectors: DetectorPool
     private let state: ServiceState
     private let logger: Logger
     private let version: String
 
-    init(stream: ServiceConfig.StreamConfig, spool: Spool, config: ConfigBox, detectors: DetectorPool, state: ServiceState,
-         logger: Logger, version: String) {
+    init(stream: ServiceConfig.StreamConfig, spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool,
+         state: ServiceState, logger: Logger, version: String) {
         self.stream = stream
         self.spool = spool
         self.config = config
@@ -35,192 +35,213 @@ final class StreamService: Service, @unchecked Sendable {
         self.version = version
     }
 
-    /// The source being read, so that a stop does not wait for its next frame.
-    private final class Current: @unchecked Sendable {
-        private let lock = NSLock()
-        private var source: VideoSource?
-        private var stopped = false
-        func set(_ s: VideoSource?) {
-            lock.lock()
-            source = s
-            let cancel = stopped
-            lock.unlock()
-            if cancel { s?.cancel() }
-        }
-        func cancel() {
-            lock.lock()
-            stopped = true
-            let s = source
-            lock.unlock()
-            s?.cancel()
-        }
-    }
-
     func run() async throws {
         let stop = StopSignal()
-        let finished = Flag()
-        let current = Current()
-        let thread = Thread { [self] in
-            track(stop: stop, current: current)
-            finished.set()
-        }
-        thread.name = "trackd stream \(stream.name)"
-        thread.start()
-        await withGracefulShutdownHandler {
-            while !finished.isSet { try? await Task.sleep(nanoseconds: 50_000_000) }
-        } onGracefulShutdown: {
+        let reading = Locked<(source: VideoSource?, stopped: Bool)>((nil, false))
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await onOwnThread(named: "trackd stream \(stream.name)") { [self] in
+                StreamRun(service: self, stop: stop, reading: reading).run()
+            }
+        } onCancelOrGracefulShutdown: {
             stop.request(SIGTERM)
-            current.cancel()
+            // The source being read is cancelled too, so that a stop does not wait for
+            // its next frame.
+            reading.withLock { $0.stopped = true; return $0.source }?.cancel()
         }
-        while !finished.isSet { try? await Task.sleep(nanoseconds: 20_000_000) }
         // A stream that gave up on its own (an option its input does not take) stays
         // down until the service stops: returning now would end the whole group.
-        try? await gracefulShutdown()
+        if stop.requested == nil { try? await gracefulShutdown() }
     }
 
-    private var directory: String { spool.logs + "/streams/" + stream.name }
-
-    private func newLogPath() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        var path = directory + "/\(stream.name)-\(formatter.string(from: Date())).jsonl"
-        var k = 1
-        while FileManager.default.fileExists(atPath: path) {
-            k += 1
-            path = directory + "/\(stream.name)-\(formatter.string(from: Date()))-\(k).jsonl"
-        }
-        return path
-    }
-
-    private func track(stop: StopSignal, current: Current) {
-        let settings = config.current
-        let options = settings.detector.options
-        let tracker = settings.tracker
-        let run = TrackRun(tracker: tracker, trackdVersion: version)
+    /// One run of the stream on its thread: connections, one tracker and log session
+    /// across them, rotation, and the stream's line in the status.
+    private final class StreamRun {
+        let service: StreamService
+        let stop: StopSignal
+        let reading: Locked<(source: VideoSource?, stopped: Bool)>
+        let settings: ServiceConfig
+        let header: TrackRun
         let origin = monotonicSeconds()
         var session: TrackSession?
         var logPath = ""
         var rotateAt = 0.0
-        var backoff = stream.retryInitialSeconds
+        var backoff: Double
         var dropped = 0
         var frames = 0
-        var windowStart = (time: monotonicSeconds(), frames: 0)
-        // Taken once, at the first connection, and kept across reconnections.
+        var window = (time: monotonicSeconds(), frames: 0)
+        /// Taken at the first connection and kept across reconnections.
         var model: (any Detector)?
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            logger.error("stream \(stream.name): cannot create \(directory): \(error)")
+
+        var stream: ServiceConfig.StreamConfig { service.stream }
+        var name: String { service.stream.name }
+        var logger: Logger { service.logger }
+        var directory: String { service.spool.logs + "/streams/" + name }
+
+        init(service: StreamService, stop: StopSignal, reading: Locked<(source: VideoSource?, stopped: Bool)>) {
+            self.service = service
+            self.stop = stop
+            self.reading = reading
+            settings = service.config.value
+            header = TrackRun(tracker: settings.tracker, trackdVersion: service.version)
+            backoff = service.stream.retryInitialSeconds
         }
 
-        while stop.requested == nil {
-            state.update(stream: stream.name) { $0.state = "connecting" }
-            let source: VideoSource
+        func run() {
             do {
-                let detector = try model ?? detectors.take(settings.detector)
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                logger.error("stream \(name): cannot create \(directory): \(error)")
+            }
+            connections: while stop.requested == nil {
+                service.state.update(stream: name) { $0.state = .connecting }
+                let source: VideoSource
+                switch connect() {
+                case .connected(let connected): source = connected
+                case .failed(let message):
+                    guard stop.requested == nil else { break connections }
+                    retryLater(message)
+                    continue connections
+                case .givenUp:
+                    break connections
+                }
+                let problem = follow(source)
+                guard stop.requested == nil else { break }
+                retryLater(problem ?? "the stream ended")
+            }
+            do {
+                try session?.finish(.interrupted, error: nil, droppedFrames: dropped)
+            } catch {
+                logger.error("stream \(name): \(error)")
+            }
+            service.state.update(stream: name) { $0.state = .stopped }
+        }
+
+        enum Connection {
+            case connected(VideoSource)
+            case failed(String)
+            /// An option this input does not take fails every attempt alike.
+            case givenUp
+        }
+
+        /// Opens the stream; the first time, also the log session.
+        func connect() -> Connection {
+            do {
+                let detector = try model ?? service.detectors.take(settings.detector)
                 model = detector
-                source = try VideoSource(path: stream.url, detector: detector, options: options,
-                                         selection: FrameSelection(stride: stream.stride), formatOptions: stream.options,
-                                         queueCapacity: 2, live: true, clockOrigin: origin, stop: stop)
+                let source = try VideoSource(path: stream.url, detector: detector, options: settings.detector.options,
+                                             selection: FrameSelection(stride: stream.stride), formatOptions: stream.options,
+                                             queueCapacity: 2, live: true, clockOrigin: origin, stop: stop)
                 if let session {
                     session.continueWithNewSource()
                 } else {
                     logPath = newLogPath()
-                    let opened = TrackSession(tracker: tracker, source: source, outputs: try RunOutputs(logPath: logPath, motPath: nil))
-                    try opened.begin(run.header(for: source))
+                    let opened = TrackSession(tracker: settings.tracker, source: source,
+                                              outputs: try RunOutputs(logPath: logPath, motPath: nil))
+                    try opened.begin(header.header(for: source))
                     session = opened
                     rotateAt = monotonicSeconds() + stream.rotateSeconds
-                    logger.info("stream \(stream.name): logging to \(logPath)")
+                    logger.info("stream \(name): logging to \(logPath)")
                 }
+                return .connected(source)
+            } catch let error as VideoError where error.kind == .invalidOption {
+                logger.error("stream \(name): \(error); not retrying: fix the stream's options")
+                service.state.update(stream: name) { $0.lastError = "\(error)" }
+                return .givenUp
             } catch {
-                guard stop.requested == nil else { break }
-                let message = "\(error)"
-                if let video = error as? VideoError, video.kind == .invalidOption {
-                    // An option this input does not take fails every attempt alike.
-                    logger.error("stream \(stream.name): \(message); not retrying: fix the stream's options")
-                    state.update(stream: stream.name) { $0.lastError = message }
-                    break
-                }
-                logger.warning("stream \(stream.name): \(message); retrying in \(backoff) s")
-                state.update(stream: stream.name) {
-                    $0.state = "retrying"
-                    $0.reconnects += 1
-                    $0.lastError = message
-                }
-                sleep(backoff, unless: stop)
-                backoff = min(backoff * 2, stream.retryMaxSeconds)
-                continue
+                return .failed("\(error)")
             }
-            current.set(source)
-            state.update(stream: stream.name) {
-                $0.state = "tracking"
+        }
+
+        /// Tracks the source's frames until it ends, fails or a stop is requested;
+        /// returns what ended it, nil for a plain end.
+        func follow(_ source: VideoSource) -> String? {
+            let cancelNow = reading.withLock {
+                $0.source = source
+                return $0.stopped
+            }
+            if cancelNow { source.cancel() }
+            service.state.update(stream: name) {
+                $0.state = .tracking
                 $0.log = logPath
             }
-            var sourceError: String?
+            var problem: String?
             do {
                 while stop.requested == nil, let frame = try source.nextFrame() {
                     // From here until the frame is logged, any wait is trackd's own.
-                    state.streamTookFrame(stream.name)
+                    service.state.streamTookFrame(name)
                     let detected = try source.detect(frame)
                     backoff = stream.retryInitialSeconds
-                    if monotonicSeconds() >= rotateAt, let current = session {
-                        let next = newLogPath()
-                        try current.rotate(to: try TrackLogWriter(path: next), header: run.header(for: source))
-                        logPath = next
-                        rotateAt = monotonicSeconds() + stream.rotateSeconds
-                        logger.info("stream \(stream.name): rotated to \(next)")
-                    }
+                    try rotateIfDue(source)
                     try session?.process(detected)
                     frames += 1
-                    let now = monotonicSeconds()
-                    var fps: Double?
-                    if now - windowStart.time >= 2 {
-                        fps = Double(frames - windowStart.frames) / (now - windowStart.time)
-                        windowStart = (now, frames)
-                    }
-                    let total = dropped + source.droppedFrames
-                    state.update(stream: stream.name) {
-                        $0.frames = frames
-                        $0.droppedFrames = total
-                        $0.log = logPath
-                        if let fps { $0.framesPerSecond = (fps * 10).rounded() / 10 }
-                    }
+                    report(droppedNow: source.droppedFrames)
                 }
             } catch let error as TrackLogError {
-                logger.error("stream \(stream.name): \(error)")
-                state.update(stream: stream.name) { $0.lastError = "\(error)" }
-                sourceError = "\(error)"
+                logger.error("stream \(name): \(error)")
+                service.state.update(stream: name) { $0.lastError = "\(error)" }
+                problem = "\(error)"
             } catch {
-                sourceError = "\(error)"
+                problem = "\(error)"
             }
             dropped += source.droppedFrames
             source.cancel()
-            current.set(nil)
-            guard stop.requested == nil else { break }
-            let message = sourceError ?? "the stream ended"
-            logger.warning("stream \(stream.name): \(message); reconnecting in \(backoff) s")
-            state.update(stream: stream.name) {
-                $0.state = "retrying"
+            reading.withLock { $0.source = nil }
+            return problem
+        }
+
+        /// Moves the session to a new log once `rotateSeconds` have passed.
+        func rotateIfDue(_ source: VideoSource) throws {
+            guard monotonicSeconds() >= rotateAt, let session else { return }
+            let next = newLogPath()
+            try session.rotate(to: try TrackLogWriter(path: next), header: header.header(for: source))
+            logPath = next
+            rotateAt = monotonicSeconds() + stream.rotateSeconds
+            logger.info("stream \(name): rotated to \(next)")
+        }
+
+        /// The stream's counts in the status; its rate over windows of 2 s.
+        func report(droppedNow: Int) {
+            let now = monotonicSeconds()
+            var fps: Double?
+            if now - window.time >= 2 {
+                fps = Double(frames - window.frames) / (now - window.time)
+                window = (now, frames)
+            }
+            let total = dropped + droppedNow
+            service.state.update(stream: name) { [frames, logPath] in
+                $0.frames = frames
+                $0.droppedFrames = total
+                $0.log = logPath
+                if let fps { $0.framesPerSecond = (fps * 10).rounded() / 10 }
+            }
+        }
+
+        /// Reports the failure and waits before the next attempt, the wait doubling
+        /// each time up to `retryMaxSeconds`.
+        func retryLater(_ message: String) {
+            logger.warning("stream \(name): \(message); retrying in \(backoff) s")
+            service.state.update(stream: name) {
+                $0.state = .retrying
                 $0.reconnects += 1
                 $0.lastError = message
                 $0.framesPerSecond = 0
             }
-            sleep(backoff, unless: stop)
+            stop.sleep(backoff)
             backoff = min(backoff * 2, stream.retryMaxSeconds)
         }
-        do {
-            try session?.finish(.interrupted, error: nil, droppedFrames: dropped)
-        } catch {
-            logger.error("stream \(stream.name): \(error)")
-        }
-        state.update(stream: stream.name) { $0.state = "stopped" }
-    }
 
-    /// Waits `seconds`, or less if a stop is requested meanwhile.
-    private func sleep(_ seconds: Double, unless stop: StopSignal) {
-        let end = monotonicSeconds() + seconds
-        while stop.requested == nil, monotonicSeconds() < end { Thread.sleep(forTimeInterval: 0.05) }
+        func newLogPath() -> String {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+            var path = directory + "/\(name)-\(formatter.string(from: Date())).jsonl"
+            var k = 1
+            while FileManager.default.fileExists(atPath: path) {
+                k += 1
+                path = directory + "/\(name)-\(formatter.string(from: Date()))-\(k).jsonl"
+            }
+            return path
+        }
     }
 }

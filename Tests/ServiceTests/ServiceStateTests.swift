@@ -29,7 +29,7 @@ final class ServiceStateTests: XCTestCase {
     /// however long that lasts the watchdog sees no stall; when frames flow again it
     /// is tracking again.
     func testASilentSourceIsReportedNotStalled() {
-        state.update(stream: "cam") { $0.state = "tracking" }
+        state.update(stream: "cam") { $0.state = .tracking }
         for frames in 1...50 {
             state.streamTookFrame("cam")
             clock.now += 0.04
@@ -39,10 +39,10 @@ final class ServiceStateTests: XCTestCase {
             }
         }
         clock.now += ServiceState.silentAfter - 1
-        XCTAssertEqual(stream("cam")?.state, "tracking")
+        XCTAssertEqual(stream("cam")?.state, .tracking)
         XCTAssertEqual(stream("cam")?.framesPerSecond, 25)
         clock.now += 3600
-        XCTAssertEqual(stream("cam")?.state, "silent")
+        XCTAssertEqual(stream("cam")?.state, .silent)
         XCTAssertEqual(stream("cam")?.silentSeconds, 3600 + Int(ServiceState.silentAfter) - 1)
         XCTAssertEqual(stream("cam")?.framesPerSecond, 0)
         XCTAssertTrue(state.summary.contains("0/1 streams tracking, 1 silent"), state.summary)
@@ -50,35 +50,35 @@ final class ServiceStateTests: XCTestCase {
 
         state.streamTookFrame("cam")
         state.update(stream: "cam") { $0.frames += 1 }
-        XCTAssertEqual(stream("cam")?.state, "tracking")
+        XCTAssertEqual(stream("cam")?.state, .tracking)
         XCTAssertNil(stream("cam")?.silentSeconds)
     }
 
     /// Waiting to reconnect is not a stall, nor is a stream never connected.
     func testRetryingAndConnectingStreamsAreNotStalls() {
-        state.update(stream: "a") { $0.state = "connecting" }
-        state.update(stream: "b") { $0.state = "tracking" }
+        state.update(stream: "a") { $0.state = .connecting }
+        state.update(stream: "b") { $0.state = .tracking }
         state.streamTookFrame("b")
         state.update(stream: "b") {
-            $0.state = "retrying"
+            $0.state = .retrying
             $0.reconnects += 1
         }
         clock.now += 3600
         XCTAssertNil(state.stall)
-        XCTAssertEqual(stream("a")?.state, "connecting")
-        XCTAssertEqual(stream("b")?.state, "retrying")
+        XCTAssertEqual(stream("a")?.state, .connecting)
+        XCTAssertEqual(stream("b")?.state, .retrying)
     }
 
     /// A stream that holds a frame it does not finish (a hung detector, a log write
     /// that never returns) is a stall from the moment it took it; so is a running job
     /// that stops advancing. The longest one is named.
     func testWorkThatDoesNotAdvanceIsAStall() {
-        state.update(stream: "cam") { $0.state = "tracking" }
+        state.update(stream: "cam") { $0.state = .tracking }
         state.streamTookFrame("cam")
         clock.now += 10
         state.streamTookFrame("cam")
         XCTAssertEqual(state.stall, ServiceState.Stall(who: "stream cam", seconds: 10))
-        XCTAssertEqual(stream("cam")?.state, "tracking", "busy, not silent")
+        XCTAssertEqual(stream("cam")?.state, .tracking, "busy, not silent")
 
         state.jobStarted("a.mp4", log: "/spool/logs/a.jsonl")
         clock.now += 50
