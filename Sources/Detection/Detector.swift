@@ -138,9 +138,6 @@ public func loadDetector(_ options: DetectorOptions, frontEndMessages: FrontEndM
     return try options.tileSize.map { try TiledDetector(detector, tileSize: $0, options: options) } ?? detector
 }
 
-/// The OpenVINO build in use.
-public var inferenceRuntimeVersion: String { InferenceCore.version }
-
 /// Where the default model is found: `$TRACKD_MODEL_DIR`, the project's `.deps/models`
 /// above the executable (a development build), or `share/trackd/models` beside the
 /// executable's `bin` (an installed one).

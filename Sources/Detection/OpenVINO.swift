@@ -71,13 +71,6 @@ final class InferenceCore: @unchecked Sendable {
 
     deinit { ov_core_free(handle) }
 
-    static var version: String {
-        var v = ov_version_t()
-        guard ov_get_openvino_version(&v) == OK else { return "unknown" }
-        defer { ov_version_free(&v) }
-        return String(cString: v.buildNumber)
-    }
-
     /// Reads an ONNX file, a TensorFlow frozen graph, a TFLite file or OpenVINO IR.
     /// Front ends that fail to parse a file log to stderr on their own (TensorFlow's
     /// protobuf through absl); the error returned says it all, so they are `silenced`

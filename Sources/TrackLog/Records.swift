@@ -5,7 +5,6 @@ import Tracking
 /// processed frame, an end line last. See docs/track-log.md.
 public enum TrackLogSchema {
     public static let major = 1
-    public static let minor = 0
     public static let id = "trackd.tracklog/\(major)"
 
     /// The major version in a schema id, nil if it is not a track log's.

@@ -45,16 +45,6 @@ public enum FFmpegLogLevel: Sendable {
     }
 }
 
-/// Versions of the FFmpeg libraries trackd is running against.
-public enum FFmpegVersion {
-    public static var libavformat: String { versionString(avformat_version()) }
-    public static var libavcodec: String { versionString(avcodec_version()) }
-
-    private static func versionString(_ v: UInt32) -> String {
-        "\(v >> 16).\((v >> 8) & 0xff).\(v & 0xff)"
-    }
-}
-
 extension String {
     /// A Swift string from an optional C string, or `fallback` when it is NULL.
     init(cString pointer: UnsafePointer<CChar>?, or fallback: String) {

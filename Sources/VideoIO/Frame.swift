@@ -43,7 +43,6 @@ public struct FrameInfo: Sendable, Equatable {
     /// Size of the decoded picture.
     public var sourceWidth: Int
     public var sourceHeight: Int
-    public var isKeyFrame: Bool
 
     public var hasEstimatedTime: Bool { pts == nil }
 }

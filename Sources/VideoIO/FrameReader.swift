@@ -73,7 +73,7 @@ public final class FrameReader {
 
     /// Owns every FFmpeg object; created before anything can fail, so that its
     /// deinit frees them even when `init` throws (a class's own deinit would not run).
-    private let ff = FFmpegObjects()
+    private let objects = FFmpegObjects()
     private let scaler = Scaler()
 
     private enum State { case reading, draining, finished }
@@ -109,7 +109,7 @@ public final class FrameReader {
         if let interrupt = options.interrupt {
             // FFmpeg calls this from inside blocking I/O; the box outlives the context.
             let box = InterruptBox(interrupt)
-            ff.interrupt = box
+            objects.interrupt = box
             fmt = avformat_alloc_context()
             fmt?.pointee.interrupt_callback.callback = { opaque in
                 guard let opaque else { return 0 }
@@ -119,7 +119,7 @@ public final class FrameReader {
         }
         // A FIFO is read through the descriptor that waited for its writer.
         let fifo = try Self.waitForWriter(source, interrupt: options.interrupt)
-        ff.fifo = fifo
+        objects.fifo = fifo
         let waitLimit = Self.waitLimit(for: source, given: options.formatOptions)
         let openStarted = monotonicSeconds()
         func openError(_ code: Int32) -> VideoError {
@@ -127,7 +127,7 @@ public final class FrameReader {
         }
         let openCode = avformat_open_input(&fmt, fifo.map { "pipe:\($0)" } ?? ffmpegURL(source, existing: true), nil, &dictionary)
         guard openCode == 0, let fmt else { throw openError(openCode) }
-        ff.format = fmt
+        objects.format = fmt
         // Whatever no demuxer or protocol took was misspelt or does not apply here
         // (a default of ours that does not apply is no one's mistake).
         let unused = Self.keys(of: dictionary).filter { $0 != timeout?.key }
@@ -164,7 +164,7 @@ public final class FrameReader {
         guard let ctx = avcodec_alloc_context3(decoder) else {
             throw VideoError(.readFailed, source: source, message: "out of memory")
         }
-        ff.codec = ctx
+        objects.codec = ctx
         var code = avcodec_parameters_to_context(ctx, par)
         if code < 0 { throw VideoError(.unsupportedCodec, source: source, message: FFError.message(code), code: code) }
         ctx.pointee.pkt_timebase = stream.pointee.time_base
@@ -182,10 +182,10 @@ public final class FrameReader {
             throw VideoError(.notMediaFile, source: source, message: "the video stream has no picture size")
         }
 
-        ff.packet = av_packet_alloc()
-        ff.frame = av_frame_alloc()
-        ff.destination = av_frame_alloc()
-        guard ff.packet != nil, ff.frame != nil, ff.destination != nil else {
+        objects.packet = av_packet_alloc()
+        objects.frame = av_frame_alloc()
+        objects.destination = av_frame_alloc()
+        guard objects.packet != nil, objects.frame != nil, objects.destination != nil else {
             throw VideoError(.readFailed, source: source, message: "out of memory")
         }
 
@@ -224,10 +224,10 @@ public final class FrameReader {
     /// `nil` after the last frame or when `choose` says stop.
     public func nextFrame(_ choose: (FrameInfo) throws -> FrameChoice) throws -> Frame? {
         while let info = try decodeNext() {
-            defer { av_frame_unref(ff.frame) }
+            defer { av_frame_unref(objects.frame) }
             switch try choose(info) {
             case .take:
-                let (image, letterbox) = try convert(ff.frame!)
+                let (image, letterbox) = try convert(objects.frame!)
                 return Frame(info: info, image: image, letterbox: letterbox)
             case .skip: continue
             case .stop: return nil
@@ -240,7 +240,7 @@ public final class FrameReader {
     /// timestamps); `nil` after the last one.
     public func nextFrameInfo() throws -> FrameInfo? {
         guard let info = try decodeNext() else { return nil }
-        av_frame_unref(ff.frame)
+        av_frame_unref(objects.frame)
         return info
     }
 
@@ -249,7 +249,7 @@ public final class FrameReader {
     /// Runs the send-packet / receive-frame loop until the decoder hands out a frame
     /// worth delivering; it is then in `frame`.
     private func decodeNext() throws -> FrameInfo? {
-        guard let ctx = ff.codec, let frame = ff.frame else { return nil }
+        guard let ctx = objects.codec, let frame = objects.frame else { return nil }
         while state != .finished {
             let code = avcodec_receive_frame(ctx, frame)
             if code == 0 {
@@ -288,7 +288,7 @@ public final class FrameReader {
     /// Feeds the decoder the next packet of the video stream, or the flush packet
     /// at the end of the input.
     private func sendNextPacket() throws {
-        guard let fmt = ff.format, let ctx = ff.codec, let packet = ff.packet else { return }
+        guard let fmt = objects.format, let ctx = objects.codec, let packet = objects.packet else { return }
         while true {
             let code = av_read_frame(fmt, packet)
             if code == FFError.again {
@@ -328,7 +328,7 @@ public final class FrameReader {
             reason = ("the last packet is incomplete", nil)
         }
         if reason == nil, info.container.hasPrefix("matroska"), access(info.source, F_OK) == 0,
-           let declared = MatroskaSegment.declaredEnd(ofFile: info.source), let size = ff.format.map({ avio_size($0.pointee.pb) }),
+           let declared = MatroskaSegment.declaredEnd(ofFile: info.source), let size = objects.format.map({ avio_size($0.pointee.pb) }),
            size >= 0, size < declared {
             reason = ("the file ends at byte \(size) of the \(declared) its Matroska segment declares", nil)
         }
@@ -373,8 +373,7 @@ public final class FrameReader {
         }
         lastTime = time
         return FrameInfo(index: index, time: time, pts: pts,
-                         sourceWidth: Int(f.width), sourceHeight: Int(f.height),
-                         isKeyFrame: f.key_frame != 0)
+                         sourceWidth: Int(f.width), sourceHeight: Int(f.height))
     }
 
     // MARK: Conversion
@@ -405,7 +404,7 @@ public final class FrameReader {
             let target = base + content.y * stride + content.x * options.pixelFormat.bytesPerPixel
             failure = try scaler.scale(frame, into: target, bufferSize: buffer.count - (target - base),
                                        width: content.w, height: content.h, stride: stride,
-                                       options: options, destination: ff.destination!, source: info.source)
+                                       options: options, destination: objects.destination!, source: info.source)
             count = failure == 0 ? buffer.count : 0
         }
         if failure < 0 {

@@ -31,8 +31,8 @@ struct DetectorArguments: ParsableArguments {
     @Option(help: "Inference threads (0: every core).")
     var threads: Int = 0
 
-    @Option(help: ArgumentHelp("Inference precision: auto (OpenVINO's choice: bf16 where the CPU has it, else f32), f32, bf16, f16.", valueName: "precision"))
-    var precision: String = "auto"
+    @Option(help: ArgumentHelp("Inference precision: auto is OpenVINO's choice (bf16 where the CPU has it, else f32).", valueName: "precision"))
+    var precision = InferencePrecision.auto
 
     @Option(name: .customLong("input-size"), help: ArgumentHelp("Reshape a YOLO model to this square input size (a multiple of 32): larger finds smaller objects, more slowly. Default: the model's own (fixed, or in its metadata, else 640).", valueName: "pixels"))
     var inputSize: Int?
@@ -40,17 +40,11 @@ struct DetectorArguments: ParsableArguments {
     @Option(name: .customLong("tile-size"), help: ArgumentHelp("Also detect on overlapping square tiles of this many pixels of the frame, merged with the whole frame's boxes: finds smaller objects in large frames, at one inference per tile (e.g. 540 on 960x540: 2 tiles).", valueName: "pixels"))
     var tileSize: Int?
 
-    @Option(help: ArgumentHelp("Decode a YOLO model's output as this layout instead of recognising it: \(YOLOLayout.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "layout"))
-    var layout: String?
+    @Option(help: ArgumentHelp("Decode a YOLO model's output as this layout instead of recognising it.", valueName: "layout"))
+    var layout: YOLOLayout?
 
     func validate() throws {
         guard threads >= 0 else { throw ValidationError("--threads must not be negative") }
-        guard InferencePrecision(rawValue: precision) != nil else {
-            throw ValidationError("--precision must be one of \(InferencePrecision.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        if let layout, YOLOLayout(rawValue: layout) == nil {
-            throw ValidationError("--layout must be one of \(YOLOLayout.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
     }
 
     var options: DetectorOptions {
@@ -64,8 +58,8 @@ struct DetectorArguments: ParsableArguments {
         o.threads = threads
         o.inputSize = inputSize
         o.tileSize = tileSize
-        o.layout = layout.flatMap(YOLOLayout.init(rawValue:))
-        o.precision = InferencePrecision(rawValue: precision) ?? .auto
+        o.layout = layout
+        o.precision = precision
         return o
     }
 }
@@ -95,7 +89,7 @@ struct Detect: ParsableCommand {
         if let frames, frames <= 0 { throw ValidationError("--frames must be positive") }
     }
 
-    struct Box: Encodable {
+    struct DetectedBox: Encodable {
         var `class`: String
         var classId: Int
         var score: Double
@@ -105,7 +99,7 @@ struct Detect: ParsableCommand {
     struct FrameReport: Encodable {
         var frame: Int
         var time: Double
-        var detections: [Box]
+        var detections: [DetectedBox]
     }
 
     func run() throws {
@@ -118,7 +112,7 @@ struct Detect: ParsableCommand {
             while frames.map({ count < $0 }) ?? true, let frame = try reader.nextFrame() {
                 count += 1
                 let boxes = try detector.detect(frame).map { o in
-                    Box(class: o.classID < detector.classNames.count ? detector.classNames[o.classID] : String(o.classID),
+                    DetectedBox(class: o.classID < detector.classNames.count ? detector.classNames[o.classID] : String(o.classID),
                         classId: o.classID, score: o.score,
                         box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 10).rounded() / 10 })
                 }
@@ -136,3 +130,7 @@ struct Detect: ParsableCommand {
         }
     }
 }
+
+// Typed options: parsed and refused by the argument parser, and listed by --help.
+extension InferencePrecision: ExpressibleByArgument {}
+extension YOLOLayout: ExpressibleByArgument {}

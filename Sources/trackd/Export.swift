@@ -18,19 +18,13 @@ struct Export: ParsableCommand {
     @Argument(help: ArgumentHelp("A track log (trackd.tracklog/1).", valueName: "log"))
     var log: String
 
-    @Option(help: ArgumentHelp("mot, csv or tracks.", valueName: "format"))
-    var format: String
+    @Option(help: ArgumentHelp("What to write.", valueName: "format"))
+    var format: ExportFormat
 
     @Option(help: ArgumentHelp("Where to write (default: standard output).", valueName: "file"))
     var out: String?
 
     @OptionGroup var refinement: RefineArguments
-
-    func validate() throws {
-        guard ExportFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-    }
 
     func run() throws {
         do {
@@ -39,7 +33,6 @@ struct Export: ParsableCommand {
             files.output("--out", out)
             try files.check()
             let reader = try TrackLogReader(path: log)
-            let format = ExportFormat(rawValue: format)!
             let refiner = refinement.refiner(maxLostSeconds: reader.header.tracker.maxLostSeconds)
             let summary: ExportSummary
             if let out {
@@ -93,3 +86,5 @@ struct RefineArguments: ParsableArguments {
         refine ? Refiner(maxGap: maxGap ?? maxLostSeconds, sigma: smooth) : nil
     }
 }
+
+extension ExportFormat: ExpressibleByArgument {}

@@ -61,7 +61,10 @@ final class DetectCommandTests: XCTestCase {
                            contains: "not a media file")
         let bad = try runProcess(trackd, ["detect", "--precision", "f64", image])
         XCTAssertEqual(bad.status, 64)
-        XCTAssertTrue(bad.stderr.contains("--precision must be one of auto, f32, bf16, f16"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("Please provide one of 'auto', 'f32', 'bf16' or 'f16'"), bad.stderr)
+        let help = try runProcess(trackd, ["detect", "--help"])
+        let flowed = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        XCTAssertTrue(flowed.contains("(values: auto, f32, bf16, f16; default: auto)"), "typed options list their choices")
     }
 
     func testMissingDefaultModelSaysHowToGetIt() throws {
