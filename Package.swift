@@ -13,12 +13,12 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "trackd", targets: ["trackd"]),
-        .library(name: "VideoIO", targets: ["VideoIO"]),
+        .library(name: "VideoIO", targets: ["VideoIO"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0")
     ],
     targets: [
         // FFmpeg's C API, found through pkg-config. Debian's libavformat.pc names the
@@ -46,8 +46,12 @@ let package = Package(
             swiftSettings: openVINOHeaders,
             // Two rpaths: an installed layout first (bin/trackd beside
             // lib/trackd/openvino, see scripts/install-service), then the development tree.
-            linkerSettings: [.unsafeFlags(["-L\(openVINO)/lib", "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/trackd/openvino",
-                                           "-Xlinker", "-rpath", "-Xlinker", "\(openVINO)/lib"])]
+            linkerSettings: [
+                .unsafeFlags([
+                    "-L\(openVINO)/lib", "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/trackd/openvino",
+                    "-Xlinker", "-rpath", "-Xlinker", "\(openVINO)/lib"
+                ])
+            ]
         ),
         // The track log: JSON lines, crash-safe appends, a reader that survives a cut tail.
         .target(name: "TrackLog", dependencies: ["Geometry", "Tracking", "MOTFiles"]),
@@ -63,7 +67,7 @@ let package = Package(
             dependencies: [
                 "Pipeline", "Detection", "TrackLog", "Tracking", "VideoIO",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
             ],
             swiftSettings: openVINOHeaders
         ),
@@ -76,7 +80,7 @@ let package = Package(
             dependencies: [
                 "VideoIO", "Detection", "Tracking", "MOTFiles", "Evaluation", "TrackLog", "Pipeline", "Render", "Service",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             swiftSettings: openVINOHeaders
         ),
@@ -114,15 +118,17 @@ let package = Package(
             swiftSettings: openVINOHeaders
         ),
         .testTarget(name: "TrackingTests", dependencies: ["Assignment", "Geometry", "Tracking", "TestSupport"]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Geometry", "VideoIO", "TestSupport"],
-                    swiftSettings: openVINOHeaders),
+        .testTarget(
+            name: "DetectionTests", dependencies: ["Detection", "Geometry", "VideoIO", "TestSupport"],
+            swiftSettings: openVINOHeaders),
         .testTarget(name: "TrackLogTests", dependencies: ["TrackLog", "Geometry", "Tracking", "TestSupport"]),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
         .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "FuzzParsers", "TestSupport", "MOTFiles", "TrackLog"]),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "Detection", "Tracking", "VideoIO", "TestSupport"],
-                    swiftSettings: openVINOHeaders),
+        .testTarget(
+            name: "ServiceTests", dependencies: ["Service", "Detection", "Tracking", "VideoIO", "TestSupport"],
+            swiftSettings: openVINOHeaders)
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,7 +11,8 @@ import VideoIO
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 5 else {
-    FileHandle.standardError.write(Data("usage: DetectorBenchmark MODEL|default MEDIA THREADS INPUT.ppm [REPEATS] [WARMUP]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: DetectorBenchmark MODEL|default MEDIA THREADS INPUT.ppm [REPEATS] [WARMUP]\n".utf8))
     exit(2)
 }
 var options = DetectorOptions()

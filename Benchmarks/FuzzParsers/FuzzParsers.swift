@@ -1,10 +1,10 @@
+@_spi(Fuzzing) import Detection
 // libFuzzer target for the parsers of trackd's inputs: one binary, the parser chosen
 // by $TRACKD_FUZZ_TARGET (tracklog, onnx, mot, job, config). Built by
 // Benchmarks/fuzz.sh with -sanitize=fuzzer,address and -DFUZZING, libFuzzer's driver
 // runs it; built plainly, it replays the files named on its command line (the inputs
 // kept under Benchmarks/fuzz-inputs/), so a finding stays a regression case.
 import Foundation
-@_spi(Fuzzing) import Detection
 import MOTFiles
 @_spi(Fuzzing) import Service
 import TrackLog
@@ -70,22 +70,25 @@ func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
 struct FuzzParsers {
     static func main() throws {
         #if FUZZING
-        // SwiftPM gives an executable its own entry point, so libFuzzer's main is not
-        // linked: its driver is called from here instead.
-        typealias Arguments = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
-        typealias Driver = @convention(c) (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Arguments>,
-                                           @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "LLVMFuzzerRunDriver") else {
-            fatalError("not linked with libFuzzer (-sanitize=fuzzer)")
-        }
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(unsafeBitCast(symbol, to: Driver.self)(&argc, &argv) { fuzzOneInput($0, $1) })
+            // SwiftPM gives an executable its own entry point, so libFuzzer's main is not
+            // linked: its driver is called from here instead.
+            typealias Arguments = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+            typealias Driver =
+                @convention(c) (
+                    UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Arguments>,
+                    @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+                ) -> Int32
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "LLVMFuzzerRunDriver") else {
+                fatalError("not linked with libFuzzer (-sanitize=fuzzer)")
+            }
+            var argc = CommandLine.argc
+            var argv = CommandLine.unsafeArgv
+            exit(unsafeBitCast(symbol, to: Driver.self)(&argc, &argv) { fuzzOneInput($0, $1) })
         #else
-        for path in CommandLine.arguments.dropFirst() {
-            Target.current.run(try Data(contentsOf: URL(fileURLWithPath: path)))
-            print("ok \(path)")
-        }
+            for path in CommandLine.arguments.dropFirst() {
+                Target.current.run(try Data(contentsOf: URL(fileURLWithPath: path)))
+                print("ok \(path)")
+            }
         #endif
     }
 }

@@ -9,7 +9,8 @@ import VideoIO
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
-    FileHandle.standardError.write(Data("usage: ReaderBenchmark VIDEO [WIDTHxHEIGHT|native] [bicubic|bilinear|fast-bilinear|area]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: ReaderBenchmark VIDEO [WIDTHxHEIGHT|native] [bicubic|bilinear|fast-bilinear|area]\n".utf8))
     exit(2)
 }
 FFmpegLogLevel.error.apply()
@@ -42,4 +43,6 @@ do {
 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
 var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
-print(#"{"frames":\#(frames),"seconds":\#(seconds),"fps":\#(Double(frames) / seconds),"peakRSSKiB":\#(usage.ru_maxrss),"checksum":\#(checksum)}"#)
+print(
+    #"{"frames":\#(frames),"seconds":\#(seconds),"fps":\#(Double(frames) / seconds),"peakRSSKiB":\#(usage.ru_maxrss),"checksum":\#(checksum)}"#
+)

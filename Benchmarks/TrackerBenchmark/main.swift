@@ -36,17 +36,21 @@ var best = Double.infinity
 var boxes = 0
 for _ in 0..<repeats {
     boxes = 0
-    best = min(best, try seconds {
-        for sequence in sequences {
-            var tracker = Tracker()
-            for (f, detections) in sequence.frames.enumerated() {
-                boxes += try tracker.update(detections, time: Double(f) / sequence.fps).count
+    best = min(
+        best,
+        try seconds {
+            for sequence in sequences {
+                var tracker = Tracker()
+                for (f, detections) in sequence.frames.enumerated() {
+                    boxes += try tracker.update(detections, time: Double(f) / sequence.fps).count
+                }
             }
-        }
-    })
+        })
 }
-print(String(format: "tracker: %d sequences, %d frames, %d boxes out; best of %d: %.4f s = %.0f frames/s (one core)",
-             sequences.count, totalFrames, boxes, repeats, best, Double(totalFrames) / best))
+print(
+    String(
+        format: "tracker: %d sequences, %d frames, %d boxes out; best of %d: %.4f s = %.0f frames/s (one core)",
+        sequences.count, totalFrames, boxes, repeats, best, Double(totalFrames) / best))
 
 var generator = SystemRandomNumberGenerator()
 let n = 500

@@ -82,7 +82,8 @@ public enum LinearAssignment {
             for j in 0..<columns where costs[i * columns + j] <= gate {
                 linked[i] = true
                 linked[rows + j] = true
-                let a = find(i), b = find(rows + j)
+                let a = find(i)
+                let b = find(rows + j)
                 if a != b { parent[max(a, b)] = min(a, b) }
             }
         }
@@ -102,8 +103,10 @@ public enum LinearAssignment {
 
     /// One group: rows r × (columns c + one "unmatched" column per row, cost 0), in
     /// units of c − gate, solved with the shortest augmenting path method.
-    private static func solveGroup(_ group: (rows: [Int], columns: [Int]), costs: [Double], columns: Int, gate: Double) -> [Pair] {
-        let n = group.rows.count, m = group.columns.count
+    private static func solveGroup(_ group: (rows: [Int], columns: [Int]), costs: [Double], columns: Int, gate: Double) -> [Pair]
+    {
+        let n = group.rows.count
+        let m = group.columns.count
         if n == 1 && m == 1 { return [Pair(row: group.rows[0], column: group.columns[0])] }
         let width = m + n
         var local = [Double](repeating: .infinity, count: n * width)
@@ -125,8 +128,8 @@ public enum LinearAssignment {
     /// Minimum-cost assignment of every row of a rows ≤ columns matrix that has a
     /// feasible complete assignment. Returns the column of each row.
     static func shortestAugmentingPaths(_ cost: [Double], rows: Int, columns: Int) -> [Int] {
-        var u = [Double](repeating: 0, count: rows)      // row potentials
-        var v = [Double](repeating: 0, count: columns)   // column potentials
+        var u = [Double](repeating: 0, count: rows)  // row potentials
+        var v = [Double](repeating: 0, count: columns)  // column potentials
         var columnOfRow = [Int](repeating: -1, count: rows)
         var rowOfColumn = [Int](repeating: -1, count: columns)
         var path = [Int](repeating: -1, count: columns)

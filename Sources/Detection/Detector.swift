@@ -132,7 +132,8 @@ public func loadDetector(_ options: DetectorOptions, frontEndMessages: FrontEndM
     if options.modelPath == nil { options.inputSize = options.inputSize ?? DefaultModel.inputSize }
     let core = try InferenceCore()
     let model = try core.readModel(path, silenced: frontEndMessages == .silenced)
-    let detector: any Detector = SSDDetector.recognises(model)
+    let detector: any Detector =
+        SSDDetector.recognises(model)
         ? try SSDDetector(path: path, core: core, model: model, options: options)
         : try YOLODetector(path: path, core: core, model: model, options: options)
     return try options.tileSize.map { try TiledDetector(detector, tileSize: $0, options: options) } ?? detector
@@ -168,7 +169,8 @@ public enum DefaultModel {
     public static func path() throws -> String {
         let all = candidates()
         guard let found = all.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw DetectorError.defaultModelMissing(searched: all.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
+            throw DetectorError.defaultModelMissing(
+                searched: all.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
         }
         return found
     }
@@ -177,11 +179,12 @@ public enum DefaultModel {
 /// Class ids to keep, from names or numbers; nil keeps every class.
 func classFilter(_ wanted: [String], names: [String]) throws -> Set<Int>? {
     guard !wanted.isEmpty else { return nil }
-    return Set(try wanted.map { name in
-        if let i = names.firstIndex(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) { return i }
-        if let i = Int(name), i >= 0, i < max(names.count, 1) || names.isEmpty { return i }
-        throw DetectorError.unknownClass(name: name, known: names)
-    })
+    return Set(
+        try wanted.map { name in
+            if let i = names.firstIndex(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) { return i }
+            if let i = Int(name), i >= 0, i < max(names.count, 1) || names.isEmpty { return i }
+            throw DetectorError.unknownClass(name: name, known: names)
+        })
 }
 
 /// One class name per line; blank lines at the end are ignored.

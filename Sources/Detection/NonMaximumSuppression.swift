@@ -6,8 +6,10 @@ import Geometry
 /// one object), or with `classAware` only one of its own class. Ties in score keep
 /// the earlier candidate, so the result is deterministic. Returns at most `limit`
 /// boxes, best first.
-func nonMaximumSuppression(_ candidates: [Observation], iou threshold: Double, classAware: Bool = false,
-                           limit: Int) -> [Observation] {
+func nonMaximumSuppression(
+    _ candidates: [Observation], iou threshold: Double, classAware: Bool = false,
+    limit: Int
+) -> [Observation] {
     let order = candidates.indices.sorted {
         candidates[$0].score != candidates[$1].score ? candidates[$0].score > candidates[$1].score : $0 < $1
     }

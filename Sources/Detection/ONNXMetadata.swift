@@ -18,7 +18,8 @@ import Foundation
         while let (field, value) = reader.next() {
             guard field == 14, case .bytes(let entry) = value else { continue }
             var inner = ProtobufReader(entry)
-            var key: String?, text: String?
+            var key: String?
+            var text: String?
             while let (f, v) = inner.next() {
                 guard case .bytes(let b) = v else { continue }
                 if f == 1 { key = String(decoding: b, as: UTF8.self) }
@@ -77,7 +78,10 @@ import Foundation
 
 /// Reads protobuf fields one at a time from a byte range.
 private struct ProtobufReader {
-    enum Value { case number(UInt64), bytes(Slice<UnsafeRawBufferPointer>) }
+    enum Value {
+        case number(UInt64)
+        case bytes(Slice<UnsafeRawBufferPointer>)
+    }
 
     private var bytes: Slice<UnsafeRawBufferPointer>
     private(set) var failed = false
@@ -85,7 +89,8 @@ private struct ProtobufReader {
     init(_ bytes: Slice<UnsafeRawBufferPointer>) { self.bytes = bytes }
 
     private mutating func varint() -> UInt64? {
-        var result: UInt64 = 0, shift: UInt64 = 0
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
         while let byte = bytes.first, shift < 64 {
             bytes = bytes.dropFirst()
             result |= UInt64(byte & 0x7F) << shift
@@ -98,19 +103,31 @@ private struct ProtobufReader {
     /// The next field number and value; nil at the end or on malformed input.
     mutating func next() -> (Int, Value)? {
         guard !bytes.isEmpty, !failed else { return nil }
-        guard let key = varint() else { failed = true; return nil }
+        guard let key = varint() else {
+            failed = true
+            return nil
+        }
         let field = Int(key >> 3)
         switch key & 7 {
         case 0:
-            guard let v = varint() else { failed = true; return nil }
+            guard let v = varint() else {
+                failed = true
+                return nil
+            }
             return (field, .number(v))
         case 1, 5:
             let size = key & 7 == 1 ? 8 : 4
-            guard bytes.count >= size else { failed = true; return nil }
+            guard bytes.count >= size else {
+                failed = true
+                return nil
+            }
             bytes = bytes.dropFirst(size)
             return (field, .number(0))
         case 2:
-            guard let length = varint(), length <= UInt64(bytes.count) else { failed = true; return nil }
+            guard let length = varint(), length <= UInt64(bytes.count) else {
+                failed = true
+                return nil
+            }
             let value = bytes.prefix(Int(length))
             bytes = bytes.dropFirst(Int(length))
             return (field, .bytes(value))

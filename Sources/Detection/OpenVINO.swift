@@ -1,12 +1,13 @@
-import Foundation
 internal import COpenVINO
+import Foundation
 
 /// Every call into OpenVINO's C API lives in this file: each object has one owner
 /// that frees it, and every status code becomes a `DetectorError`.
 
 /// Element types trackd feeds and reads.
 enum ElementType: Sendable, Equatable, CustomStringConvertible {
-    case u8, f16, f32, other(String)
+    case u8, f16, f32
+    case other(String)
 
     fileprivate init(_ type: ov_element_type_e) {
         switch type {
@@ -89,19 +90,20 @@ final class InferenceCore: @unchecked Sendable {
     func compile(_ model: InferenceModel, threads: Int, precision: InferencePrecision) throws -> CompiledModel {
         var properties: [(String, String)] = [
             ("PERFORMANCE_HINT", "LATENCY"),
-            ("INFERENCE_NUM_THREADS", String(max(threads, 0))),
+            ("INFERENCE_NUM_THREADS", String(max(threads, 0)))
         ]
         if precision != .auto { properties.append(("INFERENCE_PRECISION_HINT", precision.rawValue)) }
         // The C API takes keys and values as C strings that must outlive the call.
         let strings = properties.flatMap { [strdup($0.0)!, strdup($0.1)!] }
-        defer { strings.forEach { free($0) } }
+        defer { for s in strings { free(s) } }
         let pairs = (0..<properties.count).map {
             ov_property_t(key: UnsafePointer(strings[2 * $0]), value: UnsafeRawPointer(strings[2 * $0 + 1]))
         }
         var compiled: OpaquePointer?
         try pairs.withUnsafeBufferPointer { buffer in
-            try check(ov_core_compile_model_props(handle, model.handle, "CPU", buffer.count, buffer.baseAddress, &compiled),
-                      "compile the model for the CPU")
+            try check(
+                ov_core_compile_model_props(handle, model.handle, "CPU", buffer.count, buffer.baseAddress, &compiled),
+                "compile the model for the CPU")
         }
         return CompiledModel(compiled!, owner: model)
     }
@@ -137,8 +139,10 @@ final class InferenceModel: @unchecked Sendable {
     var inputs: [PortInfo] { get throws { try ports(count: ov_model_inputs_size, port: ov_model_const_input_by_index) } }
     var outputs: [PortInfo] { get throws { try ports(count: ov_model_outputs_size, port: ov_model_const_output_by_index) } }
 
-    private func ports(count: (OpaquePointer?, UnsafeMutablePointer<Int>?) -> ov_status_e,
-                       port: (OpaquePointer?, Int, UnsafeMutablePointer<OpaquePointer?>?) -> ov_status_e) throws -> [PortInfo] {
+    private func ports(
+        count: (OpaquePointer?, UnsafeMutablePointer<Int>?) -> ov_status_e,
+        port: (OpaquePointer?, Int, UnsafeMutablePointer<OpaquePointer?>?) -> ov_status_e
+    ) throws -> [PortInfo] {
         var n = 0
         try check(count(handle, &n), "count the model's ports")
         return try (0..<n).map { index in
@@ -219,8 +223,10 @@ final class InferRequest: @unchecked Sendable {
 
     /// Gives `body` the request's own input buffer (of `type` and `shape`) to fill,
     /// so no copy is made between the caller's preprocessing and the runtime.
-    func withInput<T>(_ index: Int, type: ElementType, shape: [Int],
-                      _ body: (UnsafeMutableRawBufferPointer) throws -> T) throws -> T {
+    func withInput<T>(
+        _ index: Int, type: ElementType, shape: [Int],
+        _ body: (UnsafeMutableRawBufferPointer) throws -> T
+    ) throws -> T {
         var tensor: OpaquePointer?
         try check(ov_infer_request_get_input_tensor_by_index(handle, index, &tensor), "get input \(index)")
         defer { ov_tensor_free(tensor) }
@@ -237,8 +243,9 @@ final class InferRequest: @unchecked Sendable {
         var actual = ov_element_type_e(0)
         try check(ov_tensor_get_element_type(tensor, &actual), "read input \(index)'s type")
         guard ElementType(actual) == type else {
-            throw DetectorError.runtime(operation: "fill input \(index)",
-                                        message: "the model takes \(ElementType(actual)), trackd feeds \(type)")
+            throw DetectorError.runtime(
+                operation: "fill input \(index)",
+                message: "the model takes \(ElementType(actual)), trackd feeds \(type)")
         }
         var bytes = 0
         try check(ov_tensor_get_byte_size(tensor, &bytes), "size input \(index)")

@@ -32,7 +32,11 @@ final class SSDDetector: Detector {
     init(path: String, core: InferenceCore, model: InferenceModel, options: DetectorOptions) throws {
         let inputs = try model.inputs
         guard inputs.count == 1, inputs[0].shape.count == 4, inputs[0].shape[3] == 3, inputs[0].elementType == .u8 else {
-            throw DetectorError.unsupportedModel(path: path, reason: "an SSD graph with one 8-bit [1, height, width, 3] input was expected, found \(inputs.map { "\($0.shape.map { $0.map(String.init) ?? "?" }) \($0.elementType)" })")
+            throw DetectorError.unsupportedModel(
+                path: path,
+                reason:
+                    "an SSD graph with one 8-bit [1, height, width, 3] input was expected, found \(inputs.map { "\($0.shape.map { $0.map(String.init) ?? "?" }) \($0.elementType)" })"
+            )
         }
         if let labels = options.labelsPath {
             classNames = try readLabels(labels)
@@ -69,7 +73,8 @@ final class SSDDetector: Detector {
         let scores = try request.output(named: Self.outputNames[1]).values
         let classes = try request.output(named: Self.outputNames[2]).values
         let count = min(Int(try request.output(named: Self.outputNames[3]).values.first ?? 0), scores.count, boxes.count / 4)
-        let w = Double(frame.info.sourceWidth), h = Double(frame.info.sourceHeight)
+        let w = Double(frame.info.sourceWidth)
+        let h = Double(frame.info.sourceHeight)
         var result: [Observation] = []
         for i in 0..<count {
             let score = Double(scores[i])

@@ -30,7 +30,8 @@ final class TiledDetector: Detector {
 
     init(_ inner: any Detector, tileSize: Int, options: DetectorOptions) throws {
         guard let size = inner.input.size else {
-            throw DetectorError.invalidOption("--tile-size needs a model with a fixed input size (a YOLO export); this one takes native frames")
+            throw DetectorError.invalidOption(
+                "--tile-size needs a model with a fixed input size (a YOLO export); this one takes native frames")
         }
         guard tileSize >= 32 else { throw DetectorError.invalidOption("--tile-size must be at least 32 pixels, got \(tileSize)") }
         self.inner = inner
@@ -56,9 +57,10 @@ final class TiledDetector: Detector {
         let whole = Region(x: 0, y: 0, width: width, height: height)
         guard width > tileSize || height > tileSize else { return [whole] }
         let (w, h) = (min(tileSize, width), min(tileSize, height))
-        return [whole] + origins(length: height, size: h).flatMap { y in
-            origins(length: width, size: w).map { x in Region(x: x, y: y, width: w, height: h) }
-        }
+        return [whole]
+            + origins(length: height, size: h).flatMap { y in
+                origins(length: width, size: w).map { x in Region(x: x, y: y, width: w, height: h) }
+            }
     }
 
     func detect(_ frame: Frame) throws -> [Observation] {
@@ -66,12 +68,14 @@ final class TiledDetector: Detector {
         precondition(frame.letterbox == nil && image.pixelFormat == input.pixelFormat, "TiledDetector takes native frames")
         var found: [Observation] = []
         for (k, region) in Self.regions(width: image.width, height: image.height, tileSize: tileSize).enumerated() {
-            let (tile, box) = try scaler.letterbox(image, region: region, width: size.width, height: size.height,
-                                                   alignment: input.alignment)
+            let (tile, box) = try scaler.letterbox(
+                image, region: region, width: size.width, height: size.height,
+                alignment: input.alignment)
             let boxes = try inner.detect(Frame(info: frame.info, image: tile, letterbox: box))
             for o in boxes {
-                let b = Box(x1: o.box.x1 + Double(region.x), y1: o.box.y1 + Double(region.y),
-                            x2: o.box.x2 + Double(region.x), y2: o.box.y2 + Double(region.y))
+                let b = Box(
+                    x1: o.box.x1 + Double(region.x), y1: o.box.y1 + Double(region.y),
+                    x2: o.box.x2 + Double(region.x), y2: o.box.y2 + Double(region.y))
                 if k > 0, Self.isCut(b, by: region, width: image.width, height: image.height) { continue }
                 found.append(Observation(box: b, score: o.score, classID: o.classID))
             }

@@ -47,8 +47,13 @@ final class YOLODetector: Detector {
         //    its fixed size, else the export's metadata (imgsz), else 640.
         let inputs = try model.inputs
         guard inputs.count == 1, inputs[0].shape.count == 4, inputs[0].shape[1] == 3,
-              inputs[0].elementType == .f32 || inputs[0].elementType == .f16 else {
-            throw DetectorError.unsupportedModel(path: path, reason: "a YOLO export takes one [1, 3, height, width] float input; this model takes \(Self.describe(inputs)); trackd understands \(YOLOLayout.understood)")
+            inputs[0].elementType == .f32 || inputs[0].elementType == .f16
+        else {
+            throw DetectorError.unsupportedModel(
+                path: path,
+                reason:
+                    "a YOLO export takes one [1, 3, height, width] float input; this model takes \(Self.describe(inputs)); trackd understands \(YOLOLayout.understood)"
+            )
         }
         let declared = (height: inputs[0].shape[2], width: inputs[0].shape[3])
         let own = metadata["imgsz"].flatMap(ONNXMetadata.imageSize) ?? (640, 640)
@@ -62,13 +67,20 @@ final class YOLODetector: Detector {
         // 2. Output layout, recognised from the (now static) shape unless forced.
         let outputs = try model.outputs
         let (w, h) = (width, height)
-        guard let (index, layout, classCount) = outputs.enumerated().lazy.compactMap({ i, port in
-            Self.recognise(port.shape, width: w, height: h, forced: options.layout).map { (i, $0.0, $0.1) }
-        }).first else {
-            throw DetectorError.unsupportedModel(path: path, reason: "its outputs \(Self.describe(outputs)) match none of the layouts trackd understands: \(YOLOLayout.understood)\(options.layout.map { " (forced layout: \($0.rawValue))" } ?? "")")
+        guard
+            let (index, layout, classCount) = outputs.enumerated().lazy.compactMap({ i, port in
+                Self.recognise(port.shape, width: w, height: h, forced: options.layout).map { (i, $0.0, $0.1) }
+            }).first
+        else {
+            throw DetectorError.unsupportedModel(
+                path: path,
+                reason:
+                    "its outputs \(Self.describe(outputs)) match none of the layouts trackd understands: \(YOLOLayout.understood)\(options.layout.map { " (forced layout: \($0.rawValue))" } ?? "")"
+            )
         }
         guard index == 0 else {
-            throw DetectorError.unsupportedModel(path: path, reason: "the detection output must come first, found it at position \(index)")
+            throw DetectorError.unsupportedModel(
+                path: path, reason: "the detection output must come first, found it at position \(index)")
         }
         self.layout = layout
         self.classCount = classCount
@@ -86,8 +98,9 @@ final class YOLODetector: Detector {
         }
         keep = try classFilter(options.classes, names: classNames)
 
-        input = DetectorInput(size: (width, height), alignment: layout == .yolox ? .topLeft : .center,
-                              pixelFormat: layout == .yolox ? .bgr24 : .rgb24)
+        input = DetectorInput(
+            size: (width, height), alignment: layout == .yolox ? .topLeft : .center,
+            pixelFormat: layout == .yolox ? .bgr24 : .rgb24)
         request = try core.compile(model, threads: options.threads, precision: options.precision).makeRequest()
         self.options = options
         summary = "\(name) (\(layout.rawValue), \(classCount) classes, \(width)x\(height))"
@@ -99,7 +112,9 @@ final class YOLODetector: Detector {
 
     /// Anchor points of a stride-8/16/32 head: each stride-2 stage rounds up.
     static func cells(width: Int, height: Int) -> Int {
-        var w = width, h = height, total = 0
+        var w = width
+        var h = height
+        var total = 0
         for stride in [2, 4, 8, 16, 32] {
             w = (w + 1) / 2
             h = (h + 1) / 2
@@ -128,18 +143,22 @@ final class YOLODetector: Detector {
 
     func detect(_ frame: Frame) throws -> [Observation] {
         let image = frame.image
-        precondition(image.width == width && image.height == height && image.pixelFormat == input.pixelFormat,
-                     "YOLODetector takes frames letterboxed to its input")
+        precondition(
+            image.width == width && image.height == height && image.pixelFormat == input.pixelFormat,
+            "YOLODetector takes frames letterboxed to its input")
         try fillInput(image)
         try request.infer()
         let output = try request.output(0)
         var candidates = decode(output.values)
-        candidates = nonMaximumSuppression(candidates, iou: options.iou, classAware: options.classAwareNMS,
-                                           limit: options.maxDetections)
+        candidates = nonMaximumSuppression(
+            candidates, iou: options.iou, classAware: options.classAwareNMS,
+            limit: options.maxDetections)
         guard let letterbox = frame.letterbox else { return candidates }
-        let sw = Double(letterbox.sourceWidth), sh = Double(letterbox.sourceHeight)
+        let sw = Double(letterbox.sourceWidth)
+        let sh = Double(letterbox.sourceHeight)
         return candidates.compactMap { c in
-            let p = letterbox.toSource(x: c.box.x1, y: c.box.y1), q = letterbox.toSource(x: c.box.x2, y: c.box.y2)
+            let p = letterbox.toSource(x: c.box.x1, y: c.box.y1)
+            let q = letterbox.toSource(x: c.box.x2, y: c.box.y2)
             let box = Box(x1: min(max(p.x, 0), sw), y1: min(max(p.y, 0), sh), x2: min(max(q.x, 0), sw), y2: min(max(q.y, 0), sh))
             guard box.width > 0, box.height > 0 else { return nil }
             return Observation(box: box, score: c.score, classID: c.classID)
@@ -173,12 +192,18 @@ final class YOLODetector: Detector {
         var out: [Observation] = []
         func add(_ cx: Float, _ cy: Float, _ w: Float, _ h: Float, _ score: Float, _ cls: Int) {
             guard keep?.contains(cls) ?? true else { return }
-            out.append(Observation(box: Box(centerX: Double(cx), centerY: Double(cy), width: Double(w), height: Double(h)),
-                                   score: Double(score), classID: cls))
+            out.append(
+                Observation(
+                    box: Box(centerX: Double(cx), centerY: Double(cy), width: Double(w), height: Double(h)),
+                    score: Double(score), classID: cls))
         }
         func best(_ at: (Int) -> Float) -> (Float, Int) {
-            var score = at(0), cls = 0
-            for c in 1..<max(nc, 1) where at(c) > score { score = at(c); cls = c }
+            var score = at(0)
+            var cls = 0
+            for c in 1..<max(nc, 1) where at(c) > score {
+                score = at(c)
+                cls = c
+            }
             return (score, cls)
         }
         switch layout {
@@ -200,7 +225,8 @@ final class YOLODetector: Detector {
         case .yolox:
             let row = 5 + nc
             var i = 0
-            var w = width, h = height
+            var w = width
+            var h = height
             for stride in [2, 4, 8, 16, 32] {
                 w = (w + 1) / 2
                 h = (h + 1) / 2
@@ -214,7 +240,9 @@ final class YOLODetector: Detector {
                         let (cs, cls) = best { v[r + 5 + $0] }
                         let score = v[r + 4] * cs
                         if score >= conf {
-                            add((v[r] + Float(gx)) * s, (v[r + 1] + Float(gy)) * s, exp(v[r + 2]) * s, exp(v[r + 3]) * s, score, cls)
+                            add(
+                                (v[r] + Float(gx)) * s, (v[r + 1] + Float(gy)) * s, exp(v[r + 2]) * s, exp(v[r + 3]) * s, score,
+                                cls)
                         }
                     }
                 }

@@ -56,9 +56,17 @@ public struct Scores: Sendable, Equatable {
                 total.hotaFP[a] += p.hotaFP[a]
                 total.hotaAssA[a] += p.hotaAssA[a] * Double(p.hotaTP[a])
             }
-            total.tp += p.tp; total.fn += p.fn; total.fp += p.fp; total.idsw += p.idsw
-            total.mt += p.mt; total.pt += p.pt; total.ml += p.ml; total.frag += p.frag
-            total.idtp += p.idtp; total.idfn += p.idfn; total.idfp += p.idfp
+            total.tp += p.tp
+            total.fn += p.fn
+            total.fp += p.fp
+            total.idsw += p.idsw
+            total.mt += p.mt
+            total.pt += p.pt
+            total.ml += p.ml
+            total.frag += p.frag
+            total.idtp += p.idtp
+            total.idfn += p.idfn
+            total.idfp += p.idfp
         }
         for a in alphas.indices { total.hotaAssA[a] /= Double(max(1, total.hotaTP[a])) }
         return total
@@ -98,8 +106,10 @@ public enum Evaluator {
         var gtCount = [Double](repeating: 0, count: s.gtIDCount)
         var trackerCount = [Double](repeating: 0, count: nT)
         for frame in s.frames {
-            let rows = frame.gt.count, cols = frame.tracker.count
-            var rowSum = [Double](repeating: 0, count: rows), colSum = [Double](repeating: 0, count: cols)
+            let rows = frame.gt.count
+            let cols = frame.tracker.count
+            var rowSum = [Double](repeating: 0, count: rows)
+            var colSum = [Double](repeating: 0, count: cols)
             for g in 0..<rows {
                 for t in 0..<cols {
                     rowSum[g] += frame.iou(g, t)
@@ -127,7 +137,8 @@ public enum Evaluator {
         // Matches per (gt id, tracker id) and α, kept sparse: few pairs ever match.
         var matches = [[Int: Int]](repeating: [:], count: Scores.alphas.count)
         for frame in s.frames {
-            let rows = frame.gt.count, cols = frame.tracker.count
+            let rows = frame.gt.count
+            let cols = frame.tracker.count
             if rows == 0 || cols == 0 {
                 for a in Scores.alphas.indices {
                     scores.hotaFP[a] += cols
@@ -172,15 +183,20 @@ public enum Evaluator {
             return
         }
         var gtCount = [Int](repeating: 0, count: s.gtIDCount)
-        var matchedCount = gtCount, fragments = gtCount
+        var matchedCount = gtCount
+        var fragments = gtCount
         // The tracker id each gt id was last matched to (for ID switches), and the one
         // it was matched to in the previous frame that had both gt and results (for
         // continuity; TrackEval leaves it untouched across frames missing either side).
         var lastTracker = [Int?](repeating: nil, count: s.gtIDCount)
         var previousTracker = lastTracker
         for frame in s.frames {
-            let rows = frame.gt.count, cols = frame.tracker.count
-            if rows == 0 { scores.fp += cols; continue }
+            let rows = frame.gt.count
+            let cols = frame.tracker.count
+            if rows == 0 {
+                scores.fp += cols
+                continue
+            }
             if cols == 0 {
                 scores.fn += rows
                 for g in frame.gt { gtCount[g] += 1 }
@@ -194,10 +210,13 @@ public enum Evaluator {
                     score[g * cols + t] = iou < 0.5 - eps ? 0 : (continues ? 1000 : 0) + iou
                 }
             }
-            let pairs = try OptimalMatching.maximize(score, rows: rows, columns: cols).filter { score[$0.row * cols + $0.column] > eps }
+            let pairs = try OptimalMatching.maximize(score, rows: rows, columns: cols).filter {
+                score[$0.row * cols + $0.column] > eps
+            }
             var current = [Int?](repeating: nil, count: s.gtIDCount)
             for (g, t) in pairs {
-                let gid = frame.gt[g], tid = frame.tracker[t]
+                let gid = frame.gt[g]
+                let tid = frame.tracker[t]
                 if let last = lastTracker[gid], last != tid { scores.idsw += 1 }
                 lastTracker[gid] = tid
                 current[gid] = tid

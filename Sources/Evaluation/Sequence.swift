@@ -55,10 +55,12 @@ struct PreparedSequence {
             resultsByFrame[r.frame - 1].append(r)
         }
 
-        var gtIDs: [Int: Int] = [:], trackerIDs: [Int: Int] = [:]
+        var gtIDs: [Int: Int] = [:]
+        var trackerIDs: [Int: Int] = [:]
         var frames: [Frame] = []
         frames.reserveCapacity(frameCount)
-        var gtDetections = 0, trackerDetections = 0
+        var gtDetections = 0
+        var trackerDetections = 0
         for f in 0..<frameCount {
             let gt = gtByFrame[f]
             var tracker = resultsByFrame[f]
@@ -72,7 +74,8 @@ struct PreparedSequence {
                 var drop = Set<Int>()
                 for (g, t) in try OptimalMatching.maximize(matching, rows: gt.count, columns: tracker.count)
                 where matching[g * tracker.count + t] > Double.ulpOfOne
-                    && GroundTruthClass.distractors.contains(gt[g].classID!) {
+                    && GroundTruthClass.distractors.contains(gt[g].classID!)
+                {
                     drop.insert(t)
                 }
                 if !drop.isEmpty {
@@ -109,8 +112,10 @@ struct PreparedSequence {
     /// (corners first, then areas from the corners) so that values at the 0.5 threshold
     /// fall on the same side.
     static func iou(_ a: MOTRecord, _ b: MOTRecord) -> Double {
-        let ar = a.left + a.width, ab = a.top + a.height
-        let br = b.left + b.width, bb = b.top + b.height
+        let ar = a.left + a.width
+        let ab = a.top + a.height
+        let br = b.left + b.width
+        let bb = b.top + b.height
         var intersection = max(min(ar, br) - max(a.left, b.left), 0) * max(min(ab, bb) - max(a.top, b.top), 0)
         let areaA = (ar - a.left) * (ab - a.top)
         let areaB = (br - b.left) * (bb - b.top)

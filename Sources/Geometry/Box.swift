@@ -37,8 +37,9 @@ public struct Box: Sendable, Equatable, Hashable {
     /// `other` cut to this box (empty, at an edge, when they do not meet).
     public func clip(_ other: Box) -> Box {
         func clamp(_ v: Double, _ lo: Double, _ hi: Double) -> Double { min(max(v, lo), hi) }
-        return Box(x1: clamp(other.x1, x1, x2), y1: clamp(other.y1, y1, y2),
-                   x2: clamp(other.x2, x1, x2), y2: clamp(other.y2, y1, y2))
+        return Box(
+            x1: clamp(other.x1, x1, x2), y1: clamp(other.y1, y1, y2),
+            x2: clamp(other.x2, x1, x2), y2: clamp(other.y2, y1, y2))
     }
 
     /// Intersection over union; 0 for disjoint or empty boxes.

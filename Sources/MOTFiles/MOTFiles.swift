@@ -22,8 +22,10 @@ public struct MOTRecord: Sendable, Equatable {
     /// Column 9 (ground truth: visibility ratio), if present.
     public var visibility: Double?
 
-    public init(frame: Int, id: Int, left: Double, top: Double, width: Double, height: Double,
-                confidence: Double = 1, classID: Int? = nil, visibility: Double? = nil) {
+    public init(
+        frame: Int, id: Int, left: Double, top: Double, width: Double, height: Double,
+        confidence: Double = 1, classID: Int? = nil, visibility: Double? = nil
+    ) {
         self.frame = frame
         self.id = id
         self.left = left
@@ -93,12 +95,13 @@ public enum MOTText {
             guard numbers[4] >= 0, numbers[5] >= 0 else {
                 throw fail("box width and height must not be negative")
             }
-            records.append(MOTRecord(
-                frame: Int(numbers[0]), id: Int(numbers[1]),
-                left: numbers[2], top: numbers[3], width: numbers[4], height: numbers[5],
-                confidence: numbers.count > 6 ? numbers[6] : 1,
-                classID: numbers.count > 7 ? Int(exactly: numbers[7].rounded()) : nil,
-                visibility: numbers.count > 8 ? numbers[8] : nil))
+            records.append(
+                MOTRecord(
+                    frame: Int(numbers[0]), id: Int(numbers[1]),
+                    left: numbers[2], top: numbers[3], width: numbers[4], height: numbers[5],
+                    confidence: numbers.count > 6 ? numbers[6] : 1,
+                    classID: numbers.count > 7 ? Int(exactly: numbers[7].rounded()) : nil,
+                    visibility: numbers.count > 8 ? numbers[8] : nil))
         }
         return records
     }
@@ -139,7 +142,8 @@ public enum MOTText {
         guard value.isFinite, abs(value) < 1e15 else { return bytes.append(contentsOf: value.description.utf8) }
         let cents = Int((value * 100).rounded())
         if cents < 0 { bytes.append(UInt8(ascii: "-")) }
-        let a = abs(cents), fraction = a % 100
+        let a = abs(cents)
+        let fraction = a % 100
         bytes.appendDecimal(a / 100)
         guard fraction != 0 else { return }
         bytes.append(UInt8(ascii: "."))
@@ -191,7 +195,8 @@ public struct SequenceInfo: Sendable, Equatable {
                 throw MOTFileError(file: file, line: 0, message: "[Sequence] has no \(key)")
             }
             guard let value = Double(entry.value), value.isFinite, value > 0 else {
-                throw MOTFileError(file: file, line: entry.line, message: "\(key) must be a positive number, found '\(entry.value)'")
+                throw MOTFileError(
+                    file: file, line: entry.line, message: "\(key) must be a positive number, found '\(entry.value)'")
             }
             return value
         }
@@ -200,13 +205,16 @@ public struct SequenceInfo: Sendable, Equatable {
         func count(_ key: String) throws -> Int {
             let value = try number(key)
             guard value == value.rounded(), value < 1e9 else {
-                throw MOTFileError(file: file, line: values[key.lowercased()]?.line ?? 0,
-                                   message: "\(key) must be a whole number from 1 to 999999999, found '\(values[key.lowercased()]?.value ?? "")'")
+                throw MOTFileError(
+                    file: file, line: values[key.lowercased()]?.line ?? 0,
+                    message: "\(key) must be a whole number from 1 to 999999999, found '\(values[key.lowercased()]?.value ?? "")'"
+                )
             }
             return Int(value)
         }
-        return SequenceInfo(name: values["name"]?.value ?? "", frameRate: try number("frameRate"),
-                            length: try count("seqLength"), width: try count("imWidth"), height: try count("imHeight"))
+        return SequenceInfo(
+            name: values["name"]?.value ?? "", frameRate: try number("frameRate"),
+            length: try count("seqLength"), width: try count("imWidth"), height: try count("imHeight"))
     }
 
     public static func read(_ path: String) throws -> SequenceInfo {

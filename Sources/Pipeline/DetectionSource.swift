@@ -71,9 +71,11 @@ public final class VideoSource: DetectionSource {
     public var decodeStats: DecodeStats { stats.value }
 
     /// Opens the video (errors are thrown here, before any work) and starts decoding.
-    public init(path: String, detector model: any Detector, options: DetectorOptions, selection: FrameSelection = FrameSelection(),
-                formatOptions: [String: String] = [:], queueCapacity: Int = 4, live: Bool = false,
-                clockOrigin: Double = monotonicSeconds(), stop: StopSignal? = nil) throws {
+    public init(
+        path: String, detector model: any Detector, options: DetectorOptions, selection: FrameSelection = FrameSelection(),
+        formatOptions: [String: String] = [:], queueCapacity: Int = 4, live: Bool = false,
+        clockOrigin: Double = monotonicSeconds(), stop: StopSignal? = nil
+    ) throws {
         precondition(selection.stride >= 1)
         var readerOptions = model.input.readerOptions()
         readerOptions.formatOptions = formatOptions
@@ -88,12 +90,15 @@ public final class VideoSource: DetectionSource {
         let reader = try FrameReader(path, options: readerOptions)
         let info = reader.info
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
-        source = LogHeader.Source(path: path.contains("://") ? path : URL(fileURLWithPath: path).standardizedFileURL.path, bytes: bytes)
-        video = LogHeader.Video(width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 0,
-                                timeBase: info.timeBase.description)
-        detector = LogHeader.DetectorInfo(model: options.modelPath ?? "default", kind: model.summary, classes: model.classNames,
-                                          confidence: options.confidence, iou: options.iou, stride: selection.stride,
-                                          classAwareNMS: options.classAwareNMS)
+        source = LogHeader.Source(
+            path: path.contains("://") ? path : URL(fileURLWithPath: path).standardizedFileURL.path, bytes: bytes)
+        video = LogHeader.Video(
+            width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 0,
+            timeBase: info.timeBase.description)
+        detector = LogHeader.DetectorInfo(
+            model: options.modelPath ?? "default", kind: model.summary, classes: model.classNames,
+            confidence: options.confidence, iou: options.iou, stride: selection.stride,
+            classAwareNMS: options.classAwareNMS)
         let total = info.declaredFrameCount ?? info.duration.flatMap { d in info.frameRate.map { Int((d * $0.value).rounded()) } }
         let span = (selection.end ?? .infinity) - (selection.start ?? 0)
         let rate = info.frameRate?.value ?? 0
@@ -104,7 +109,8 @@ public final class VideoSource: DetectionSource {
         let queue = BoundedQueue<Frame>(capacity: queueCapacity)
         self.queue = queue
         let owned = UncheckedSendable(reader)
-        let drops = drops, stats = stats
+        let drops = drops
+        let stats = stats
         thread = Thread {
             let reader = owned.value
             var counted = 0
@@ -175,10 +181,12 @@ public final class ReplaySource: DetectionSource {
         let frames = max(sequence?.length ?? 0, replay.lastFrame, 1)
         expectedFrames = frames
         source = LogHeader.Source(path: URL(fileURLWithPath: path).standardizedFileURL.path, bytes: nil)
-        video = LogHeader.Video(width: sequence?.width ?? 0, height: sequence?.height ?? 0, frameRate: self.frameRate,
-                                timeBase: "1/\(Int(self.frameRate.rounded()))")
-        detector = LogHeader.DetectorInfo(model: source.path, kind: "MOTChallenge det.txt replay", classes: [],
-                                          confidence: 0, iou: 0, stride: 1)
+        video = LogHeader.Video(
+            width: sequence?.width ?? 0, height: sequence?.height ?? 0, frameRate: self.frameRate,
+            timeBase: "1/\(Int(self.frameRate.rounded()))")
+        detector = LogHeader.DetectorInfo(
+            model: source.path, kind: "MOTChallenge det.txt replay", classes: [],
+            confidence: 0, iou: 0, stride: 1)
     }
 
     public var decodeStats: DecodeStats { DecodeStats() }
@@ -191,7 +199,6 @@ public final class ReplaySource: DetectionSource {
 
     public func cancel() {}
 }
-
 
 /// Hands a non-Sendable value to exactly one other thread.
 private struct UncheckedSendable<T>: @unchecked Sendable {

@@ -126,8 +126,10 @@ public final class TrackSession {
 
     /// Writes the end line and closes the outputs; returns the log's frame and track counts.
     @discardableResult
-    public func finish(_ status: LogEnd.Status, error: String?, droppedFrames: Int? = nil,
-                       decodeStats: DecodeStats = DecodeStats()) throws -> (frames: Int, tracks: Int) {
+    public func finish(
+        _ status: LogEnd.Status, error: String?, droppedFrames: Int? = nil,
+        decodeStats: DecodeStats = DecodeStats()
+    ) throws -> (frames: Int, tracks: Int) {
         let counts = (logFrames, logIDs.count)
         try endLog(status, error: error, droppedFrames: droppedFrames, decodeStats: decodeStats)
         try mot?.finish()
@@ -135,8 +137,9 @@ public final class TrackSession {
     }
 
     private func endLog(_ status: LogEnd.Status, error: String?, droppedFrames: Int?, decodeStats: DecodeStats) throws {
-        var end = LogEnd(status: status, frames: logFrames, tracks: logIDs.count,
-                         wallSeconds: (Date().timeIntervalSince(logStarted) * 1000).rounded() / 1000, error: error)
+        var end = LogEnd(
+            status: status, frames: logFrames, tracks: logIDs.count,
+            wallSeconds: (Date().timeIntervalSince(logStarted) * 1000).rounded() / 1000, error: error)
         end.droppedFrames = droppedFrames
         end.repairedTimes = decodeStats.repairedTimes > 0 ? decodeStats.repairedTimes : nil
         end.missingFrames = decodeStats.missingFrames > 0 ? decodeStats.missingFrames : nil
@@ -159,12 +162,15 @@ public struct TrackRun {
 
     /// The header of a log of `source` tracked with this run's settings.
     public func header(for source: any DetectionSource) -> LogHeader {
-        LogHeader(trackd: trackdVersion, created: ISO8601DateFormatter().string(from: Date()), source: source.source,
-                  video: source.video, detector: source.detector, tracker: tracker)
+        LogHeader(
+            trackd: trackdVersion, created: ISO8601DateFormatter().string(from: Date()), source: source.source,
+            video: source.video, detector: source.detector, tracker: tracker)
     }
 
-    public func run(_ source: any DetectionSource, outputs: RunOutputs, stop: StopSignal,
-                    progress: ((RunProgress) -> Void)? = nil) throws -> RunResult {
+    public func run(
+        _ source: any DetectionSource, outputs: RunOutputs, stop: StopSignal,
+        progress: ((RunProgress) -> Void)? = nil
+    ) throws -> RunResult {
         let started = Date()
         let session = TrackSession(tracker: tracker, source: source, outputs: outputs)
         try session.begin(header(for: source))
@@ -172,8 +178,10 @@ public struct TrackRun {
         do {
             while stop.requested == nil, let detected = try source.next() {
                 try session.process(detected)
-                progress?(RunProgress(frames: session.frames, expectedFrames: source.expectedFrames,
-                                      elapsed: Date().timeIntervalSince(started), tracksAlive: session.liveTracks))
+                progress?(
+                    RunProgress(
+                        frames: session.frames, expectedFrames: source.expectedFrames,
+                        elapsed: Date().timeIntervalSince(started), tracksAlive: session.liveTracks))
             }
         } catch {
             // A stop interrupts a read waiting on a silent source: that error is the
@@ -189,8 +197,9 @@ public struct TrackRun {
         if let failure, failure is TrackLogError || failure is TextOutput.WriteError { throw failure }
         let decodeStats = source.decodeStats
         let counts = try session.finish(status, error: message, decodeStats: decodeStats)
-        return RunResult(status: status, frames: counts.frames, tracks: counts.tracks,
-                         wallSeconds: Date().timeIntervalSince(started), error: message, signal: stop.requested,
-                         decodeStats: decodeStats)
+        return RunResult(
+            status: status, frames: counts.frames, tracks: counts.tracks,
+            wallSeconds: Date().timeIntervalSince(started), error: message, signal: stop.requested,
+            decodeStats: decodeStats)
     }
 }

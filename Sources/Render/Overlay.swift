@@ -8,7 +8,10 @@ struct Canvas {
     typealias Colour = (r: UInt8, g: UInt8, b: UInt8)
 
     mutating func fill(x0: Int, y0: Int, x1: Int, y1: Int, _ c: Colour) {
-        let xa = max(0, x0), xb = min(image.width, x1), ya = max(0, y0), yb = min(image.height, y1)
+        let xa = max(0, x0)
+        let xb = min(image.width, x1)
+        let ya = max(0, y0)
+        let yb = min(image.height, y1)
         guard xa < xb, ya < yb else { return }
         let stride = image.bytesPerRow
         image.pixels.withUnsafeMutableBufferPointer { p in
@@ -38,7 +41,8 @@ struct Canvas {
         let half = thickness / 2
         for k in 0...steps {
             let t = Double(k) / Double(steps)
-            let x = Int((ax + (bx - ax) * t).rounded()), y = Int((ay + (by - ay) * t).rounded())
+            let x = Int((ax + (bx - ax) * t).rounded())
+            let y = Int((ay + (by - ay) * t).rounded())
             fill(x0: x - half, y0: y - half, x1: x - half + thickness, y1: y - half + thickness, c)
         }
     }
@@ -66,7 +70,7 @@ struct Canvas {
     static let glyphs: [Character: [UInt8]] = [
         "0": [7, 5, 5, 5, 7], "1": [2, 6, 2, 2, 7], "2": [7, 1, 7, 4, 7], "3": [7, 1, 7, 1, 7],
         "4": [5, 5, 7, 1, 1], "5": [7, 4, 7, 1, 7], "6": [7, 4, 7, 5, 7], "7": [7, 1, 1, 2, 2],
-        "8": [7, 5, 7, 5, 7], "9": [7, 5, 7, 1, 7], "#": [5, 7, 5, 7, 5], " ": [0, 0, 0, 0, 0],
+        "8": [7, 5, 7, 5, 7], "9": [7, 5, 7, 1, 7], "#": [5, 7, 5, 7, 5], " ": [0, 0, 0, 0, 0]
     ]
 }
 
@@ -74,9 +78,13 @@ struct Canvas {
 /// get clearly different colours.
 func colour(for id: Int) -> Canvas.Colour {
     let hue = (Double(id) * 0.618_033_988_749_895).truncatingRemainder(dividingBy: 1) * 6
-    let sector = Int(hue), f = hue - Double(sector)
-    let v = 1.0, s = 0.85
-    let p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f))
+    let sector = Int(hue)
+    let f = hue - Double(sector)
+    let v = 1.0
+    let s = 0.85
+    let p = v * (1 - s)
+    let q = v * (1 - s * f)
+    let t = v * (1 - s * (1 - f))
     let (r, g, b): (Double, Double, Double)
     switch sector {
     case 0: (r, g, b) = (v, t, p)

@@ -56,7 +56,9 @@ public struct Renderer {
             .appendingPathComponent(".\(target.deletingPathExtension().lastPathComponent).partial.\(target.pathExtension)").path
         do {
             let summary = try render(frames, reader, into: partial)
-            guard rename(partial, output) == 0 else { throw RenderError.cannotWrite(path: output, reason: String(cString: strerror(errno))) }
+            guard rename(partial, output) == 0 else {
+                throw RenderError.cannotWrite(path: output, reason: String(cString: strerror(errno)))
+            }
             return summary
         } catch {
             unlink(partial)
@@ -68,12 +70,15 @@ public struct Renderer {
         guard !force else { return }
         let logged = header.video
         if logged.width > 0, (logged.width, logged.height) != (info.width, info.height) {
-            throw RenderError.sizeMismatch(log: log, logSize: (logged.width, logged.height), video: video, videoSize: (info.width, info.height))
+            throw RenderError.sizeMismatch(
+                log: log, logSize: (logged.width, logged.height), video: video, videoSize: (info.width, info.height))
         }
         if let loggedBytes = header.source.bytes,
-           let bytes = (try? FileManager.default.attributesOfItem(atPath: video)[.size] as? NSNumber)?.int64Value,
-           bytes != loggedBytes {
-            throw RenderError.otherFile(log: log, logged: header.source.path, loggedBytes: loggedBytes, video: video, videoBytes: bytes)
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: video)[.size] as? NSNumber)?.int64Value,
+            bytes != loggedBytes
+        {
+            throw RenderError.otherFile(
+                log: log, logged: header.source.path, loggedBytes: loggedBytes, video: video, videoBytes: bytes)
         }
     }
 
@@ -121,11 +126,15 @@ public struct Renderer {
                 let c = colour(for: t.id)
                 // Drawn inside the picture: a box past the edge still shows its border there.
                 let b = picture.clip(t.rect)
-                let x0 = Int(b.x1.rounded()), y0 = Int(b.y1.rounded())
-                let x1 = Int(b.x2.rounded()), y1 = Int(b.y2.rounded())
+                let x0 = Int(b.x1.rounded())
+                let y0 = Int(b.y1.rounded())
+                let x1 = Int(b.x2.rounded())
+                let y1 = Int(b.y2.rounded())
                 canvas.outline(x0: x0, y0: y0, x1: x1, y1: y1, thickness: thickness, c)
-                let label = String(t.id), pad = scale
-                let w = Canvas.textWidth(label, scale: scale) + 2 * pad, h = 5 * scale + 2 * pad
+                let label = String(t.id)
+                let pad = scale
+                let w = Canvas.textWidth(label, scale: scale) + 2 * pad
+                let h = 5 * scale + 2 * pad
                 let ly = y0 - h >= 0 ? y0 - h : y0
                 canvas.fill(x0: x0, y0: ly, x1: x0 + w, y1: ly + h, c)
                 canvas.text(label, x: x0 + pad, y: ly + pad, scale: scale, (0, 0, 0))

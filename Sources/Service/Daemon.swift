@@ -25,9 +25,14 @@ public enum Daemon {
         let box = Locked(config)
         let state = ServiceState()
         let notifier = Notifier()
-        var services: [any Service] = [SpoolService(spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version)]
+        var services: [any Service] = [
+            SpoolService(spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version)
+        ]
         for stream in config.streams {
-            services.append(StreamService(stream: stream, spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version))
+            services.append(
+                StreamService(
+                    stream: stream, spool: spool, config: box, detectors: detectors, state: state, logger: logger,
+                    version: version))
         }
         services.append(StatusService(state: state, config: box, notifier: notifier, logger: logger))
 
@@ -48,10 +53,11 @@ public enum Daemon {
         hangup.resume()
         defer { hangup.cancel() }
 
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         logger.info("serving \(config.spool) with \(config.workers) worker(s) and \(config.streams.count) stream(s)")
         notifier.notify("READY=1", "STATUS=" + state.summary)
         try await group.run()

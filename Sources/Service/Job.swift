@@ -51,7 +51,9 @@ public struct JobSpec: Sendable, Equatable {
         }
         var spec = JobSpec(name: name, video: try resolve(video, in: spool, job: name))
         if let v = object["stride"] {
-            guard let n = v as? Int, n >= 1 else { throw ServiceError.refusedJob("\(name): 'stride' must be a whole number >= 1") }
+            guard let n = v as? Int, n >= 1 else {
+                throw ServiceError.refusedJob("\(name): 'stride' must be a whole number >= 1")
+            }
             spec.stride = n
         }
         for key in ["start", "end"] {

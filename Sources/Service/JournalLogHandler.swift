@@ -33,7 +33,8 @@ public struct JournalLogHandler: LogHandler {
         case .debug, .trace: priority = 7
         }
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        let details = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let details =
+            all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let text = "\(event.message)\(details)".replacingOccurrences(of: "\n", with: " ")
         let line = prefixed ? "<\(priority)>\(text)\n" : "\(label): \(level): \(text)\n"
         FileHandle.standardError.write(Data(line.utf8))

@@ -118,8 +118,10 @@ extension ServiceConfig {
 
     private init(reader r: Fields) throws {
         self.init()
-        try r.known(["spool", "workers", "stableSeconds", "pollSeconds", "maxJobBytes", "statusFile", "stallSeconds",
-                     "detector", "tracker", "streams"])
+        try r.known([
+            "spool", "workers", "stableSeconds", "pollSeconds", "maxJobBytes", "statusFile", "stallSeconds",
+            "detector", "tracker", "streams"
+        ])
         spool = try r.string("spool") ?? spool
         guard spool.hasPrefix("/") else { throw r.error("spool", "must be an absolute path") }
         workers = try r.int("workers", in: 1...64) ?? workers
@@ -129,7 +131,9 @@ extension ServiceConfig {
         statusFile = try r.string("statusFile") ?? statusFile
         stallSeconds = try r.number("stallSeconds", in: 1...86_400) ?? stallSeconds
         if let d = try r.object("detector") {
-            try d.known(["model", "labels", "conf", "iou", "classes", "threads", "precision", "inputSize", "classAwareNMS", "tileSize"])
+            try d.known([
+                "model", "labels", "conf", "iou", "classes", "threads", "precision", "inputSize", "classAwareNMS", "tileSize"
+            ])
             detector.model = try d.string("model")
             detector.labels = try d.string("labels")
             detector.conf = try d.number("conf", in: 0...1) ?? detector.conf
@@ -141,7 +145,8 @@ extension ServiceConfig {
             detector.classAwareNMS = try d.bool("classAwareNMS") ?? detector.classAwareNMS
             detector.tileSize = try d.int("tileSize", in: 32...16384)
             guard InferencePrecision(rawValue: detector.precision) != nil else {
-                throw d.error("precision", "must be one of \(InferencePrecision.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw d.error(
+                    "precision", "must be one of \(InferencePrecision.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
         if let given = r.raw("tracker") {
@@ -160,7 +165,8 @@ extension ServiceConfig {
                 var stream = StreamConfig()
                 stream.name = try s.string("name") ?? ""
                 guard !stream.name.isEmpty, stream.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }),
-                      !stream.name.hasPrefix(".") else {
+                    !stream.name.hasPrefix(".")
+                else {
                     throw s.error("name", "must be a non-empty name of letters, digits, '-', '_' or '.'")
                 }
                 guard names.insert(stream.name).inserted else { throw s.error("name", "'\(stream.name)' is used twice") }
@@ -174,7 +180,8 @@ extension ServiceConfig {
                 stream.rotateSeconds = try s.number("rotateSeconds", in: 1...31_536_000) ?? stream.rotateSeconds
                 stream.stride = try s.int("stride", in: 1...1000) ?? stream.stride
                 stream.retryInitialSeconds = try s.number("retryInitialSeconds", in: 0.01...3600) ?? stream.retryInitialSeconds
-                stream.retryMaxSeconds = try s.number("retryMaxSeconds", in: stream.retryInitialSeconds...86_400) ?? stream.retryMaxSeconds
+                stream.retryMaxSeconds =
+                    try s.number("retryMaxSeconds", in: stream.retryInitialSeconds...86_400) ?? stream.retryMaxSeconds
                 return stream
             }
         }

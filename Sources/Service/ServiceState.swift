@@ -103,7 +103,11 @@ public final class ServiceState: Sendable {
         }
     }
 
-    enum JobOutcome { case done, failed(String), stopped }
+    enum JobOutcome {
+        case done
+        case failed(String)
+        case stopped
+    }
 
     func jobEnded(_ name: String, _ outcome: JobOutcome) {
         store.withLock {
@@ -165,9 +169,10 @@ public final class ServiceState: Sendable {
                 }
                 return s
             }
-            return Snapshot(pid: getpid(), started: started, updated: ISO8601DateFormatter().string(from: Date()),
-                            jobs: store.jobs.values.sorted { $0.name < $1.name }, streams: reported,
-                            completedJobs: store.completed, failedJobs: store.failed, errors: store.errors)
+            return Snapshot(
+                pid: getpid(), started: started, updated: ISO8601DateFormatter().string(from: Date()),
+                jobs: store.jobs.values.sorted { $0.name < $1.name }, streams: reported,
+                completedJobs: store.completed, failedJobs: store.failed, errors: store.errors)
         }
     }
 

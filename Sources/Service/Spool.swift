@@ -63,7 +63,8 @@ public final class Spool: @unchecked Sendable {
     public func claim(_ name: String) -> String? {
         var claimed = name
         for k in 2... {
-            let taken = [processing, done, failed].contains { entryExists($0 + "/" + claimed) }
+            let taken =
+                [processing, done, failed].contains { entryExists($0 + "/" + claimed) }
                 || entryExists(logPath(claimed))
             if !taken { break }
             claimed = Spool.stem(name) + "-\(k)" + Spool.suffix(name)
@@ -104,7 +105,7 @@ public final class Spool: @unchecked Sendable {
     public func fail(_ job: String, from dir: String? = nil, error: String) {
         let name = move(job, from: dir ?? processing, to: failed)
         let report: [String: Any] = [
-            "job": job, "error": error, "time": ISO8601DateFormatter().string(from: Date()),
+            "job": job, "error": error, "time": ISO8601DateFormatter().string(from: Date())
         ]
         if let data = try? JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]) {
             // Best effort: the caller has logged the error already.

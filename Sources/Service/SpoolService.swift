@@ -18,7 +18,9 @@ final class SpoolService: Service, Sendable {
     private let logger: Logger
     private let version: String
 
-    init(spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool, state: ServiceState, logger: Logger, version: String) {
+    init(
+        spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool, state: ServiceState, logger: Logger, version: String
+    ) {
         self.spool = spool
         self.config = config
         self.detectors = detectors
@@ -107,13 +109,15 @@ final class SpoolService: Service, Sendable {
             let outputs = try RunOutputs(logPath: logPath, motPath: nil)
             let source: VideoSource
             do {
-                source = try VideoSource(path: spec.video, detector: detector, options: settings.detector.options,
-                                         selection: spec.selection)
+                source = try VideoSource(
+                    path: spec.video, detector: detector, options: settings.detector.options,
+                    selection: spec.selection)
             } catch {
                 outputs.discard()
                 throw error
             }
-            let result = try TrackRun(tracker: settings.tracker, trackdVersion: version).run(source, outputs: outputs, stop: stop) { [state] p in
+            let result = try TrackRun(tracker: settings.tracker, trackdVersion: version).run(source, outputs: outputs, stop: stop)
+            { [state] p in
                 state.jobProgress(name, frames: p.frames, fps: p.framesPerSecond)
             }
             switch result.status {

@@ -24,8 +24,10 @@ final class StreamService: Service, Sendable {
     private let logger: Logger
     private let version: String
 
-    init(stream: ServiceConfig.StreamConfig, spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool,
-         state: ServiceState, logger: Logger, version: String) {
+    init(
+        stream: ServiceConfig.StreamConfig, spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool,
+        state: ServiceState, logger: Logger, version: String
+    ) {
         self.stream = stream
         self.spool = spool
         self.config = config
@@ -46,7 +48,10 @@ final class StreamService: Service, Sendable {
             stop.request(SIGTERM)
             // The source being read is cancelled too, so that a stop does not wait for
             // its next frame.
-            reading.withLock { $0.stopped = true; return $0.source }?.cancel()
+            reading.withLock {
+                $0.stopped = true
+                return $0.source
+            }?.cancel()
         }
         // A stream that gave up on its own (an option its input does not take) stays
         // down until the service stops: returning now would end the whole group.
@@ -128,15 +133,17 @@ final class StreamService: Service, Sendable {
             do {
                 let detector = try model ?? service.detectors.take(settings.detector)
                 model = detector
-                let source = try VideoSource(path: stream.url, detector: detector, options: settings.detector.options,
-                                             selection: FrameSelection(stride: stream.stride), formatOptions: stream.options,
-                                             queueCapacity: 2, live: true, clockOrigin: origin, stop: stop)
+                let source = try VideoSource(
+                    path: stream.url, detector: detector, options: settings.detector.options,
+                    selection: FrameSelection(stride: stream.stride), formatOptions: stream.options,
+                    queueCapacity: 2, live: true, clockOrigin: origin, stop: stop)
                 if let session {
                     session.continueWithNewSource()
                 } else {
                     logPath = newLogPath()
-                    let opened = TrackSession(tracker: settings.tracker, source: source,
-                                              outputs: try RunOutputs(logPath: logPath, motPath: nil))
+                    let opened = TrackSession(
+                        tracker: settings.tracker, source: source,
+                        outputs: try RunOutputs(logPath: logPath, motPath: nil))
                     try opened.begin(header.header(for: source))
                     session = opened
                     rotateAt = monotonicSeconds() + stream.rotateSeconds

@@ -90,8 +90,10 @@ public final class FrameExporter {
         for t in frame.tracks {
             switch format {
             case .mot:
-                MOTText.appendResultLine(MOTRecord(frame: frame.frame + 1, id: t.id, left: t.left, top: t.top, width: t.width,
-                                                   height: t.height, confidence: t.score), to: &out)
+                MOTText.appendResultLine(
+                    MOTRecord(
+                        frame: frame.frame + 1, id: t.id, left: t.left, top: t.top, width: t.width,
+                        height: t.height, confidence: t.score), to: &out)
                 out.append(UInt8(ascii: "\n"))
             case .csv:
                 Self.appendCSVRow(frame, t, to: &out)
@@ -138,7 +140,8 @@ public final class FrameExporter {
     private static func appendCSVField(_ text: String, to out: inout [UInt8]) {
         var text = text
         text.withUTF8 { bytes in
-            guard bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
+            guard bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") })
+            else {
                 return out.append(contentsOf: bytes)
             }
             out.append(UInt8(ascii: "\""))
@@ -159,10 +162,13 @@ public final class FrameExporter {
 
 extension FrameExporter {
     /// Streams the rest of a track log through an exporter of `format`.
-    public static func export(_ reader: TrackLogReader, format: ExportFormat, refiner: Refiner? = nil,
-                              to sink: @escaping Sink) throws -> ExportSummary {
-        let exporter = try FrameExporter(format: format, refiner: refiner, maxLostSeconds: reader.header.tracker.maxLostSeconds,
-                                         to: sink)
+    public static func export(
+        _ reader: TrackLogReader, format: ExportFormat, refiner: Refiner? = nil,
+        to sink: @escaping Sink
+    ) throws -> ExportSummary {
+        let exporter = try FrameExporter(
+            format: format, refiner: refiner, maxLostSeconds: reader.header.tracker.maxLostSeconds,
+            to: sink)
         var unfinished = true
         var fields = FrameFields()
         while let line = try reader.read(into: &fields) {
@@ -236,8 +242,9 @@ private struct TrackSummary {
 
     func appendJSONLine(to bytes: inout [UInt8]) {
         let points = path.map { "[\($0.0),\($0.1),\($0.2)]" }.joined(separator: ",")
-        bytes.append(contentsOf: ("{\"id\":\(id),\"class\":\(jsonString(className)),\"classId\":\(classId),\"firstTime\":\(firstTime),"
-            + "\"lastTime\":\(lastTime),\"firstFrame\":\(firstFrame),\"lastFrame\":\(lastFrame),\"frames\":\(frames),"
-            + "\"meanScore\":\((scoreSum / Double(max(frames, 1)) * 1000).rounded() / 1000),\"path\":[\(points)]}\n").utf8)
+        bytes.append(
+            contentsOf: ("{\"id\":\(id),\"class\":\(jsonString(className)),\"classId\":\(classId),\"firstTime\":\(firstTime),"
+                + "\"lastTime\":\(lastTime),\"firstFrame\":\(firstFrame),\"lastFrame\":\(lastFrame),\"frames\":\(frames),"
+                + "\"meanScore\":\((scoreSum / Double(max(frames, 1)) * 1000).rounded() / 1000),\"path\":[\(points)]}\n").utf8)
     }
 }

@@ -44,10 +44,13 @@ extension FrameFields {
 
 extension LogFrame {
     public init(_ fields: FrameFields) {
-        self.init(frame: fields.frame, time: fields.time, tracks: fields.tracks.map { t in
-            LogTrack(id: t.id, class: t.className, classId: t.classId, score: t.score,
-                     box: [t.left, t.top, t.width, t.height], state: t.state)
-        })
+        self.init(
+            frame: fields.frame, time: fields.time,
+            tracks: fields.tracks.map { t in
+                LogTrack(
+                    id: t.id, class: t.className, classId: t.classId, score: t.score,
+                    box: [t.left, t.top, t.width, t.height], state: t.state)
+            })
     }
 }
 
@@ -99,9 +102,19 @@ struct FrameLineParser {
             if s.key(key, is: "type") {
                 type = try s.stringValue()
             } else if s.key(key, is: "frame") {
-                if let n = try s.integerValue() { fields.frame = n; seen.frame = true } else { seen.frame = false }
+                if let n = try s.integerValue() {
+                    fields.frame = n
+                    seen.frame = true
+                } else {
+                    seen.frame = false
+                }
             } else if s.key(key, is: "time") {
-                if let n = try s.numberValue() { fields.time = n; seen.time = true } else { seen.time = false }
+                if let n = try s.numberValue() {
+                    fields.time = n
+                    seen.time = true
+                } else {
+                    seen.time = false
+                }
             } else if s.key(key, is: "tracks") {
                 seen.tracks = try tracks(&s, into: &fields.tracks)
             } else {
@@ -145,7 +158,10 @@ struct FrameLineParser {
         try s.object { (s, key) throws(SyntaxError) in
             if s.key(key, is: "box") {
                 seen.box = false
-                guard s.peek == UInt8(ascii: "[") else { try s.skipValue(); return }
+                guard s.peek == UInt8(ascii: "[") else {
+                    try s.skipValue()
+                    return
+                }
                 seen.box = true
                 var numbers = 0
                 try s.array { (s) throws(SyntaxError) in
@@ -161,13 +177,28 @@ struct FrameLineParser {
                 }
                 if numbers != 4 { report(rank, "tracks[\(k)].box must have 4 numbers") }
             } else if s.key(key, is: "id") {
-                if let n = try s.integerValue() { t.id = n; seen.id = true } else { seen.id = false }
+                if let n = try s.integerValue() {
+                    t.id = n
+                    seen.id = true
+                } else {
+                    seen.id = false
+                }
             } else if s.key(key, is: "class") {
                 seen.class = try s.string(into: &t.className)
             } else if s.key(key, is: "classId") {
-                if let n = try s.integerValue() { t.classId = n; seen.classId = true } else { seen.classId = false }
+                if let n = try s.integerValue() {
+                    t.classId = n
+                    seen.classId = true
+                } else {
+                    seen.classId = false
+                }
             } else if s.key(key, is: "score") {
-                if let n = try s.numberValue() { t.score = n; seen.score = true } else { seen.score = false }
+                if let n = try s.numberValue() {
+                    t.score = n
+                    seen.score = true
+                } else {
+                    seen.score = false
+                }
             } else if s.key(key, is: "state") {
                 sawState = try s.string(into: &t.state)
             } else {
@@ -234,7 +265,10 @@ struct JSONScanner {
     mutating func object(_ member: (inout JSONScanner, Range<Int>) throws(SyntaxError) -> Void) throws(SyntaxError) {
         guard peek == UInt8(ascii: "{") else { throw fail() }
         at += 1
-        if peek == UInt8(ascii: "}") { at += 1; return }
+        if peek == UInt8(ascii: "}") {
+            at += 1
+            return
+        }
         while true {
             guard peek == UInt8(ascii: "\"") else { throw fail() }
             let key = try stringBytes()
@@ -244,7 +278,9 @@ struct JSONScanner {
             try member(&self, key.range)
             switch peek {
             case UInt8(ascii: ","): at += 1
-            case UInt8(ascii: "}"): at += 1; return
+            case UInt8(ascii: "}"):
+                at += 1
+                return
             default: throw fail()
             }
         }
@@ -254,13 +290,18 @@ struct JSONScanner {
     mutating func array(_ element: (inout JSONScanner) throws(SyntaxError) -> Void) throws(SyntaxError) {
         guard peek == UInt8(ascii: "[") else { throw fail() }
         at += 1
-        if peek == UInt8(ascii: "]") { at += 1; return }
+        if peek == UInt8(ascii: "]") {
+            at += 1
+            return
+        }
         while true {
             skipSpace()
             try element(&self)
             switch peek {
             case UInt8(ascii: ","): at += 1
-            case UInt8(ascii: "]"): at += 1; return
+            case UInt8(ascii: "]"):
+                at += 1
+                return
             default: throw fail()
             }
         }
@@ -350,7 +391,7 @@ struct JSONScanner {
             guard at < bytes.count else { throw fail() }
             switch bytes[at] {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                 UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                 at += 1
             case UInt8(ascii: "u"):
                 at += 1
@@ -437,7 +478,12 @@ struct JSONScanner {
             at += 1
         } else {
             while let d = digit() {
-                if digits < 19 { mantissa = mantissa * 10 + UInt64(d); digits += 1 } else { scale += 1 }
+                if digits < 19 {
+                    mantissa = mantissa * 10 + UInt64(d)
+                    digits += 1
+                } else {
+                    scale += 1
+                }
                 at += 1
             }
         }
@@ -445,7 +491,11 @@ struct JSONScanner {
             at += 1
             guard digit() != nil else { throw fail() }
             while let d = digit() {
-                if digits < 19 { mantissa = mantissa * 10 + UInt64(d); scale -= 1; if mantissa > 0 { digits += 1 } }
+                if digits < 19 {
+                    mantissa = mantissa * 10 + UInt64(d)
+                    scale -= 1
+                    if mantissa > 0 { digits += 1 }
+                }
                 at += 1
             }
         }

@@ -66,8 +66,10 @@ public struct LogHeader: Codable, Sendable, Equatable {
         /// Whether NMS compared only boxes of one class; absent for a replay and in
         /// logs of trackd before it had the choice (their NMS was per class).
         public var classAwareNMS: Bool?
-        public init(model: String, kind: String, classes: [String], confidence: Double, iou: Double, stride: Int,
-                    classAwareNMS: Bool? = nil) {
+        public init(
+            model: String, kind: String, classes: [String], confidence: Double, iou: Double, stride: Int,
+            classAwareNMS: Bool? = nil
+        ) {
             self.model = model
             self.kind = kind
             self.classes = classes
@@ -163,13 +165,16 @@ extension LogFrame {
     /// picture left out. `picture`: the video's size; 0 × 0 when unknown (a replay
     /// without seqinfo), then every box is kept.
     public init(frame: Int, time: Double, objects: [TrackedObject], classes: [String], picture: (width: Double, height: Double)) {
-        self.init(frame: frame, time: time, tracks: objects.compactMap { o in
-            guard o.box.width > 0, o.box.height > 0, Self.overlaps(o.box, picture) else { return nil }
-            return LogTrack(id: o.id, class: o.classID < classes.count ? classes[o.classID] : String(o.classID),
-                            classId: o.classID, score: (o.score * 1000).rounded() / 1000,
-                            box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 100).rounded() / 100 },
-                            state: "confirmed")
-        })
+        self.init(
+            frame: frame, time: time,
+            tracks: objects.compactMap { o in
+                guard o.box.width > 0, o.box.height > 0, Self.overlaps(o.box, picture) else { return nil }
+                return LogTrack(
+                    id: o.id, class: o.classID < classes.count ? classes[o.classID] : String(o.classID),
+                    classId: o.classID, score: (o.score * 1000).rounded() / 1000,
+                    box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 100).rounded() / 100 },
+                    state: "confirmed")
+            })
     }
 
     private static func overlaps(_ b: Box, _ picture: (width: Double, height: Double)) -> Bool {

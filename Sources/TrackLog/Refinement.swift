@@ -42,12 +42,16 @@ public struct GapFiller {
         return pending
     }
 
-    private mutating func fill(from a: (frame: Int, time: Double, track: LogTrack), to b: (frame: Int, time: Double, track: LogTrack)) {
+    private mutating func fill(
+        from a: (frame: Int, time: Double, track: LogTrack), to b: (frame: Int, time: Double, track: LogTrack)
+    ) {
         for k in pending.indices where pending[k].frame > a.frame && pending[k].frame < b.frame {
             let f = (pending[k].time - a.time) / (b.time - a.time)
             let box = zip(a.track.box, b.track.box).map { (($0 + ($1 - $0) * f) * 100).rounded() / 100 }
-            pending[k].tracks.append(LogTrack(id: b.track.id, class: b.track.class, classId: b.track.classId,
-                                              score: min(a.track.score, b.track.score), box: box, state: "interpolated"))
+            pending[k].tracks.append(
+                LogTrack(
+                    id: b.track.id, class: b.track.class, classId: b.track.classId,
+                    score: min(a.track.score, b.track.score), box: box, state: "interpolated"))
         }
     }
 }
@@ -85,14 +89,18 @@ public struct BoxSmoother {
     }
 
     public mutating func finish() -> [LogFrame] {
-        defer { frames = []; next = 0 }
+        defer {
+            frames = []
+            next = 0
+        }
         return (next..<frames.count).map(smoothed)
     }
 
     private func smoothed(_ k: Int) -> LogFrame {
         var frame = frames[k]
         for j in frame.tracks.indices where frame.tracks[j].box.count == 4 {
-            var sum = [0.0, 0, 0, 0], weights = 0.0
+            var sum = [0.0, 0, 0, 0]
+            var weights = 0.0
             for other in frames where abs(other.time - frame.time) <= reach {
                 guard let box = other.tracks.first(where: { $0.id == frame.tracks[j].id })?.box, box.count == 4 else { continue }
                 let d = (other.time - frame.time) / sigma

@@ -61,7 +61,10 @@ public final class TrackLogReader {
     /// storage is reused (a loop over a log with one `FrameFields` allocates nothing
     /// per frame). Nil at the end of the file.
     public func read(into fields: inout FrameFields) throws -> Line? {
-        enum Step { case line(Line), otherType, cutOff }
+        enum Step {
+            case line(Line)
+            case otherType, cutOff
+        }
         while let step = try lines.next({ line, complete throws -> Step in
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0 }) && !complete { return .cutOff }
@@ -148,8 +151,9 @@ struct LineReader {
 
     private func checkLength(_ bytes: Int) throws {
         guard bytes <= Self.maxLineBytes else {
-            throw TrackLogError.malformedLine(path: path, line: lineNumber + 1,
-                                              reason: "longer than \(Self.maxLineBytes >> 20) MiB; no track log line is")
+            throw TrackLogError.malformedLine(
+                path: path, line: lineNumber + 1,
+                reason: "longer than \(Self.maxLineBytes >> 20) MiB; no track log line is")
         }
     }
 
@@ -160,7 +164,8 @@ struct LineReader {
             let from = start + searched
             let found: Int? = buffer.withUnsafeBytes { raw in
                 guard from < raw.count, let base = raw.baseAddress,
-                      let hit = memchr(base + from, 0x0A, raw.count - from) else { return nil }
+                    let hit = memchr(base + from, 0x0A, raw.count - from)
+                else { return nil }
                 return base.distance(to: UnsafeRawPointer(hit))
             }
             if let newline = found {
@@ -196,7 +201,9 @@ struct LineReader {
         }
     }
 
-    private func line<R>(_ range: Range<Int>, complete: Bool, _ body: (UnsafeBufferPointer<UInt8>, Bool) throws -> R) rethrows -> R {
+    private func line<R>(_ range: Range<Int>, complete: Bool, _ body: (UnsafeBufferPointer<UInt8>, Bool) throws -> R) rethrows
+        -> R
+    {
         try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[range]), complete) }
     }
 }

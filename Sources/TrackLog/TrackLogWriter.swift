@@ -47,7 +47,8 @@ public final class TrackLogWriter {
             fd = open(path, O_WRONLY | O_CLOEXEC)
         } else {
             let url = URL(fileURLWithPath: path)
-            let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial").path
+            let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial")
+                .path
             fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             pending = partial
         }
@@ -62,9 +63,11 @@ public final class TrackLogWriter {
             try write(try encoder.encode(header))
             guard let partial = pending else { return }
             // A link named as the log keeps pointing at it: the file it names is replaced.
-            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)).map {
-                $0.hasPrefix("/") ? $0 : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent($0).path
-            } ?? path
+            let target =
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: path)).map {
+                    $0.hasPrefix("/")
+                        ? $0 : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent($0).path
+                } ?? path
             guard fdatasync(fd) == 0, rename(partial, target) == 0 else {
                 throw TrackLogError.writeFailed(path: path, reason: String(cString: strerror(errno)))
             }

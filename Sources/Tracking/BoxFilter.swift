@@ -28,7 +28,8 @@ public struct BoxFilter: Sendable, Equatable {
 
         mutating func update(_ z: Double, noise: Double) {
             let s = pp + noise
-            let kp = pp / s, kv = pv / s
+            let kp = pp / s
+            let kv = pv / s
             let innovation = z - p
             p += kp * innovation
             v += kv * innovation
@@ -58,8 +59,9 @@ public struct BoxFilter: Sendable, Equatable {
     public init(_ box: Box, noise: Noise = Noise()) {
         self.noise = noise
         func axis(_ value: Double, _ scale: Double) -> Axis {
-            Axis(p: value, pp: Self.square(2 * noise.position * scale),
-                 vv: Self.square(10 * noise.velocity * scale / noise.step))
+            Axis(
+                p: value, pp: Self.square(2 * noise.position * scale),
+                vv: Self.square(10 * noise.velocity * scale / noise.step))
         }
         cx = axis(box.centerX, box.width)
         cy = axis(box.centerY, box.height)
@@ -81,18 +83,26 @@ public struct BoxFilter: Sendable, Equatable {
     public mutating func predict(dt: Double) {
         guard dt > 0 else { return }
         let steps = dt / noise.step
-        let width = max(w.p, 1), height = max(h.p, 1)
+        let width = max(w.p, 1)
+        let height = max(h.p, 1)
         func q(_ scale: Double) -> (Double, Double) {
             (Self.square(noise.position * scale) * steps, Self.square(noise.velocity * scale / noise.step) * steps)
         }
-        let (qpw, qvw) = q(width), (qph, qvh) = q(height)
+        let (qpw, qvw) = q(width)
+        let (qph, qvh) = q(height)
         cx.predict(dt: dt, positionNoise: qpw, velocityNoise: qvw)
         cy.predict(dt: dt, positionNoise: qph, velocityNoise: qvh)
         w.predict(dt: dt, positionNoise: qpw, velocityNoise: qvw)
         h.predict(dt: dt, positionNoise: qph, velocityNoise: qvh)
         // A box cannot shrink below nothing: stop a collapsing size.
-        if w.p < 1 { w.p = 1; w.v = max(w.v, 0) }
-        if h.p < 1 { h.p = 1; h.v = max(h.v, 0) }
+        if w.p < 1 {
+            w.p = 1
+            w.v = max(w.v, 0)
+        }
+        if h.p < 1 {
+            h.p = 1
+            h.v = max(h.v, 0)
+        }
     }
 
     /// Stops the size from changing while nothing is observed: a size trend

@@ -66,10 +66,12 @@ struct CameraMotionEstimator: Sendable {
     /// previous frame; nil when the camera is taken to be still.
     mutating func shift(offsets: [(dx: Double, dy: Double)], dt: Double) -> (dx: Double, dy: Double)? {
         guard model.enabled, offsets.count >= CameraMotionModel.minTracks else { return nil }
-        let mx = Self.median(offsets.map(\.dx)), my = Self.median(offsets.map(\.dy))
+        let mx = Self.median(offsets.map(\.dx))
+        let my = Self.median(offsets.map(\.dy))
         // Standard error of a median: 1.4826 × MAD estimates σ; the median's error is
         // about σ / √n.
-        let madX = Self.median(offsets.map { abs($0.dx - mx) }), madY = Self.median(offsets.map { abs($0.dy - my) })
+        let madX = Self.median(offsets.map { abs($0.dx - mx) })
+        let madY = Self.median(offsets.map { abs($0.dy - my) })
         let standardError = 1.4826 * ((madX * madX + madY * madY) / 2).squareRoot() / Double(offsets.count).squareRoot()
         let ratio = (mx * mx + my * my).squareRoot() / (standardError + model.deadBand)
         let weight = 1 - exp(-max(dt, 0) / model.window)
@@ -81,7 +83,8 @@ struct CameraMotionEstimator: Sendable {
     }
 
     static func median(_ values: [Double]) -> Double {
-        let v = values.sorted(), n = v.count
+        let v = values.sorted()
+        let n = v.count
         return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
     }
 }

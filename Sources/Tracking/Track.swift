@@ -50,10 +50,13 @@ struct Track: Sendable {
             let span = now - lastObservationTime
             for missed in missedTimes {
                 let f = (missed - lastObservationTime) / span
-                let a = lastObservation, b = observation.box
+                let a = lastObservation
+                let b = observation.box
                 replay.predict(dt: missed - t)
-                replay.update(Box(x1: a.x1 + (b.x1 - a.x1) * f, y1: a.y1 + (b.y1 - a.y1) * f,
-                                  x2: a.x2 + (b.x2 - a.x2) * f, y2: a.y2 + (b.y2 - a.y2) * f))
+                replay.update(
+                    Box(
+                        x1: a.x1 + (b.x1 - a.x1) * f, y1: a.y1 + (b.y1 - a.y1) * f,
+                        x2: a.x2 + (b.x2 - a.x2) * f, y2: a.y2 + (b.y2 - a.y2) * f))
                 t = missed
             }
             replay.predict(dt: now - t)

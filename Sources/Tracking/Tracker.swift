@@ -61,7 +61,8 @@ public struct Tracker: Sendable {
         lastTime = time
 
         // 1. Split detections by score; drop the weakest and any degenerate box.
-        var high: [Int] = [], low: [Int] = []
+        var high: [Int] = []
+        var low: [Int] = []
         for (k, o) in observations.enumerated() where o.box.width > 0 && o.box.height > 0 && o.score.isFinite {
             if o.score >= config.highScore { high.append(k) } else if o.score >= config.lowScore { low.append(k) }
         }
@@ -78,8 +79,10 @@ public struct Tracker: Sendable {
         //    and the pass is run again from the compensated predictions.
         var first = associate(established, high, observations, minIoU: config.matchIoU) { $0.predicted }
         let offsets = first.matches.map { t, k in
-            (dx: observations[k].box.centerX - tracks[t].predicted.centerX,
-             dy: observations[k].box.centerY - tracks[t].predicted.centerY)
+            (
+                dx: observations[k].box.centerX - tracks[t].predicted.centerX,
+                dy: observations[k].box.centerY - tracks[t].predicted.centerY
+            )
         }
         if let shift = cameraMotion.shift(offsets: offsets, dt: dt) {
             for t in tracks.indices { tracks[t].shift(dx: shift.dx, dy: shift.dy) }
@@ -145,9 +148,12 @@ public struct Tracker: Sendable {
 
     /// One association pass: optimal assignment of `candidates` (track indices) to
     /// `pending` (observation indices) with cost 1 − IoU, gated at `minIoU`.
-    private func associate(_ candidates: [Int], _ pending: [Int], _ observations: [Observation],
-                           minIoU: Double, box: (Track) -> Box)
-        -> (matches: [(track: Int, observation: Int)], tracks: [Int], observations: [Int]) {
+    private func associate(
+        _ candidates: [Int], _ pending: [Int], _ observations: [Observation],
+        minIoU: Double, box: (Track) -> Box
+    )
+        -> (matches: [(track: Int, observation: Int)], tracks: [Int], observations: [Int])
+    {
         guard !candidates.isEmpty, !pending.isEmpty else { return ([], candidates, pending) }
         var costs = [Double](repeating: .infinity, count: candidates.count * pending.count)
         for (r, t) in candidates.enumerated() {
@@ -162,8 +168,10 @@ public struct Tracker: Sendable {
             }
         }
         // Costs are finite or +infinity by construction, so the solver cannot throw.
-        let pairs = (try? LinearAssignment.solve(costs: costs, rows: candidates.count, columns: pending.count,
-                                                  gate: 1 - minIoU)) ?? []
+        let pairs =
+            (try? LinearAssignment.solve(
+                costs: costs, rows: candidates.count, columns: pending.count,
+                gate: 1 - minIoU)) ?? []
         var rowMatched = [Bool](repeating: false, count: candidates.count)
         var columnMatched = [Bool](repeating: false, count: pending.count)
         var result: [(track: Int, observation: Int)] = []
@@ -172,8 +180,10 @@ public struct Tracker: Sendable {
             rowMatched[p.row] = true
             columnMatched[p.column] = true
         }
-        return (result,
-                candidates.indices.filter { !rowMatched[$0] }.map { candidates[$0] },
-                pending.indices.filter { !columnMatched[$0] }.map { pending[$0] })
+        return (
+            result,
+            candidates.indices.filter { !rowMatched[$0] }.map { candidates[$0] },
+            pending.indices.filter { !columnMatched[$0] }.map { pending[$0] }
+        )
     }
 }

@@ -38,7 +38,7 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
 extension TrackerConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case highScore, lowScore, newTrackScore, matchIoU, lowScoreMatchIoU, tentativeMatchIoU,
-             confirmHits, maxLostSeconds, noise, cameraMotion, perClass
+            confirmHits, maxLostSeconds, noise, cameraMotion, perClass
     }
 
     /// Reads a configuration in which every key is optional (a missing key keeps its
@@ -88,8 +88,9 @@ extension TrackerConfig {
     static func rejectUnknownKeys(_ decoder: any Decoder, known: [String]) throws {
         let all = try decoder.container(keyedBy: AnyKey.self)
         if let unknown = all.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw DecodingError.dataCorruptedError(forKey: unknown, in: all,
-                                                   debugDescription: "unknown parameter '\(unknown.stringValue)'")
+            throw DecodingError.dataCorruptedError(
+                forKey: unknown, in: all,
+                debugDescription: "unknown parameter '\(unknown.stringValue)'")
         }
     }
 }

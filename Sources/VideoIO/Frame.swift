@@ -15,7 +15,8 @@ public struct Image: Sendable, Equatable {
     public var bytesPerRow: Int { width * pixelFormat.bytesPerPixel }
 
     public init(width: Int, height: Int, pixelFormat: PixelFormat, pixels: [UInt8]) {
-        precondition(pixels.count == width * height * pixelFormat.bytesPerPixel, "pixel buffer size does not match the image size")
+        precondition(
+            pixels.count == width * height * pixelFormat.bytesPerPixel, "pixel buffer size does not match the image size")
         self.width = width
         self.height = height
         self.pixelFormat = pixelFormat

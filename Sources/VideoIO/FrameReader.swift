@@ -1,6 +1,7 @@
 import CFFmpeg
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Decodes the best video stream of a file or URL with FFmpeg and converts each
@@ -22,7 +23,8 @@ public final class FrameReader {
 
     /// swscale's resampling filter. `bicubic` is what the ffmpeg CLI uses.
     public enum Scaling: String, Sendable, CaseIterable {
-        case fastBilinear = "fast-bilinear", bilinear, bicubic, area, point
+        case fastBilinear = "fast-bilinear"
+        case bilinear, bicubic, area, point
 
         var swsFlags: Int32 {
             switch self {
@@ -101,7 +103,8 @@ public final class FrameReader {
         defer { av_dict_free(&dictionary) }
         let timeout = Self.defaultTimeout(for: source, given: options.formatOptions)
         for (key, value) in (options.formatOptions.merging(timeout.map { [$0.key: $0.value] } ?? [:]) { $1 })
-            .sorted(by: { $0.key < $1.key }) {
+            .sorted(by: { $0.key < $1.key })
+        {
             av_dict_set(&dictionary, key, value, 0)
         }
 
@@ -132,14 +135,16 @@ public final class FrameReader {
         // (a default of ours that does not apply is no one's mistake).
         let unused = Self.keys(of: dictionary).filter { $0 != timeout?.key }
         if !unused.isEmpty {
-            throw VideoError(.invalidOption, source: source,
-                             message: "no FFmpeg component of this input takes the option(s) \(unused.joined(separator: ", "))")
+            throw VideoError(
+                .invalidOption, source: source,
+                message: "no FFmpeg component of this input takes the option(s) \(unused.joined(separator: ", "))")
         }
 
         let demuxer = String(cString: fmt.pointee.iformat.pointee.name)
         // FFmpeg's text demuxers "decode" any text file as ANSI-art frames.
         if ["tty", "bin", "xbin", "idf", "adf"].contains(demuxer) {
-            throw VideoError(.notMediaFile, source: source, message: "FFmpeg can read it only as a text file (\(demuxer) demuxer)")
+            throw VideoError(
+                .notMediaFile, source: source, message: "FFmpeg can read it only as a text file (\(demuxer) demuxer)")
         }
 
         let infoCode = avformat_find_stream_info(fmt, nil)
@@ -151,9 +156,10 @@ public final class FrameReader {
             // Name the codec that is missing: the first video stream's.
             let streams = UnsafeBufferPointer(start: fmt.pointee.streams, count: Int(fmt.pointee.nb_streams))
             let par = streams.lazy.compactMap { $0?.pointee.codecpar }.first { $0.pointee.codec_type == AVMEDIA_TYPE_VIDEO }
-            throw VideoError(.unsupportedCodec, source: source,
-                             message: "no decoder for \(par.map(Self.codecDescription) ?? "the video stream")",
-                             code: streamIndex)
+            throw VideoError(
+                .unsupportedCodec, source: source,
+                message: "no decoder for \(par.map(Self.codecDescription) ?? "the video stream")",
+                code: streamIndex)
         }
         if streamIndex < 0 { throw VideoError(opening: source, code: streamIndex) }
         guard let stream = fmt.pointee.streams[Int(streamIndex)], let decoder else {
@@ -175,8 +181,9 @@ public final class FrameReader {
         }
         code = avcodec_open2(ctx, decoder, nil)
         if code < 0 {
-            throw VideoError(.unsupportedCodec, source: source,
-                             message: "cannot open the \(Self.codecDescription(par)) decoder: \(FFError.message(code))", code: code)
+            throw VideoError(
+                .unsupportedCodec, source: source,
+                message: "cannot open the \(Self.codecDescription(par)) decoder: \(FFError.message(code))", code: code)
         }
         guard par.pointee.width > 0, par.pointee.height > 0 else {
             throw VideoError(.notMediaFile, source: source, message: "the video stream has no picture size")
@@ -328,8 +335,10 @@ public final class FrameReader {
             reason = ("the last packet is incomplete", nil)
         }
         if reason == nil, info.container.hasPrefix("matroska"), access(info.source, F_OK) == 0,
-           let declared = MatroskaSegment.declaredEnd(ofFile: info.source), let size = objects.format.map({ avio_size($0.pointee.pb) }),
-           size >= 0, size < declared {
+            let declared = MatroskaSegment.declaredEnd(ofFile: info.source),
+            let size = objects.format.map({ avio_size($0.pointee.pb) }),
+            size >= 0, size < declared
+        {
             reason = ("the file ends at byte \(size) of the \(declared) its Matroska segment declares", nil)
         }
         if reason == nil, let declared = info.declaredFrameCount {
@@ -343,15 +352,17 @@ public final class FrameReader {
             }
         }
         guard let reason else { return }
-        throw VideoError(.truncated, source: info.source,
-                         message: "decoding stopped after \(stats.framesDelivered) frames (\(reason.message))",
-                         code: reason.code, framesDecoded: stats.framesDelivered)
+        throw VideoError(
+            .truncated, source: info.source,
+            message: "decoding stopped after \(stats.framesDelivered) frames (\(reason.message))",
+            code: reason.code, framesDecoded: stats.framesDelivered)
     }
 
     private func frameInfo(_ frame: UnsafeMutablePointer<AVFrame>, index: Int) -> FrameInfo {
         let f = frame.pointee
         let pts = f.best_effort_timestamp != noPTS ? f.best_effort_timestamp : (f.pts != noPTS ? f.pts : nil)
-        let duration = f.pkt_duration > 0
+        let duration =
+            f.pkt_duration > 0
             ? Double(f.pkt_duration) * info.timeBase.value
             : 1 / (info.frameRate.map { $0.value > 0 ? $0.value : 25 } ?? 25)
         var time: Double
@@ -372,14 +383,16 @@ public final class FrameReader {
             stats.repairedTimes += 1
         }
         lastTime = time
-        return FrameInfo(index: index, time: time, pts: pts,
-                         sourceWidth: Int(f.width), sourceHeight: Int(f.height))
+        return FrameInfo(
+            index: index, time: time, pts: pts,
+            sourceWidth: Int(f.width), sourceHeight: Int(f.height))
     }
 
     // MARK: Conversion
 
     private func convert(_ frame: UnsafeMutablePointer<AVFrame>) throws -> (Image, Letterbox?) {
-        let sw = Int(frame.pointee.width), sh = Int(frame.pointee.height)
+        let sw = Int(frame.pointee.width)
+        let sh = Int(frame.pointee.height)
         let letterbox: Letterbox?
         let (width, height): (Int, Int)
         switch options.output {
@@ -391,7 +404,8 @@ public final class FrameReader {
             letterbox = box
             (width, height) = (w, h)
         }
-        let content = letterbox.map { (w: $0.contentWidth, h: $0.contentHeight, x: $0.padLeft, y: $0.padTop) }
+        let content =
+            letterbox.map { (w: $0.contentWidth, h: $0.contentHeight, x: $0.padLeft, y: $0.padTop) }
             ?? (w: width, h: height, x: 0, y: 0)
 
         let stride = width * options.pixelFormat.bytesPerPixel
@@ -402,13 +416,15 @@ public final class FrameReader {
                 Self.fillPadding(base, box: box, stride: stride, value: options.padValue)
             }
             let target = base + content.y * stride + content.x * options.pixelFormat.bytesPerPixel
-            failure = try scaler.scale(frame, into: target, bufferSize: buffer.count - (target - base),
-                                       width: content.w, height: content.h, stride: stride,
-                                       options: options, destination: objects.destination!, source: info.source)
+            failure = try scaler.scale(
+                frame, into: target, bufferSize: buffer.count - (target - base),
+                width: content.w, height: content.h, stride: stride,
+                options: options, destination: objects.destination!, source: info.source)
             count = failure == 0 ? buffer.count : 0
         }
         if failure < 0 {
-            throw VideoError(.readFailed, source: info.source, message: "pixel conversion failed: \(FFError.message(failure))", code: failure)
+            throw VideoError(
+                .readFailed, source: info.source, message: "pixel conversion failed: \(FFError.message(failure))", code: failure)
         }
         return (Image(width: width, height: height, pixelFormat: options.pixelFormat, pixels: pixels), letterbox)
     }
@@ -539,7 +555,9 @@ public final class FrameReader {
         return nil
     }
 
-    private static func duration(of stream: UnsafeMutablePointer<AVStream>, in fmt: UnsafeMutablePointer<AVFormatContext>) -> Double? {
+    private static func duration(of stream: UnsafeMutablePointer<AVStream>, in fmt: UnsafeMutablePointer<AVFormatContext>)
+        -> Double?
+    {
         if stream.pointee.duration != noPTS, stream.pointee.duration > 0 {
             return Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
         }

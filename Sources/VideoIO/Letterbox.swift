@@ -48,13 +48,17 @@ public struct Letterbox: Sendable, Equatable, Codable {
     /// the rounded content size are used, so the content's edges map exactly onto
     /// the source's edges.
     public func toSource(x: Double, y: Double) -> (x: Double, y: Double) {
-        ((x - Double(padLeft)) * Double(sourceWidth) / Double(contentWidth),
-         (y - Double(padTop)) * Double(sourceHeight) / Double(contentHeight))
+        (
+            (x - Double(padLeft)) * Double(sourceWidth) / Double(contentWidth),
+            (y - Double(padTop)) * Double(sourceHeight) / Double(contentHeight)
+        )
     }
 
     /// Maps a point in source pixels to output pixels.
     public func fromSource(x: Double, y: Double) -> (x: Double, y: Double) {
-        (x * Double(contentWidth) / Double(sourceWidth) + Double(padLeft),
-         y * Double(contentHeight) / Double(sourceHeight) + Double(padTop))
+        (
+            x * Double(contentWidth) / Double(sourceWidth) + Double(padLeft),
+            y * Double(contentHeight) / Double(sourceHeight) + Double(padTop)
+        )
     }
 }

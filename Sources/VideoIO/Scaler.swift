@@ -22,23 +22,29 @@ final class Scaler {
 
     /// Converts `frame` into `width`×`height` pixels written at `target`, rows
     /// `stride` bytes apart. Returns 0 or FFmpeg's negative error code.
-    func scale(_ frame: UnsafeMutablePointer<AVFrame>, into target: UnsafeMutablePointer<UInt8>, bufferSize: Int,
-               width: Int, height: Int, stride: Int, options: FrameReader.Options,
-               destination: UnsafeMutablePointer<AVFrame>, source: String) throws -> Int32 {
+    func scale(
+        _ frame: UnsafeMutablePointer<AVFrame>, into target: UnsafeMutablePointer<UInt8>, bufferSize: Int,
+        width: Int, height: Int, stride: Int, options: FrameReader.Options,
+        destination: UnsafeMutablePointer<AVFrame>, source: String
+    ) throws -> Int32 {
         let format = options.pixelFormat == .rgb24 ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_BGR24
-        let wanted = Key(sourceWidth: frame.pointee.width, sourceHeight: frame.pointee.height,
-                         sourceFormat: frame.pointee.format,
-                         fullRange: frame.pointee.color_range == AVCOL_RANGE_JPEG,
-                         width: Int32(width), height: Int32(height), format: format,
-                         flags: options.scaling.swsFlags,
-                         threads: options.scalerThreads > 0 ? options.scalerThreads : ProcessInfo.processInfo.activeProcessorCount)
+        let wanted = Key(
+            sourceWidth: frame.pointee.width, sourceHeight: frame.pointee.height,
+            sourceFormat: frame.pointee.format,
+            fullRange: frame.pointee.color_range == AVCOL_RANGE_JPEG,
+            width: Int32(width), height: Int32(height), format: format,
+            flags: options.scaling.swsFlags,
+            threads: options.scalerThreads > 0 ? options.scalerThreads : ProcessInfo.processInfo.activeProcessorCount)
         if wanted != key {
             sws_freeContext(context)
             context = nil
             key = nil
             guard let made = Self.makeContext(wanted) else {
-                throw VideoError(.readFailed, source: source,
-                                 message: "swscale cannot convert \(wanted.sourceWidth)x\(wanted.sourceHeight) \(Self.formatName(wanted.sourceFormat)) to \(width)x\(height) \(options.pixelFormat.rawValue)")
+                throw VideoError(
+                    .readFailed, source: source,
+                    message:
+                        "swscale cannot convert \(wanted.sourceWidth)x\(wanted.sourceHeight) \(Self.formatName(wanted.sourceFormat)) to \(width)x\(height) \(options.pixelFormat.rawValue)"
+                )
             }
             context = made
             key = wanted
@@ -63,14 +69,15 @@ final class Scaler {
     private static func makeContext(_ key: Key) -> OpaquePointer? {
         guard let ctx = sws_alloc_context() else { return nil }
         let object = UnsafeMutableRawPointer(ctx)
-        let settings: [(String, Int64)] = [
-            ("srcw", Int64(key.sourceWidth)), ("srch", Int64(key.sourceHeight)),
-            ("src_format", Int64(key.sourceFormat)),
-            ("dstw", Int64(key.width)), ("dsth", Int64(key.height)),
-            ("dst_format", Int64(key.format.rawValue)),
-            ("sws_flags", Int64(key.flags)),
-            ("threads", Int64(key.threads)),
-        ] + (key.fullRange ? [("src_range", 1)] : [])
+        let settings: [(String, Int64)] =
+            [
+                ("srcw", Int64(key.sourceWidth)), ("srch", Int64(key.sourceHeight)),
+                ("src_format", Int64(key.sourceFormat)),
+                ("dstw", Int64(key.width)), ("dsth", Int64(key.height)),
+                ("dst_format", Int64(key.format.rawValue)),
+                ("sws_flags", Int64(key.flags)),
+                ("threads", Int64(key.threads))
+            ] + (key.fullRange ? [("src_range", 1)] : [])
         for (name, value) in settings where av_opt_set_int(object, name, value, 0) < 0 {
             sws_freeContext(ctx)
             return nil
@@ -120,25 +127,33 @@ public final class RegionScaler {
     /// `region` of `image` scaled to fit `width`×`height` (aspect ratio kept), placed
     /// as `alignment` says, the rest `padValue`; the letterbox maps boxes back into
     /// the region's pixels (add its origin for the image's).
-    public func letterbox(_ image: Image, region: Region, width: Int, height: Int, alignment: Letterbox.Alignment,
-                          padValue: UInt8 = 114) throws -> (Image, Letterbox) {
-        precondition(region.x >= 0 && region.y >= 0 && region.width > 0 && region.height > 0
-                     && region.x + region.width <= image.width && region.y + region.height <= image.height,
-                     "the region must lie inside the image")
-        let box = Letterbox(sourceWidth: region.width, sourceHeight: region.height, width: width, height: height, alignment: alignment)
-        let wanted = Key(width: region.width, height: region.height, outputWidth: box.contentWidth,
-                         outputHeight: box.contentHeight, format: image.pixelFormat)
+    public func letterbox(
+        _ image: Image, region: Region, width: Int, height: Int, alignment: Letterbox.Alignment,
+        padValue: UInt8 = 114
+    ) throws -> (Image, Letterbox) {
+        precondition(
+            region.x >= 0 && region.y >= 0 && region.width > 0 && region.height > 0
+                && region.x + region.width <= image.width && region.y + region.height <= image.height,
+            "the region must lie inside the image")
+        let box = Letterbox(
+            sourceWidth: region.width, sourceHeight: region.height, width: width, height: height, alignment: alignment)
+        let wanted = Key(
+            width: region.width, height: region.height, outputWidth: box.contentWidth,
+            outputHeight: box.contentHeight, format: image.pixelFormat)
         if contexts[wanted] == nil {
             if contexts.count >= 8 {
                 contexts.values.forEach(sws_freeContext)
                 contexts = [:]
             }
             let format = image.pixelFormat == .rgb24 ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_BGR24
-            contexts[wanted] = sws_getContext(Int32(region.width), Int32(region.height), format, Int32(box.contentWidth),
-                                              Int32(box.contentHeight), format, scaling.swsFlags, nil, nil, nil)
+            contexts[wanted] = sws_getContext(
+                Int32(region.width), Int32(region.height), format, Int32(box.contentWidth),
+                Int32(box.contentHeight), format, scaling.swsFlags, nil, nil, nil)
         }
         guard let context = contexts[wanted] else {
-            throw VideoError(.invalidOption, source: "", message: "swscale cannot scale \(region.width)x\(region.height) to \(box.contentWidth)x\(box.contentHeight)")
+            throw VideoError(
+                .invalidOption, source: "",
+                message: "swscale cannot scale \(region.width)x\(region.height) to \(box.contentWidth)x\(box.contentHeight)")
         }
         let bpp = image.pixelFormat.bytesPerPixel
         let stride = width * bpp
@@ -147,7 +162,9 @@ public final class RegionScaler {
             let base = buffer.baseAddress!
             FrameReader.fillPadding(base, box: box, stride: stride, value: padValue)
             image.pixels.withUnsafeBufferPointer { source in
-                var sourcePlanes: [UnsafePointer<UInt8>?] = [source.baseAddress! + region.y * image.bytesPerRow + region.x * bpp, nil, nil, nil]
+                var sourcePlanes: [UnsafePointer<UInt8>?] = [
+                    source.baseAddress! + region.y * image.bytesPerRow + region.x * bpp, nil, nil, nil
+                ]
                 var sourceStrides: [Int32] = [Int32(image.bytesPerRow), 0, 0, 0]
                 var targetPlanes: [UnsafeMutablePointer<UInt8>?] = [base + box.padTop * stride + box.padLeft * bpp, nil, nil, nil]
                 var targetStrides: [Int32] = [Int32(stride), 0, 0, 0]
@@ -156,7 +173,9 @@ public final class RegionScaler {
             count = buffer.count
         }
         guard code > 0 else {
-            throw VideoError(.readFailed, source: "", message: "swscale failed on a \(region.width)x\(region.height) region: \(FFError.message(code))", code: code)
+            throw VideoError(
+                .readFailed, source: "",
+                message: "swscale failed on a \(region.width)x\(region.height) region: \(FFError.message(code))", code: code)
         }
         return (Image(width: width, height: height, pixelFormat: image.pixelFormat, pixels: pixels), box)
     }

@@ -56,7 +56,7 @@ public struct VideoError: Error, Sendable, Equatable, CustomStringConvertible {
                 self.init(.timedOut, source: source, message: message, code: code)
                 return
             case FFError.posix(ECONNREFUSED), FFError.posix(EHOSTUNREACH), FFError.posix(ENETUNREACH),
-                 FFError.posix(ECONNRESET), FFError.posix(ECONNABORTED), FFError.posix(EHOSTDOWN):
+                FFError.posix(ECONNRESET), FFError.posix(ECONNABORTED), FFError.posix(EHOSTDOWN):
                 self.init(.cannotConnect, source: source, message: message, code: code)
                 return
             case _ where waited >= waitLimit - 0.25 && code != FFError.exit:
@@ -82,7 +82,8 @@ public struct VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         if code == FFError.posix(ENOMEM), waitLimit == nil {
             // A damaged index that declares absurd sizes (an `stts` entry count in the
             // billions) makes FFmpeg refuse to allocate them.
-            self.init(.truncated, source: source, message: "the container's index is damaged (\(FFError.message(code)))", code: code)
+            self.init(
+                .truncated, source: source, message: "the container's index is damaged (\(FFError.message(code)))", code: code)
             return
         }
         if code == FFError.protocolNotFound, !source.contains("://") {

@@ -34,7 +34,9 @@ public final class VideoWriter {
         }
         var encoder = avcodec_find_encoder_by_name("libx264")
         if encoder == nil { encoder = avcodec_find_encoder(AV_CODEC_ID_MPEG4) }
-        guard let encoder else { throw VideoError(.writeFailed, source: path, message: "this FFmpeg has neither libx264 nor an MPEG-4 encoder") }
+        guard let encoder else {
+            throw VideoError(.writeFailed, source: path, message: "this FFmpeg has neither libx264 nor an MPEG-4 encoder")
+        }
         codecName = String(cString: encoder.pointee.name)
 
         do {
@@ -75,9 +77,12 @@ public final class VideoWriter {
             frame.pointee.width = codec.pointee.width
             frame.pointee.height = codec.pointee.height
             try check(av_frame_get_buffer(frame, 0), "allocate a frame")
-            scaler = sws_getContext(Int32(width), Int32(height), AV_PIX_FMT_RGB24, codec.pointee.width, codec.pointee.height,
-                                    AV_PIX_FMT_YUV420P, SWS_BILINEAR, nil, nil, nil)
-            guard scaler != nil else { throw VideoError(.writeFailed, source: path, message: "cannot convert RGB24 to YUV 4:2:0") }
+            scaler = sws_getContext(
+                Int32(width), Int32(height), AV_PIX_FMT_RGB24, codec.pointee.width, codec.pointee.height,
+                AV_PIX_FMT_YUV420P, SWS_BILINEAR, nil, nil, nil)
+            guard scaler != nil else {
+                throw VideoError(.writeFailed, source: path, message: "cannot convert RGB24 to YUV 4:2:0")
+            }
         } catch {
             release()
             throw error
@@ -100,12 +105,15 @@ public final class VideoWriter {
     }
 
     private func check(_ code: Int32, _ what: String) throws {
-        if code < 0 { throw VideoError(.writeFailed, source: path, message: "cannot \(what): \(FFError.message(code))", code: code) }
+        if code < 0 {
+            throw VideoError(.writeFailed, source: path, message: "cannot \(what): \(FFError.message(code))", code: code)
+        }
     }
 
     /// Encodes one RGB24 picture of the writer's size, shown at `time` seconds.
     public func write(_ image: Image, time: Double) throws {
-        precondition(image.width == width && image.height == height && image.pixelFormat == .rgb24, "RGB24 \(width)x\(height) expected")
+        precondition(
+            image.width == width && image.height == height && image.pixelFormat == .rgb24, "RGB24 \(width)x\(height) expected")
         guard let frame, let codec else { throw VideoError(.writeFailed, source: path, message: "the writer is closed") }
         try check(av_frame_make_writable(frame), "reuse a frame")
         image.pixels.withUnsafeBufferPointer { pixels in
@@ -113,9 +121,10 @@ public final class VideoWriter {
             var stride: [Int32] = [Int32(image.bytesPerRow), 0, 0, 0]
             withUnsafeMutableBytes(of: &frame.pointee.data) { data in
                 withUnsafeMutableBytes(of: &frame.pointee.linesize) { lines in
-                    _ = sws_scale(scaler, &source, &stride, 0, Int32(height),
-                                  data.baseAddress!.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self),
-                                  lines.baseAddress!.assumingMemoryBound(to: Int32.self))
+                    _ = sws_scale(
+                        scaler, &source, &stride, 0, Int32(height),
+                        data.baseAddress!.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self),
+                        lines.baseAddress!.assumingMemoryBound(to: Int32.self))
                 }
             }
         }
@@ -134,7 +143,9 @@ public final class VideoWriter {
         try check(avcodec_send_frame(codec, nil), "flush the encoder")
         try drain()
         try check(av_write_trailer(format), "finish the file")
-        if format.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 { try check(avio_closep(&format.pointee.pb), "close the file") }
+        if format.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
+            try check(avio_closep(&format.pointee.pb), "close the file")
+        }
     }
 
     private func drain() throws {

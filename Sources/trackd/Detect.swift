@@ -6,11 +6,13 @@ import VideoIO
 
 /// Options shared by every command that runs a detector.
 struct DetectorArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("""
-        Model file: an ONNX export of YOLOv8/YOLO11, YOLOv5 or YOLOX, or a TensorFlow \
-        Object Detection API SSD graph. Default: YOLOX-Nano (COCO's 80 classes, \
-        416x416), which scripts/setup installs.
-        """, valueName: "model"))
+    @Option(
+        help: ArgumentHelp(
+            """
+            Model file: an ONNX export of YOLOv8/YOLO11, YOLOv5 or YOLOX, or a TensorFlow \
+            Object Detection API SSD graph. Default: YOLOX-Nano (COCO's 80 classes, \
+            416x416), which scripts/setup installs.
+            """, valueName: "model"))
     var model: String?
 
     @Option(help: ArgumentHelp("Class names, one per line, for a model that carries none.", valueName: "file"))
@@ -22,7 +24,9 @@ struct DetectorArguments: ParsableArguments {
     @Option(help: "Overlap (IoU) above which the weaker of two boxes is dropped, whatever their classes.")
     var iou: Double = 0.45
 
-    @Flag(name: .customLong("class-aware-nms"), help: "Let boxes of different classes overlap: --iou compares only boxes of one class.")
+    @Flag(
+        name: .customLong("class-aware-nms"),
+        help: "Let boxes of different classes overlap: --iou compares only boxes of one class.")
     var classAwareNMS = false
 
     @Option(help: ArgumentHelp("Keep only these classes, by name or number (comma-separated).", valueName: "names"))
@@ -31,13 +35,23 @@ struct DetectorArguments: ParsableArguments {
     @Option(help: "Inference threads (0: every core).")
     var threads: Int = 0
 
-    @Option(help: ArgumentHelp("Inference precision: auto is OpenVINO's choice (bf16 where the CPU has it, else f32).", valueName: "precision"))
+    @Option(
+        help: ArgumentHelp(
+            "Inference precision: auto is OpenVINO's choice (bf16 where the CPU has it, else f32).", valueName: "precision"))
     var precision = InferencePrecision.auto
 
-    @Option(name: .customLong("input-size"), help: ArgumentHelp("Reshape a YOLO model to this square input size (a multiple of 32): larger finds smaller objects, more slowly. Default: the model's own (fixed, or in its metadata, else 640).", valueName: "pixels"))
+    @Option(
+        name: .customLong("input-size"),
+        help: ArgumentHelp(
+            "Reshape a YOLO model to this square input size (a multiple of 32): larger finds smaller objects, more slowly. Default: the model's own (fixed, or in its metadata, else 640).",
+            valueName: "pixels"))
     var inputSize: Int?
 
-    @Option(name: .customLong("tile-size"), help: ArgumentHelp("Also detect on overlapping square tiles of this many pixels of the frame, merged with the whole frame's boxes: finds smaller objects in large frames, at one inference per tile (e.g. 540 on 960x540: 2 tiles).", valueName: "pixels"))
+    @Option(
+        name: .customLong("tile-size"),
+        help: ArgumentHelp(
+            "Also detect on overlapping square tiles of this many pixels of the frame, merged with the whole frame's boxes: finds smaller objects in large frames, at one inference per tile (e.g. 540 on 960x540: 2 tiles).",
+            valueName: "pixels"))
     var tileSize: Int?
 
     @Option(help: ArgumentHelp("Decode a YOLO model's output as this layout instead of recognising it.", valueName: "layout"))
@@ -112,7 +126,8 @@ struct Detect: ParsableCommand {
             while frames.map({ count < $0 }) ?? true, let frame = try reader.nextFrame() {
                 count += 1
                 let boxes = try detector.detect(frame).map { o in
-                    DetectedBox(class: o.classID < detector.classNames.count ? detector.classNames[o.classID] : String(o.classID),
+                    DetectedBox(
+                        class: o.classID < detector.classNames.count ? detector.classNames[o.classID] : String(o.classID),
                         classId: o.classID, score: o.score,
                         box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 10).rounded() / 10 })
                 }
@@ -120,8 +135,10 @@ struct Detect: ParsableCommand {
                     print(CLI.json(FrameReport(frame: frame.index, time: frame.time, detections: boxes)))
                 } else {
                     for b in boxes {
-                        print(String(format: "%d %.3f %@ %.3f %.1f %.1f %.1f %.1f", frame.index, frame.time, b.class,
-                                     b.score, b.box[0], b.box[1], b.box[2], b.box[3]))
+                        print(
+                            String(
+                                format: "%d %.3f %@ %.3f %.1f %.1f %.1f %.1f", frame.index, frame.time, b.class,
+                                b.score, b.box[0], b.box[1], b.box[2], b.box[3]))
                     }
                 }
             }

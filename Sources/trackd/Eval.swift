@@ -42,22 +42,47 @@ struct Eval: ParsableCommand {
 struct EvalReport: Encodable {
     struct Row: Encodable {
         var sequence: String
-        var HOTA, DetA, AssA, MOTA, IDF1: Double
-        var IDSW, FP, FN, MT, ML, Frag: Int
+        var hota: Double
+        var detA: Double
+        var assA: Double
+        var mota: Double
+        var idf1: Double
+        var idsw: Int
+        var fp: Int
+        var fn: Int
+        var mt: Int
+        var ml: Int
+        var frag: Int
+
+        /// TrackEval's names for the scores.
+        enum CodingKeys: String, CodingKey {
+            case sequence
+            case hota = "HOTA"
+            case detA = "DetA"
+            case assA = "AssA"
+            case mota = "MOTA"
+            case idf1 = "IDF1"
+            case idsw = "IDSW"
+            case fp = "FP"
+            case fn = "FN"
+            case mt = "MT"
+            case ml = "ML"
+            case frag = "Frag"
+        }
 
         init(_ sequence: String, _ s: Scores) {
             self.sequence = sequence
-            HOTA = 100 * s.hota
-            DetA = 100 * s.detA
-            AssA = 100 * s.assA
-            MOTA = 100 * s.mota
-            IDF1 = 100 * s.idf1
-            IDSW = s.idsw
-            FP = s.fp
-            FN = s.fn
-            MT = s.mt
-            ML = s.ml
-            Frag = s.frag
+            hota = 100 * s.hota
+            detA = 100 * s.detA
+            assA = 100 * s.assA
+            mota = 100 * s.mota
+            idf1 = 100 * s.idf1
+            idsw = s.idsw
+            fp = s.fp
+            fn = s.fn
+            mt = s.mt
+            ml = s.ml
+            frag = s.frag
         }
     }
 
@@ -72,7 +97,8 @@ struct EvalReport: Encodable {
                 throw EvaluationError("\(option) \(dir): no such folder")
             }
         }
-        let gtRoot = URL(fileURLWithPath: gt), resultsRoot = URL(fileURLWithPath: results)
+        let gtRoot = URL(fileURLWithPath: gt)
+        let resultsRoot = URL(fileURLWithPath: results)
         let names = try fm.contentsOfDirectory(atPath: gt).sorted().filter {
             fm.fileExists(atPath: gtRoot.appendingPathComponent("\($0)/gt/gt.txt").path)
                 && fm.fileExists(atPath: gtRoot.appendingPathComponent("\($0)/seqinfo.ini").path)
@@ -80,7 +106,8 @@ struct EvalReport: Encodable {
         guard !names.isEmpty else {
             throw EvaluationError("\(gt): no sequence folders with gt/gt.txt and seqinfo.ini")
         }
-        var rows: [Row] = [], all: [Scores] = []
+        var rows: [Row] = []
+        var all: [Scores] = []
         for name in names {
             let resultsFile = resultsRoot.appendingPathComponent("\(name).txt").path
             guard fm.fileExists(atPath: resultsFile) else {
@@ -104,8 +131,8 @@ struct EvalReport: Encodable {
     func table() -> String {
         let head = ["Sequence", "HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN", "MT", "ML", "Frag"]
         let cells = (sequences + [combined]).map { r in
-            [r.sequence] + [r.HOTA, r.DetA, r.AssA, r.MOTA, r.IDF1].map { String(format: "%.2f", $0) }
-                + [r.IDSW, r.FP, r.FN, r.MT, r.ML, r.Frag].map(String.init)
+            [r.sequence] + [r.hota, r.detA, r.assA, r.mota, r.idf1].map { String(format: "%.2f", $0) }
+                + [r.idsw, r.fp, r.fn, r.mt, r.ml, r.frag].map(String.init)
         }
         let widths = head.indices.map { k in ([head] + cells).map { $0[k].count }.max()! }
         func line(_ row: [String]) -> String {

@@ -55,7 +55,8 @@ struct Export: ParsableCommand {
                 }
             }
             if summary.truncated {
-                CLI.printWarning("\(log) ends in a cut-off line (the run was killed); exported its \(summary.frames) complete frames")
+                CLI.printWarning(
+                    "\(log) ends in a cut-off line (the run was killed); exported its \(summary.frames) complete frames")
             } else if summary.unfinished {
                 CLI.printWarning("\(log) has no end line (the run was killed); exported its \(summary.frames) frames")
             }
@@ -67,10 +68,17 @@ struct Export: ParsableCommand {
 
 /// Offline refinement, for `track --mot-out` results and for `export`.
 struct RefineArguments: ParsableArguments {
-    @Flag(help: "Refine offline: fill each track's gaps with boxes interpolated between its observations before and after (state interpolated), then smooth its boxes in time.")
+    @Flag(
+        help:
+            "Refine offline: fill each track's gaps with boxes interpolated between its observations before and after (state interpolated), then smooth its boxes in time."
+    )
     var refine = false
 
-    @Option(name: .customLong("max-gap"), help: ArgumentHelp("With --refine: fill gaps of at most this many seconds (default: the tracker's maxLostSeconds, the longest gap a track can have).", valueName: "seconds"))
+    @Option(
+        name: .customLong("max-gap"),
+        help: ArgumentHelp(
+            "With --refine: fill gaps of at most this many seconds (default: the tracker's maxLostSeconds, the longest gap a track can have).",
+            valueName: "seconds"))
     var maxGap: Double?
 
     @Option(help: ArgumentHelp("With --refine: the smoothing's standard deviation in seconds (0: none).", valueName: "seconds"))

@@ -27,10 +27,15 @@ struct FileRoles {
         for (k, out) in outputs.enumerated() {
             guard let target = outputIDs[k] else { continue }
             if let i = inputIDs.firstIndex(of: target) {
-                throw Clash(description: "\(out.role) \(out.path) is the \(inputs[i].role) (\(inputs[i].path)): refusing to write over an input")
+                throw Clash(
+                    description:
+                        "\(out.role) \(out.path) is the \(inputs[i].role) (\(inputs[i].path)): refusing to write over an input")
             }
             if let j = outputIDs[..<k].firstIndex(of: target) {
-                throw Clash(description: "\(outputs[j].role) and \(out.role) name the same file (\(outputs[j].path), \(out.path)): give each its own")
+                throw Clash(
+                    description:
+                        "\(outputs[j].role) and \(out.role) name the same file (\(outputs[j].path), \(out.path)): give each its own"
+                )
             }
         }
     }

@@ -18,9 +18,11 @@ struct Probe: ParsableCommand {
     @Argument(help: "A video file, or any URL FFmpeg opens (rtsp://, http://, ...).")
     var video: String
 
-    @Option(name: [.customShort("o"), .customLong("input-option")],
-            help: ArgumentHelp("An option for FFmpeg's demuxer or protocol, as before -i on the ffmpeg command line (repeatable).",
-                               valueName: "key=value"))
+    @Option(
+        name: [.customShort("o"), .customLong("input-option")],
+        help: ArgumentHelp(
+            "An option for FFmpeg's demuxer or protocol, as before -i on the ffmpeg command line (repeatable).",
+            valueName: "key=value"))
     var inputOptions: [String] = []
 
     @Flag(help: "Print one JSON object instead of text.")
@@ -112,7 +114,7 @@ struct ProbeReport: Encodable {
             ("size", "\(width)x\(height)" + (pixelFormat.map { ", \($0)" } ?? "")),
             ("frame rate", frameRate.map { "\(Self.decimal($0, 3)) fps (\(frameRateRational ?? ""))" } ?? "unknown"),
             ("duration", duration.map { "\(Self.decimal($0, 3)) s" } ?? "unknown"),
-            ("audio", audioStreams == 0 ? "none" : "\(audioStreams) stream\(audioStreams == 1 ? "" : "s")"),
+            ("audio", audioStreams == 0 ? "none" : "\(audioStreams) stream\(audioStreams == 1 ? "" : "s")")
         ]
         if let frames { rows.append(("frames", "\(frames)")) }
         if let p = corruptPackets, let f = corruptFrames, p + f > 0 {

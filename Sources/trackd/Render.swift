@@ -48,7 +48,8 @@ struct RenderCommand: ParsableCommand {
             renderer.force = force
             let summary = try renderer.render(video: video, log: log, output: output)
             if let end = summary.logEndedAt {
-                CLI.printWarning("\(log) ends at frame \(end.frame) (\(end.time) s), before the video does: the output stops there")
+                CLI.printWarning(
+                    "\(log) ends at frame \(end.frame) (\(end.time) s), before the video does: the output stops there")
             }
             if summary.framesPastTheVideo > 0 {
                 CLI.printWarning("\(video) ends before \(log): its last \(summary.framesPastTheVideo) frames were not drawn")

@@ -86,12 +86,15 @@ struct Status: ParsableCommand {
             print("trackd serve, pid \(status.pid), started \(status.started), updated \(status.updated)")
             print("jobs: \(status.jobs.count) running, \(status.completedJobs) done, \(status.failedJobs) failed")
             for j in status.jobs {
-                print("  \(j.name): \(j.frames) frames, \(j.framesPerSecond) fps, since \(j.started)\(j.log.map { " -> " + $0 } ?? "")")
+                print(
+                    "  \(j.name): \(j.frames) frames, \(j.framesPerSecond) fps, since \(j.started)\(j.log.map { " -> " + $0 } ?? "")"
+                )
             }
             print("streams: \(status.streams.count)")
             for s in status.streams {
-                print("  \(s.name): \(s.state)\(s.silentSeconds.map { " for \($0) s" } ?? ""), \(s.frames) frames, \(s.framesPerSecond) fps, \(s.droppedFrames) dropped, "
-                    + "\(s.reconnects) reconnects\(s.lastError.map { "; last error: \($0)" } ?? "")")
+                print(
+                    "  \(s.name): \(s.state)\(s.silentSeconds.map { " for \($0) s" } ?? ""), \(s.frames) frames, \(s.framesPerSecond) fps, \(s.droppedFrames) dropped, "
+                        + "\(s.reconnects) reconnects\(s.lastError.map { "; last error: \($0)" } ?? "")")
             }
             if !status.errors.isEmpty {
                 print("recent errors:")

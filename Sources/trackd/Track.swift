@@ -40,7 +40,9 @@ struct Track: ParsableCommand {
 
     @OptionGroup var refinement: RefineArguments
 
-    @Option(help: ArgumentHelp("Tracker parameters as JSON; keys left out keep their defaults (see README).", valueName: "tracker.json"))
+    @Option(
+        help: ArgumentHelp(
+            "Tracker parameters as JSON; keys left out keep their defaults (see README).", valueName: "tracker.json"))
     var config: String?
 
     @Option(help: "Run the detector on every N-th frame only.")
@@ -52,14 +54,16 @@ struct Track: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after this time in the video.", valueName: "seconds"))
     var end: Double?
 
-    @Option(name: [.customShort("o"), .customLong("input-option")],
-            help: ArgumentHelp("An FFmpeg demuxer/protocol option, as before -i in ffmpeg (repeatable).", valueName: "key=value"))
+    @Option(
+        name: [.customShort("o"), .customLong("input-option")],
+        help: ArgumentHelp("An FFmpeg demuxer/protocol option, as before -i in ffmpeg (repeatable).", valueName: "key=value"))
     var inputOptions: [String] = []
 
     @Option(help: ArgumentHelp("MOTChallenge det.txt to replay instead of a video.", valueName: "det.txt"))
     var detections: String?
 
-    @Option(help: ArgumentHelp("With --detections: the sequence's seqinfo.ini (frame rate, length, size).", valueName: "seqinfo.ini"))
+    @Option(
+        help: ArgumentHelp("With --detections: the sequence's seqinfo.ini (frame rate, length, size).", valueName: "seqinfo.ini"))
     var seqinfo: String?
 
     @Option(help: "With --detections and no --seqinfo: the frame rate.")
@@ -99,8 +103,9 @@ struct Track: ParsableCommand {
             files.output("--mot-out", motOut)
             try files.check()
             // Outputs first: an unwritable path fails before the model is loaded.
-            let outputs = try RunOutputs(logPath: logPath, motPath: motOut,
-                                         refiner: refinement.refiner(maxLostSeconds: trackerConfig.maxLostSeconds))
+            let outputs = try RunOutputs(
+                logPath: logPath, motPath: motOut,
+                refiner: refinement.refiner(maxLostSeconds: trackerConfig.maxLostSeconds))
             let source: any DetectionSource
             do {
                 source = try openSource(stop: stop)
@@ -124,14 +129,18 @@ struct Track: ParsableCommand {
         let repairs = result.decodeStats
         if repairs.repairedTimes > 0 || repairs.missingFrames > 0 {
             func frames(_ n: Int) -> String { n == 1 ? "1 frame" : "\(n) frames" }
-            let what = [repairs.repairedTimes > 0 ? "\(frames(repairs.repairedTimes)) with a time that repeated or went back, "
-                            + "placed one frame duration after the previous frame" : nil,
-                        repairs.missingFrames > 0 ? "\(frames(repairs.missingFrames)) of those it declares never decoded" : nil]
+            let what = [
+                repairs.repairedTimes > 0
+                    ? "\(frames(repairs.repairedTimes)) with a time that repeated or went back, "
+                        + "placed one frame duration after the previous frame" : nil,
+                repairs.missingFrames > 0 ? "\(frames(repairs.missingFrames)) of those it declares never decoded" : nil
+            ]
             CLI.printWarning("\(video ?? ""): damaged index: \(what.compactMap { $0 }.joined(separator: "; "))")
         }
         let target = [logPath, motOut].compactMap { $0 }.joined(separator: ", ")
-        let figures = String(format: "%d frames in %.1f s (%.1f fps): %d tracks -> %@", result.frames, result.wallSeconds,
-                             result.wallSeconds > 0 ? Double(result.frames) / result.wallSeconds : 0, result.tracks, target)
+        let figures = String(
+            format: "%d frames in %.1f s (%.1f fps): %d tracks -> %@", result.frames, result.wallSeconds,
+            result.wallSeconds > 0 ? Double(result.frames) / result.wallSeconds : 0, result.tracks, target)
         switch result.status {
         case .complete:
             print("tracked " + figures)
@@ -154,9 +163,10 @@ struct Track: ParsableCommand {
             return try ReplaySource(path: detections!, sequence: try seqinfo.map(SequenceInfo.read), frameRate: fps)
         }
         let options = detector.options
-        return try VideoSource(path: video, detector: try loadDetector(options), options: options,
-                               selection: FrameSelection(stride: stride, start: start, end: end),
-                               formatOptions: try CLI.keyValues(inputOptions, option: "--input-option"), stop: stop)
+        return try VideoSource(
+            path: video, detector: try loadDetector(options), options: options,
+            selection: FrameSelection(stride: stride, start: start, end: end),
+            formatOptions: try CLI.keyValues(inputOptions, option: "--input-option"), stop: stop)
     }
 
     static func defaultLogPath(for input: String) -> String {
@@ -203,6 +213,7 @@ final class ProgressLine {
 
     static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

@@ -72,7 +72,8 @@ enum CLI {
     }
 
     static func printWarning(_ message: String) {
-        FileHandle.standardError.write(Data(("trackd: warning: " + message.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
+        FileHandle.standardError.write(
+            Data(("trackd: warning: " + message.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
     }
 
     static func printError(_ message: String) {
@@ -86,4 +87,3 @@ enum CLI {
         return ExitCode.failure
     }
 }
-

@@ -32,9 +32,11 @@ final class DefaultModelTests: XCTestCase {
     /// Which hand-marked people (left, top, right, bottom) have a detection centred on
     /// them, and which detections are centred on nobody.
     private func match(_ found: [Observation], _ people: [Box]) -> (people: Set<Int>, strays: [Observation]) {
-        var hit = Set<Int>(), strays: [Observation] = []
+        var hit = Set<Int>()
+        var strays: [Observation] = []
         for o in found {
-            let cx = o.box.centerX, cy = o.box.centerY
+            let cx = o.box.centerX
+            let cy = o.box.centerY
             if let k = people.firstIndex(where: { cx >= $0.x1 && cx <= $0.x2 && cy >= $0.y1 && cy <= $0.y2 }) {
                 hit.insert(k)
             } else {
@@ -73,12 +75,16 @@ final class DefaultModelTests: XCTestCase {
     /// van and the car parked at the top right.
     func testFindsThePeopleAndTheParkedVehiclesInVtestFrames() throws {
         let people: [Int: [Box]] = [
-            0: [Box(x1: 498, y1: 155, x2: 532, y2: 234), Box(x1: 251, y1: 218, x2: 285, y2: 309),
-                Box(x1: 638, y1: 238, x2: 687, y2: 324)],
-            200: [Box(x1: 81, y1: 151, x2: 113, y2: 217), Box(x1: 217, y1: 189, x2: 252, y2: 268),
-                  Box(x1: 486, y1: 143, x2: 520, y2: 224), Box(x1: 675, y1: 96, x2: 699, y2: 157),
-                  Box(x1: 699, y1: 99, x2: 724, y2: 157), Box(x1: 613, y1: 262, x2: 654, y2: 370),
-                  Box(x1: 701, y1: 251, x2: 746, y2: 355)],
+            0: [
+                Box(x1: 498, y1: 155, x2: 532, y2: 234), Box(x1: 251, y1: 218, x2: 285, y2: 309),
+                Box(x1: 638, y1: 238, x2: 687, y2: 324)
+            ],
+            200: [
+                Box(x1: 81, y1: 151, x2: 113, y2: 217), Box(x1: 217, y1: 189, x2: 252, y2: 268),
+                Box(x1: 486, y1: 143, x2: 520, y2: 224), Box(x1: 675, y1: 96, x2: 699, y2: 157),
+                Box(x1: 699, y1: 99, x2: 724, y2: 157), Box(x1: 613, y1: 262, x2: 654, y2: 370),
+                Box(x1: 701, y1: 251, x2: 746, y2: 355)
+            ]
         ]
         let vehicles = Box(x1: 640, y1: 30, x2: 768, y2: 110)
         func parkedThere(_ o: Observation) -> Bool {

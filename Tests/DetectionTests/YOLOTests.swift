@@ -14,8 +14,10 @@ import XCTest
 final class YOLOTests: XCTestCase {
     /// Runs `model` on frame `index` of `media` both ways; returns trackd's boxes and
     /// the reference's, in the model's input pixels.
-    private func compare(model: String, media: String, frame index: Int = 0, options: DetectorOptions = DetectorOptions(),
-                         file: StaticString = #filePath, line: UInt = #line) throws -> (ours: [Observation], reference: [Observation]) {
+    private func compare(
+        model: String, media: String, frame index: Int = 0, options: DetectorOptions = DetectorOptions(),
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> (ours: [Observation], reference: [Observation]) {
         var options = options
         options.modelPath = model
         options.precision = .f32
@@ -25,7 +27,8 @@ final class YOLOTests: XCTestCase {
         while frame.index < index { frame = try XCTUnwrap(reader.nextFrame()) }
         let letterbox = try XCTUnwrap(frame.letterbox)
         let ours = try detector.detect(frame).map { o in
-            let p = letterbox.fromSource(x: o.box.x1, y: o.box.y1), q = letterbox.fromSource(x: o.box.x2, y: o.box.y2)
+            let p = letterbox.fromSource(x: o.box.x1, y: o.box.y1)
+            let q = letterbox.fromSource(x: o.box.x2, y: o.box.y2)
             return Observation(box: Box(x1: p.x, y1: p.y, x2: q.x, y2: q.y), score: o.score, classID: o.classID)
         }
 
@@ -35,9 +38,12 @@ final class YOLOTests: XCTestCase {
         let image = frame.image
         try (Data("P6\n\(image.width) \(image.height)\n255\n".utf8) + Data(image.pixels)).write(to: ppm)
         let layout = try XCTUnwrap((detector as? YOLODetector)?.layout)
-        let result = try runProcess(Deps.script("detect-reference"),
-                                    [model, ppm.path, layout.rawValue, String(options.confidence), String(options.iou),
-                                     options.classAwareNMS ? "class-aware" : "agnostic"])
+        let result = try runProcess(
+            Deps.script("detect-reference"),
+            [
+                model, ppm.path, layout.rawValue, String(options.confidence), String(options.iou),
+                options.classAwareNMS ? "class-aware" : "agnostic"
+            ])
         XCTAssertEqual(result.status, 0, result.stderr, file: file, line: line)
         let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [[Double]])
         let reference = rows.map { r in
@@ -49,12 +55,17 @@ final class YOLOTests: XCTestCase {
     /// Every box of one side has a twin on the other: same class, corners within
     /// 1 input pixel (boxes are clipped to the picture on trackd's side), score within
     /// 0.01. A box within 0.01 of the threshold may be on one side only.
-    private func assertSame(_ ours: [Observation], _ reference: [Observation], conf: Double, clip: Box,
-                            file: StaticString = #filePath, line: UInt = #line) {
+    private func assertSame(
+        _ ours: [Observation], _ reference: [Observation], conf: Double, clip: Box,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         func twin(_ a: Observation, in list: [Observation]) -> Bool {
-            let b = Box(x1: max(a.box.x1, clip.x1), y1: max(a.box.y1, clip.y1), x2: min(a.box.x2, clip.x2), y2: min(a.box.y2, clip.y2))
+            let b = Box(
+                x1: max(a.box.x1, clip.x1), y1: max(a.box.y1, clip.y1), x2: min(a.box.x2, clip.x2), y2: min(a.box.y2, clip.y2))
             return list.contains { o in
-                let c = Box(x1: max(o.box.x1, clip.x1), y1: max(o.box.y1, clip.y1), x2: min(o.box.x2, clip.x2), y2: min(o.box.y2, clip.y2))
+                let c = Box(
+                    x1: max(o.box.x1, clip.x1), y1: max(o.box.y1, clip.y1), x2: min(o.box.x2, clip.x2), y2: min(o.box.y2, clip.y2)
+                )
                 return o.classID == a.classID && abs(o.score - a.score) <= 0.01
                     && abs(b.x1 - c.x1) <= 1 && abs(b.y1 - c.y1) <= 1 && abs(b.x2 - c.x2) <= 1 && abs(b.y2 - c.y2) <= 1
             }
@@ -77,11 +88,17 @@ final class YOLOTests: XCTestCase {
             let (ours, reference) = try compare(model: model, media: try Deps.media(media), frame: frame, options: options)
             XCTAssertFalse(reference.isEmpty, media)
             // person.jpg is letterboxed into rows 57...583 of the 640x640 input.
-            let (ow, oh) = media == "vtest.avi" ? (640.0, 480.0) : media == "person.jpg" ? (640.0, 424.0) : (640.0, 424.0 * 640 / 773)
+            let (ow, oh) =
+                media == "vtest.avi" ? (640.0, 480.0) : media == "person.jpg" ? (640.0, 424.0) : (640.0, 424.0 * 640 / 773)
             let clip = Box(x1: (640 - ow) / 2, y1: (640 - oh) / 2, x2: (640 + ow) / 2, y2: (640 + oh) / 2)
             assertSame(ours, reference, conf: options.confidence, clip: clip)
         }
-        let detector = try loadDetector({ var o = options; o.modelPath = model; return o }())
+        let detector = try loadDetector(
+            {
+                var o = options
+                o.modelPath = model
+                return o
+            }())
         XCTAssertEqual(detector.classNames, ["Normal", "Fall"])
         XCTAssertEqual((detector as? YOLODetector)?.layout, .ultralytics)
     }
@@ -101,7 +118,12 @@ final class YOLOTests: XCTestCase {
                 assertSame(ours, reference, conf: options.confidence, clip: Box(x1: 0, y1: 0, x2: 416, y2: 416 * height / width))
             }
         }
-        let detector = try loadDetector({ var o = DetectorOptions(); o.modelPath = model; return o }())
+        let detector = try loadDetector(
+            {
+                var o = DetectorOptions()
+                o.modelPath = model
+                return o
+            }())
         XCTAssertEqual((detector as? YOLODetector)?.layout, .yolox)
         XCTAssertEqual(detector.classNames[7], "truck", "COCO's names for an 80-class export without its own")
     }
@@ -137,8 +159,11 @@ final class YOLOTests: XCTestCase {
         let v5 = dir.appendingPathComponent("yolov5-64.onnx").path
         let (ours5, reference5) = try compare(model: v5, media: video)
         assertSame(ours5, reference5, conf: 0.25, clip: Box(x1: 0, y1: 8, x2: 64, y2: 56))
-        XCTAssertTrue(ours5.contains { $0.classID == 1 && abs($0.score - 0.72) < 1e-5
-                && $0.box.iou(Box(centerX: 20, centerY: 30, width: 16, height: 24)) > 0.999 }, "\(ours5)")
+        XCTAssertTrue(
+            ours5.contains {
+                $0.classID == 1 && abs($0.score - 0.72) < 1e-5
+                    && $0.box.iou(Box(centerX: 20, centerY: 30, width: 16, height: 24)) > 0.999
+            }, "\(ours5)")
         var options = DetectorOptions()
         options.modelPath = v5
         let detector5 = try loadDetector(options)
@@ -149,8 +174,11 @@ final class YOLOTests: XCTestCase {
         let yx = dir.appendingPathComponent("yolox-64.onnx").path
         let (oursX, referenceX) = try compare(model: yx, media: video)
         assertSame(oursX, referenceX, conf: 0.25, clip: Box(x1: 0, y1: 0, x2: 64, y2: 48))
-        XCTAssertTrue(oursX.contains { $0.classID == 0 && abs($0.score - 0.855) < 1e-5
-                && $0.box.iou(Box(x1: 8, y1: 12, x2: 40, y2: 48)) > 0.999 }, "\(oursX)")
+        XCTAssertTrue(
+            oursX.contains {
+                $0.classID == 0 && abs($0.score - 0.855) < 1e-5
+                    && $0.box.iou(Box(x1: 8, y1: 12, x2: 40, y2: 48)) > 0.999
+            }, "\(oursX)")
         options.modelPath = yx
         let detectorX = try loadDetector(options)
         XCTAssertEqual(detectorX.input.alignment, .topLeft)
@@ -197,7 +225,8 @@ final class YOLOTests: XCTestCase {
         let empty = dir.appendingPathComponent("empty.onnx")
         try Data().write(to: empty)
         let truncated = dir.appendingPathComponent("truncated.onnx")
-        try Data(try Data(contentsOf: URL(fileURLWithPath: try Deps.model("yolov8s-fall.onnx"))).prefix(100_000)).write(to: truncated)
+        try Data(try Data(contentsOf: URL(fileURLWithPath: try Deps.model("yolov8s-fall.onnx"))).prefix(100_000)).write(
+            to: truncated)
 
         XCTAssertTrue(error(dir.appendingPathComponent("missing.onnx").path).hasPrefix("model not found:"))
         XCTAssertTrue(error(dir.path).hasPrefix("model not found:"), "a directory is not a model")
@@ -208,7 +237,9 @@ final class YOLOTests: XCTestCase {
         XCTAssertTrue(unknown.contains("match none of the layouts trackd understands: YOLOv8/YOLO11"), unknown)
         let forced = error(dir.appendingPathComponent("yolov5-64.onnx").path) { $0.layout = .ultralytics }
         XCTAssertTrue(forced.contains("forced layout: ultralytics"), forced)
-        let labels = error(dir.appendingPathComponent("yolox-64.onnx").path) { $0.labelsPath = dir.appendingPathComponent("none.txt").path }
+        let labels = error(dir.appendingPathComponent("yolox-64.onnx").path) {
+            $0.labelsPath = dir.appendingPathComponent("none.txt").path
+        }
         XCTAssertTrue(labels.hasPrefix("bad labels file"), labels)
         XCTAssertTrue(error(dir.appendingPathComponent("yolox-64.onnx").path) { $0.iou = 0 }.contains("--iou"))
     }
@@ -262,10 +293,15 @@ final class DetectionHelperTests: XCTestCase {
         XCTAssertEqual(TiledDetector.origins(length: 960, size: 540), [0, 420])
         XCTAssertEqual(TiledDetector.origins(length: 1000, size: 300), [0, 233, 467, 700])
         XCTAssertEqual(TiledDetector.origins(length: 540, size: 540), [0])
-        XCTAssertEqual(TiledDetector.regions(width: 640, height: 480, tileSize: 640), [Region(x: 0, y: 0, width: 640, height: 480)])
+        XCTAssertEqual(
+            TiledDetector.regions(width: 640, height: 480, tileSize: 640), [Region(x: 0, y: 0, width: 640, height: 480)])
         let regions = TiledDetector.regions(width: 960, height: 540, tileSize: 540)
-        XCTAssertEqual(regions, [Region(x: 0, y: 0, width: 960, height: 540), Region(x: 0, y: 0, width: 540, height: 540),
-                                 Region(x: 420, y: 0, width: 540, height: 540)])
+        XCTAssertEqual(
+            regions,
+            [
+                Region(x: 0, y: 0, width: 960, height: 540), Region(x: 0, y: 0, width: 540, height: 540),
+                Region(x: 420, y: 0, width: 540, height: 540)
+            ])
         let left = regions[1]
         XCTAssertTrue(TiledDetector.isCut(Box(x1: 500, y1: 100, x2: 539, y2: 200), by: left, width: 960, height: 540))
         XCTAssertFalse(TiledDetector.isCut(Box(x1: 0, y1: 0, x2: 100, y2: 540), by: left, width: 960, height: 540))

@@ -12,8 +12,11 @@ final class MOTFilesTests: XCTestCase {
             """
         let records = try MOTText.parse(text, file: "det.txt")
         XCTAssertEqual(records.count, 3)
-        XCTAssertEqual(records[0], MOTRecord(frame: 1, id: -1, left: 889.7, top: 422.6, width: 137.7, height: 520.4,
-                                             confidence: 0.94, classID: -1, visibility: -1))
+        XCTAssertEqual(
+            records[0],
+            MOTRecord(
+                frame: 1, id: -1, left: 889.7, top: 422.6, width: 137.7, height: 520.4,
+                confidence: 0.94, classID: -1, visibility: -1))
         XCTAssertEqual(records[1].classID, 7)
         XCTAssertEqual(records[1].visibility, 0.25)
         XCTAssertEqual(records[1].confidence, 0)
@@ -27,7 +30,7 @@ final class MOTFilesTests: XCTestCase {
             ("0,-1,1,2,3,4\n", 1, "frame must be a whole number from 1"),
             ("1.5,-1,1,2,3,4\n", 1, "frame must be a whole number from 1"),
             ("1,-1,1,2,-3,4\n", 1, "must not be negative"),
-            ("1,-1,1,2,nan,4\n", 1, "field 5 is not a number"),
+            ("1,-1,1,2,nan,4\n", 1, "field 5 is not a number")
         ]
         for (text, line, message) in cases {
             XCTAssertThrowsError(try MOTText.parse(text, file: "seq/det.txt")) { error in
@@ -44,9 +47,11 @@ final class MOTFilesTests: XCTestCase {
     /// decimals trackd logs and on arbitrary Doubles.
     func testShortestNumbersAreSwiftsOwn() {
         var generator = SystemRandomNumberGenerator()
-        var values: [Double] = [0, -0.0, 1, -1, 0.1, 0.2, 0.3, 1e-4, 9.999e-5, 0.00012, 1e15, 999_999_999_999_999.9, 1e16,
-                                .infinity, -.infinity, .nan, .ulpOfOne, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
-                                123_456_789.123456, 4_503_599_627_370_495.5, 0.000_123_456_7]
+        var values: [Double] = [
+            0, -0.0, 1, -1, 0.1, 0.2, 0.3, 1e-4, 9.999e-5, 0.00012, 1e15, 999_999_999_999_999.9, 1e16,
+            .infinity, -.infinity, .nan, .ulpOfOne, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+            123_456_789.123456, 4_503_599_627_370_495.5, 0.000_123_456_7
+        ]
         for _ in 0..<200_000 {
             let decimals = Double(Int.random(in: 0...7, using: &generator))
             let magnitude = Double.random(in: -5...16, using: &generator)
@@ -77,7 +82,8 @@ final class MOTFilesTests: XCTestCase {
     }
 
     func testSequenceInfo() throws {
-        let info = try SequenceInfo.parse("""
+        let info = try SequenceInfo.parse(
+            """
             [Sequence]
             name=MOT17-02-FRCNN
             imDir=img1
@@ -100,8 +106,9 @@ final class MOTFilesTests: XCTestCase {
             let text = "[Sequence]\nframeRate=30\nseqLength=299\nimWidth=1920\nimHeight=1080\n"
                 .replacingOccurrences(of: "\(key)=", with: "\(key)=\(value)\n; was ")
             XCTAssertThrowsError(try SequenceInfo.parse(text, file: "s.ini"), key) { error in
-                XCTAssertEqual((error as? MOTFileError)?.message,
-                               "\(key) must be a whole number from 1 to 999999999, found '\(value)'", key)
+                XCTAssertEqual(
+                    (error as? MOTFileError)?.message,
+                    "\(key) must be a whole number from 1 to 999999999, found '\(value)'", key)
             }
         }
     }

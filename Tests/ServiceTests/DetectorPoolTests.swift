@@ -1,9 +1,10 @@
-@testable import Detection
 import Geometry
-@testable import Service
 import Tracking
 import VideoIO
 import XCTest
+
+@testable import Detection
+@testable import Service
 
 /// Spool jobs share loaded detectors instead of reading the model for every job.
 final class DetectorPoolTests: XCTestCase {
@@ -23,10 +24,12 @@ final class DetectorPoolTests: XCTestCase {
 
     func testAJobTakesTheDetectorTheLastOneGaveBack() throws {
         let pool = DetectorPool()
-        let a = Stub(), b = Stub()
+        let a = Stub()
+        let b = Stub()
         pool.giveBack(a, settings: settings("m"), limit: 2)
         pool.giveBack(b, settings: settings("m"), limit: 2)
-        let first = try pool.take(settings("m")), second = try pool.take(settings("m"))
+        let first = try pool.take(settings("m"))
+        let second = try pool.take(settings("m"))
         XCTAssertTrue(first === a && second === b, "both kept, neither loaded again")
         // None idle now: the next job loads the model (which does not exist here).
         XCTAssertThrowsError(try pool.take(settings("m"))) { error in

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Service
 import XCTest
+
+@testable import Service
 
 /// What the status file says of jobs and streams, and what the watchdog measures:
 /// trackd's own progress, never a source's silence. On a clock the test sets.

@@ -114,10 +114,12 @@ final class SpoolJobTests: XCTestCase {
         let spool = try Spool(root: dir.path)
         try put(spool.media + "/good.mp4")
         for (job, range) in [("backwards.json", #""start": 10, "end": 5"#), ("instant.json", #""start": 5, "end": 5"#)] {
-            try #"{"video": "media/good.mp4", \#(range)}"#.write(toFile: spool.processing + "/" + job, atomically: true, encoding: .utf8)
+            try #"{"video": "media/good.mp4", \#(range)}"#.write(
+                toFile: spool.processing + "/" + job, atomically: true, encoding: .utf8)
         }
         XCTAssertThrowsError(try JobSpec.load("backwards.json", spool: spool, maxJobBytes: 4096)) { error in
-            XCTAssertEqual("\(error)".contains("backwards.json: 'end' (5.0 s) must not be before 'start' (10.0 s)"), true, "\(error)")
+            XCTAssertEqual(
+                "\(error)".contains("backwards.json: 'end' (5.0 s) must not be before 'start' (10.0 s)"), true, "\(error)")
         }
         XCTAssertEqual(try JobSpec.load("instant.json", spool: spool, maxJobBytes: 4096).end, 5)
     }

@@ -36,18 +36,23 @@ public enum TestError: Error, CustomStringConvertible {
     case command(String)
     case missing(String)
     public var description: String {
-        switch self { case .command(let text), .missing(let text): text }
+        switch self {
+        case .command(let text), .missing(let text): text
+        }
     }
 }
 
 /// Runs a program to completion and collects what it printed.
-public func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil,
-                       directory: URL? = nil) throws -> ProcessResult {
+public func runProcess(
+    _ executable: String, _ arguments: [String], stdin: Data? = nil,
+    directory: URL? = nil
+) throws -> ProcessResult {
     let process = Process()
     if let directory { process.currentDirectoryURL = directory }
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
     process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     let input = Pipe()
@@ -65,8 +70,9 @@ public func runProcess(_ executable: String, _ arguments: [String], stdin: Data?
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     errDone.wait()
     process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, stdout: outData,
-                         stderr: String(decoding: errData, as: UTF8.self))
+    return ProcessResult(
+        status: process.terminationStatus, stdout: outData,
+        stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// The reference decoder: ffmpeg's own tools on the same file.
@@ -75,12 +81,15 @@ public enum FFmpegCLI {
     /// `ffprobe -show_frames` reports for the first video stream; `nil` entries are N/A.
     /// `explode` makes the decoder drop damaged frames, as the reader does by default.
     public static func frameTimes(_ file: String, explode: Bool = false) throws -> [Double?] {
-        let result = try runProcess("ffprobe", ["-v", "error"] + (explode ? ["-err_detect", "explode"] : []) + [
-            "-select_streams", "v:0", "-show_frames",
-            "-show_entries", "frame=best_effort_timestamp_time", "-of", "json", file,
-        ])
+        let result = try runProcess(
+            "ffprobe",
+            ["-v", "error"] + (explode ? ["-err_detect", "explode"] : []) + [
+                "-select_streams", "v:0", "-show_frames",
+                "-show_entries", "frame=best_effort_timestamp_time", "-of", "json", file
+            ])
         guard let root = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any],
-              let frames = root["frames"] as? [[String: Any]] else {
+            let frames = root["frames"] as? [[String: Any]]
+        else {
             throw TestError.command("ffprobe printed no frames for \(file): \(result.stderr)")
         }
         return frames.map { ($0["best_effort_timestamp_time"] as? String).flatMap(Double.init) }
@@ -90,11 +99,13 @@ public enum FFmpegCLI {
     /// size when nil), with swscale's bicubic filter as the CLI uses by default.
     public static func rgbFrame(_ file: String, index: Int, width: Int? = nil, height: Int? = nil) throws -> [UInt8] {
         let scale = width.map { ",scale=\($0):\(height!)" } ?? ""
-        let result = try runProcess("ffmpeg", [
-            "-hide_banner", "-v", "error", "-i", file, "-map", "0:v:0",
-            "-vf", "select=eq(n\\,\(index))\(scale)", "-fps_mode", "passthrough",
-            "-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", "-",
-        ])
+        let result = try runProcess(
+            "ffmpeg",
+            [
+                "-hide_banner", "-v", "error", "-i", file, "-map", "0:v:0",
+                "-vf", "select=eq(n\\,\(index))\(scale)", "-fps_mode", "passthrough",
+                "-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"
+            ])
         guard result.status == 0, !result.stdout.isEmpty else {
             throw TestError.command("ffmpeg could not extract frame \(index) of \(file): \(result.stderr)")
         }
@@ -205,9 +216,13 @@ public enum DamagedMP4 {
     /// The intact file, in `dir`.
     public static func intact(in dir: URL) throws -> String {
         let path = dir.appendingPathComponent("intact.mp4").path
-        let made = try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-t", "5", "-r", "10",
-                                             "-c:v", "libx264", "-threads", "1", "-bf", "2", "-g", "12", "-pix_fmt", "yuv420p",
-                                             "-movflags", "+faststart", path])
+        let made = try runProcess(
+            "ffmpeg",
+            [
+                "-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-t", "5", "-r", "10",
+                "-c:v", "libx264", "-threads", "1", "-bf", "2", "-g", "12", "-pix_fmt", "yuv420p",
+                "-movflags", "+faststart", path
+            ])
         guard made.status == 0 else { throw TestError.command("ffmpeg: \(made.stderr)") }
         return path
     }
@@ -226,8 +241,10 @@ public enum DamagedMP4 {
         try patch(intact, box: "stts", name: name) { bytes, box in store(0x3FFF_FFFF, in: &bytes, at: box + 8) }
     }
 
-    private static func patch(_ intact: String, box name: String, name target: String,
-                              _ change: (inout [UInt8], Int) -> Void) throws -> String {
+    private static func patch(
+        _ intact: String, box name: String, name target: String,
+        _ change: (inout [UInt8], Int) -> Void
+    ) throws -> String {
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: intact)))
         let tag = Array(name.utf8)
         guard let at = (0..<(bytes.count - 4)).first(where: { Array(bytes[$0..<$0 + 4]) == tag }) else {

@@ -14,22 +14,28 @@ final class TrackLogTests: XCTestCase {
     private func header(maxLost: Double = 1) -> LogHeader {
         var tracker = TrackerConfig()
         tracker.maxLostSeconds = maxLost
-        return LogHeader(trackd: "test", created: "2026-01-01T00:00:00Z", source: .init(path: "/v.mp4", bytes: 10),
-                         video: .init(width: 640, height: 480, frameRate: 10, timeBase: "1/10"),
-                         detector: .init(model: "m", kind: "k", classes: ["person", "car, red"], confidence: 0.25, iou: 0.45, stride: 1),
-                         tracker: tracker)
+        return LogHeader(
+            trackd: "test", created: "2026-01-01T00:00:00Z", source: .init(path: "/v.mp4", bytes: 10),
+            video: .init(width: 640, height: 480, frameRate: 10, timeBase: "1/10"),
+            detector: .init(model: "m", kind: "k", classes: ["person", "car, red"], confidence: 0.25, iou: 0.45, stride: 1),
+            tracker: tracker)
     }
 
     private func frame(_ index: Int, _ tracks: [(Int, Int, Double)]) -> LogFrame {
-        LogFrame(frame: index, time: Double(index) / 10, tracks: tracks.map { id, cls, x in
-            LogTrack(id: id, class: cls == 0 ? "person" : "car, red", classId: cls, score: 0.5 + Double(id) / 100,
-                     box: [x, 20, 10, 30], state: "confirmed")
-        })
+        LogFrame(
+            frame: index, time: Double(index) / 10,
+            tracks: tracks.map { id, cls, x in
+                LogTrack(
+                    id: id, class: cls == 0 ? "person" : "car, red", classId: cls, score: 0.5 + Double(id) / 100,
+                    box: [x, 20, 10, 30], state: "confirmed")
+            })
     }
 
     /// Writes a log of `frames`, with an end line unless `end` is nil.
-    private func write(_ frames: [LogFrame], end: LogEnd? = LogEnd(status: .complete, frames: 0, tracks: 0, wallSeconds: 1),
-                       header: LogHeader? = nil) throws -> String {
+    private func write(
+        _ frames: [LogFrame], end: LogEnd? = LogEnd(status: .complete, frames: 0, tracks: 0, wallSeconds: 1),
+        header: LogHeader? = nil
+    ) throws -> String {
         let path = dir.appendingPathComponent("log.jsonl").path
         let writer = try TrackLogWriter(path: path)
         try writer.begin(header ?? self.header())
@@ -88,7 +94,8 @@ final class TrackLogTests: XCTestCase {
         let reader = try TrackLogReader(path: path)
         XCTAssertEqual(try reader.next(), .frame(frame(0, [])))
         XCTAssertThrowsError(try reader.next()) { error in
-            XCTAssertEqual(error as? TrackLogError, .malformedLine(path: path, line: 3, reason: "longer than 64 MiB; no track log line is"))
+            XCTAssertEqual(
+                error as? TrackLogError, .malformedLine(path: path, line: 3, reason: "longer than 64 MiB; no track log line is"))
         }
     }
 
@@ -118,11 +125,13 @@ final class TrackLogTests: XCTestCase {
     func testOtherMajorSchemasAndNonLogsAreRefused() throws {
         let path = try write([])
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        try text.replacingOccurrences(of: "trackd.tracklog/1", with: "trackd.tracklog/2.3").write(toFile: path, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "trackd.tracklog/1", with: "trackd.tracklog/2.3").write(
+            toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try TrackLogReader(path: path)) { error in
             XCTAssertEqual("\(error)", "\(path) has schema trackd.tracklog/2.3; this trackd reads trackd.tracklog/1")
         }
-        try text.replacingOccurrences(of: "trackd.tracklog/1", with: "trackd.tracklog/1.4").write(toFile: path, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "trackd.tracklog/1", with: "trackd.tracklog/1.4").write(
+            toFile: path, atomically: true, encoding: .utf8)
         XCTAssertNoThrow(try TrackLogReader(path: path), "a newer minor version is read")
         for content in ["", "hello\n", #"{"type":"frame","frame":0,"time":0,"tracks":[]}"# + "\n"] {
             try content.write(toFile: path, atomically: true, encoding: .utf8)
@@ -158,7 +167,9 @@ final class TrackLogTests: XCTestCase {
         var f = frame(3, [(7, 1, 1.25)])
         f.tracks[0].class = "quote \" back\\slash\ttab \u{1}"
         let line = f.jsonLine
-        XCTAssertTrue(line.hasPrefix(#"{"type":"frame","frame":3,"time":0.3,"tracks":[{"id":7,"class":"quote \" back\\slash\ttab \u0001","#), line)
+        XCTAssertTrue(
+            line.hasPrefix(
+                #"{"type":"frame","frame":3,"time":0.3,"tracks":[{"id":7,"class":"quote \" back\\slash\ttab \u0001","#), line)
         XCTAssertEqual(try JSONDecoder().decode(LogFrame.self, from: Data(line.utf8)), f)
     }
 
@@ -168,11 +179,14 @@ final class TrackLogTests: XCTestCase {
         func parse(_ line: String) throws -> (FrameFields, FrameLineParser.Parsed) {
             var fields = FrameFields()
             var bytes = Array(line.utf8)
-            let parsed = try bytes.withUnsafeMutableBufferPointer { try FrameLineParser.parse(UnsafeBufferPointer($0), into: &fields) }
+            let parsed = try bytes.withUnsafeMutableBufferPointer {
+                try FrameLineParser.parse(UnsafeBufferPointer($0), into: &fields)
+            }
             return (fields, parsed)
         }
         let extra = #""x":{"a":[1,-2.5e3,0.125,true,false,null],"e":{},"l":[], "k" : [ 1 , { "k" : "v" } ] }"#
-        let line = #"{"type":"frame",\#(extra),"frame":3,"time":0.1,"tracks":[{"id":7,"class":"x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","classId":1,"score":0.875,"box":[1e2,-0.0,12.345678901234567,"skipped",3E-2],"extra":[]}]}"#
+        let line =
+            #"{"type":"frame",\#(extra),"frame":3,"time":0.1,"tracks":[{"id":7,"class":"x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","classId":1,"score":0.875,"box":[1e2,-0.0,12.345678901234567,"skipped",3E-2],"extra":[]}]}"#
         let (fields, parsed) = try parse(line)
         XCTAssertEqual(parsed.type, "frame")
         XCTAssertNil(parsed.problem)
@@ -184,23 +198,30 @@ final class TrackLogTests: XCTestCase {
         XCTAssertEqual([t.left, t.top, t.width, t.height], [100, -0.0, 12.345678901234567, 0.03])
         XCTAssertEqual(t.state, "confirmed")
         // Every number form converts as strtod does, on the fast path and off it.
-        for text in ["0.1", "0.3", "123.45", "-7.25", "1e22", "9007199254740993", "0.000001", "1.7976931348623157e308",
-                     "4.9e-324", "123456789012345.6", "0.1234567890123456789", "5e-324", "2.2250738585072014e-308", "100.0"] {
+        for text in [
+            "0.1", "0.3", "123.45", "-7.25", "1e22", "9007199254740993", "0.000001", "1.7976931348623157e308",
+            "4.9e-324", "123456789012345.6", "0.1234567890123456789", "5e-324", "2.2250738585072014e-308", "100.0"
+        ] {
             let (f, _) = try parse(#"{"type":"frame","frame":0,"time":\#(text),"tracks":[]}"#)
             XCTAssertEqual(f.time.bitPattern, strtod(text, nil).bitPattern, text)
         }
-        for bad in ["", "{", #"{"a":}"#, #"{"a":1,}"#, #"{"a":[1 2]}"#, #"{"a":01}"#, #"{"a":1.}"#, #"{"a":-}"#, #"{"a":"\x"}"#,
-                    "{} {}", #"{"a":tru}"#, "{\"a\":\"a\tb\"}".replacingOccurrences(of: "\\t", with: "\t"),
-                    #"{"type":"frame","tracks":[{"class":"\ud800x"}]}"#] {
+        for bad in [
+            "", "{", #"{"a":}"#, #"{"a":1,}"#, #"{"a":[1 2]}"#, #"{"a":01}"#, #"{"a":1.}"#, #"{"a":-}"#, #"{"a":"\x"}"#,
+            "{} {}", #"{"a":tru}"#, "{\"a\":\"a\tb\"}".replacingOccurrences(of: "\\t", with: "\t"),
+            #"{"type":"frame","tracks":[{"class":"\ud800x"}]}"#
+        ] {
             XCTAssertThrowsError(try parse(bad), bad)
         }
         // A lone surrogate fits JSON's grammar: it is refused only in a string that is kept.
         XCTAssertNoThrow(try parse(#"{"a":"\ud800"}"#))
         // Fields of the wrong kind are named in a fixed order, whatever the keys' order.
-        XCTAssertEqual(try parse(#"{"tracks":[{"box":[1,2,3]}],"time":"x","type":"frame","frame":1}"#).1.problem?.reason,
-                       "missing or bad time")
-        XCTAssertEqual(try parse(#"{"type":"frame","frame":1,"time":0,"tracks":[{"id":1,"class":"a","classId":0,"score":1,"box":[1,2,3]}]}"#).1.problem?.reason,
-                       "tracks[0].box must have 4 numbers")
+        XCTAssertEqual(
+            try parse(#"{"tracks":[{"box":[1,2,3]}],"time":"x","type":"frame","frame":1}"#).1.problem?.reason,
+            "missing or bad time")
+        XCTAssertEqual(
+            try parse(#"{"type":"frame","frame":1,"time":0,"tracks":[{"id":1,"class":"a","classId":0,"score":1,"box":[1,2,3]}]}"#)
+                .1.problem?.reason,
+            "tracks[0].box must have 4 numbers")
         XCTAssertEqual(try parse(#"{"type":"end","status":"complete"}"#).1.type, "end")
     }
 
@@ -209,7 +230,9 @@ final class TrackLogTests: XCTestCase {
         let path = try write(frames)
         func export(_ format: ExportFormat) throws -> (String, ExportSummary) {
             var text = ""
-            let summary = try FrameExporter.export(try TrackLogReader(path: path), format: format) { text += String(decoding: $0, as: UTF8.self) }
+            let summary = try FrameExporter.export(try TrackLogReader(path: path), format: format) {
+                text += String(decoding: $0, as: UTF8.self)
+            }
             return (text, summary)
         }
         let (mot, summary) = try export(.mot)
@@ -265,14 +288,16 @@ final class TrackLogTests: XCTestCase {
         XCTAssertEqual(filled.first?.1.score, 0.51)
         XCTAssertEqual(filled.first?.1.class, "person")
         XCTAssertFalse(out.contains { f in f.frame > 1 && f.tracks.contains { $0.id == 2 } }, "nothing after track 2's end")
-        XCTAssertFalse(out.contains { f in (3...19).contains(f.frame) && f.tracks.contains { $0.id == 3 } }, "a 1.8 s gap stays open")
+        XCTAssertFalse(
+            out.contains { f in (3...19).contains(f.frame) && f.tracks.contains { $0.id == 3 } }, "a 1.8 s gap stays open")
 
         // Through the exporter, with the limit the tracker's: the same three boxes.
         let path = try? write(frames)
         var text = ""
-        XCTAssertNoThrow(try FrameExporter.export(try TrackLogReader(path: path!), format: .csv, refiner: Refiner(maxGap: 1, sigma: 0)) {
-            text += String(decoding: $0, as: UTF8.self)
-        })
+        XCTAssertNoThrow(
+            try FrameExporter.export(try TrackLogReader(path: path!), format: .csv, refiner: Refiner(maxGap: 1, sigma: 0)) {
+                text += String(decoding: $0, as: UTF8.self)
+            })
         XCTAssertEqual(text.split(separator: "\n").filter { $0.hasSuffix(",interpolated") }.count, 3)
     }
 

@@ -5,8 +5,10 @@ import XCTest
 /// A failed command: exit status 1, one line on stderr starting `trackd: error: ` and
 /// containing `text`, and (unless the command reports work done before failing)
 /// nothing on stdout.
-func assertOneLineError(_ result: ProcessResult, contains text: String, stdoutEmpty: Bool = true,
-                        file: StaticString = #filePath, line: UInt = #line) {
+func assertOneLineError(
+    _ result: ProcessResult, contains text: String, stdoutEmpty: Bool = true,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(result.status, 1, file: file, line: line)
     XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "stderr: \(result.stderr)", file: file, line: line)
     XCTAssertTrue(result.stderr.hasPrefix("trackd: error: "), result.stderr, file: file, line: line)
@@ -17,7 +19,8 @@ func assertOneLineError(_ result: ProcessResult, contains text: String, stdoutEm
 /// Every record of a track log: its reader (header, cut-off tail), frames and end line.
 func readLog(_ path: String) throws -> (reader: TrackLogReader, frames: [LogFrame], end: LogEnd?) {
     let reader = try TrackLogReader(path: path)
-    var frames: [LogFrame] = [], end: LogEnd?
+    var frames: [LogFrame] = []
+    var end: LogEnd?
     while let record = try reader.next() {
         switch record {
         case .frame(let f): frames.append(f)

@@ -17,7 +17,7 @@ final class CommandLineTests: XCTestCase {
             (["export"], "trackd: error: Missing expected argument '<log>'"),
             (["serve", "--config"], "trackd: error: Missing value for '--config <file>'"),
             (["render", "v.mp4"], "trackd: error: Missing expected argument"),
-            (["nosuch"], "trackd: error: Unexpected argument 'nosuch'"),
+            (["nosuch"], "trackd: error: Unexpected argument 'nosuch'")
         ]
         for (arguments, start) in cases {
             let result = try runProcess(trackd, arguments)

@@ -23,13 +23,18 @@ final class DetectCommandTests: XCTestCase {
         // --classes keeps the named classes; an unknown name lists the model's.
         let people = try runProcess(trackd, ["detect", image, "--classes", "person"])
         XCTAssertEqual(people.output.split(separator: "\n").dropFirst().map { $0.split(separator: " ")[2] }, ["person"])
-        assertOneLineError(try runProcess(trackd, ["detect", image, "--classes", "person,pedestrian"]),
-                           contains: "unknown class 'pedestrian'; the model's classes are person, bicycle, car, motorcycle")
+        assertOneLineError(
+            try runProcess(trackd, ["detect", image, "--classes", "person,pedestrian"]),
+            contains: "unknown class 'pedestrian'; the model's classes are person, bicycle, car, motorcycle")
     }
 
     func testYOLOv8ExportAsJSON() throws {
-        let result = try runProcess(trackd, ["detect", "--model", try Deps.model("yolov8s-fall.onnx"), "--json",
-                                             "--classes", "Normal", try Deps.media("vtest.avi"), "--frames", "3"])
+        let result = try runProcess(
+            trackd,
+            [
+                "detect", "--model", try Deps.model("yolov8s-fall.onnx"), "--json",
+                "--classes", "Normal", try Deps.media("vtest.avi"), "--frames", "3"
+            ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let frames = try result.output.split(separator: "\n").map {
             try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
@@ -51,14 +56,18 @@ final class DetectCommandTests: XCTestCase {
         let text = dir.appendingPathComponent("model.onnx")
         try "hello\n".write(to: text, atomically: true, encoding: .utf8)
         let image = try Deps.media("person.jpg")
-        assertOneLineError(try runProcess(trackd, ["detect", "--model", dir.appendingPathComponent("none.onnx").path, image]),
-                           contains: "model not found")
-        assertOneLineError(try runProcess(trackd, ["detect", "--model", text.path, image]),
-                           contains: "not a model OpenVINO can read")
-        assertOneLineError(try runProcess(trackd, ["detect", dir.appendingPathComponent("none.jpg").path]),
-                           contains: "file not found")
-        assertOneLineError(try runProcess(trackd, ["detect", Fixtures.path("not-a-video.mp4")]),
-                           contains: "not a media file")
+        assertOneLineError(
+            try runProcess(trackd, ["detect", "--model", dir.appendingPathComponent("none.onnx").path, image]),
+            contains: "model not found")
+        assertOneLineError(
+            try runProcess(trackd, ["detect", "--model", text.path, image]),
+            contains: "not a model OpenVINO can read")
+        assertOneLineError(
+            try runProcess(trackd, ["detect", dir.appendingPathComponent("none.jpg").path]),
+            contains: "file not found")
+        assertOneLineError(
+            try runProcess(trackd, ["detect", Fixtures.path("not-a-video.mp4")]),
+            contains: "not a media file")
         let bad = try runProcess(trackd, ["detect", "--precision", "f64", image])
         XCTAssertEqual(bad.status, 64)
         XCTAssertTrue(bad.stderr.contains("Please provide one of 'auto', 'f32', 'bf16' or 'f16'"), bad.stderr)
@@ -73,7 +82,8 @@ final class DetectCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let copy = dir.appendingPathComponent("trackd")
         try FileManager.default.copyItem(atPath: trackd, toPath: copy.path)
-        assertOneLineError(try runProcess(copy.path, ["detect", try Deps.media("person.jpg")]),
-                           contains: "the default model is not installed")
+        assertOneLineError(
+            try runProcess(copy.path, ["detect", try Deps.media("person.jpg")]),
+            contains: "the default model is not installed")
     }
 }

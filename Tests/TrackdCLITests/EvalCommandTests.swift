@@ -26,7 +26,8 @@ final class EvalCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let results = try makeGroundTruth(in: dir)
         // Person 1 tracked throughout; person 2 missed in frame 3.
-        try "1,5,10,10,50,100,1,-1,-1,-1\n2,5,10,10,50,100,1,-1,-1,-1\n3,5,10,10,50,100,1,-1,-1,-1\n1,6,200,10,50,100,1,-1,-1,-1\n2,6,200,10,50,100,1,-1,-1,-1\n"
+        try
+            "1,5,10,10,50,100,1,-1,-1,-1\n2,5,10,10,50,100,1,-1,-1,-1\n3,5,10,10,50,100,1,-1,-1,-1\n1,6,200,10,50,100,1,-1,-1,-1\n2,6,200,10,50,100,1,-1,-1,-1\n"
             .write(to: results.appendingPathComponent("SEQ-1.txt"), atomically: true, encoding: .utf8)
         let gt = dir.appendingPathComponent("gt").path
 
@@ -69,7 +70,8 @@ final class EvalCommandTests: XCTestCase {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let results = try makeGroundTruth(in: dir)
-        try "1,5,10,10,50,100\n1,5,200,10,50,100\n".write(to: results.appendingPathComponent("SEQ-1.txt"), atomically: true, encoding: .utf8)
+        try "1,5,10,10,50,100\n1,5,200,10,50,100\n".write(
+            to: results.appendingPathComponent("SEQ-1.txt"), atomically: true, encoding: .utf8)
         let result = try runProcess(trackd, ["eval", "--gt", dir.appendingPathComponent("gt").path, "--results", results.path])
         assertOneLineError(result, contains: "SEQ-1: frame 1 has track id 5 more than once")
     }
@@ -87,7 +89,8 @@ final class EvalCommandTests: XCTestCase {
         let gt = try String(contentsOf: e2e.appendingPathComponent("MOT17-02/gt/gt.txt"), encoding: .utf8)
             .split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
         // The people to track (mark 1, class 1), and boxes on the static people (class 7).
-        let people = gt.filter { $0[6] == "1" && $0[7] == "1" }, statics = gt.filter { $0[7] == "7" }
+        let people = gt.filter { $0[6] == "1" && $0[7] == "1" }
+        let statics = gt.filter { $0[7] == "7" }
         XCTAssertGreaterThan(statics.count, 1000)
         try (people + statics).map { $0[0..<6].joined(separator: ",") + ",1,-1,-1,-1\n" }.joined()
             .write(to: results.appendingPathComponent("MOT17-02.txt"), atomically: true, encoding: .utf8)
@@ -97,8 +100,10 @@ final class EvalCommandTests: XCTestCase {
             let run = try runProcess(Deps.script("mot-eval"), [results.path, "--gt", e2e.path, "--json", json] + extra)
             XCTAssertEqual(run.status, 0, run.stderr)
             XCTAssertTrue(run.output.contains("COMBINED"), run.output)
-            let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
-            return try XCTUnwrap(((root["trackers"] as? [String: Any])?["results"] as? [String: Any])?["COMBINED"] as? [String: Any])
+            let root = try XCTUnwrap(
+                JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+            return try XCTUnwrap(
+                ((root["trackers"] as? [String: Any])?["results"] as? [String: Any])?["COMBINED"] as? [String: Any])
         }
         let mot17 = try combined([])
         XCTAssertEqual(mot17["HOTA"] as? Double, 100)
@@ -108,7 +113,8 @@ final class EvalCommandTests: XCTestCase {
         XCTAssertEqual(mot15["FP"] as? Int, statics.count, "no preprocessing: each is a false positive")
         XCTAssertEqual(mot15["FN"] as? Int, 0)
 
-        let missing = try runProcess(Deps.script("mot-eval"), [results.path, "--gt", BenchmarkData.directory.appendingPathComponent("MOT15/e2e").path])
+        let missing = try runProcess(
+            Deps.script("mot-eval"), [results.path, "--gt", BenchmarkData.directory.appendingPathComponent("MOT15/e2e").path])
         XCTAssertEqual(missing.status, 1)
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
         XCTAssertTrue(missing.stderr.contains("no results for sequence TUD-Campus"), missing.stderr)
@@ -130,7 +136,8 @@ final class EvalCommandTests: XCTestCase {
         let root = try XCTUnwrap(JSONSerialization.jsonObject(with: referenceJSON) as? [String: Any])
         let expected = try XCTUnwrap((root["trackers"] as? [String: Any])?["results"] as? [String: [String: Any]])
 
-        let ours = try runProcess(trackd, ["eval", "--json", "--gt", Self.valhalf, "--results", dir.appendingPathComponent("results").path])
+        let ours = try runProcess(
+            trackd, ["eval", "--json", "--gt", Self.valhalf, "--results", dir.appendingPathComponent("results").path])
         XCTAssertEqual(ours.status, 0, ours.stderr)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: ours.stdout) as? [String: Any])
         var rows = try XCTUnwrap(object["sequences"] as? [[String: Any]])
@@ -141,16 +148,20 @@ final class EvalCommandTests: XCTestCase {
             let name = try XCTUnwrap(row["sequence"] as? String)
             let want = try XCTUnwrap(expected[name], name)
             for key in ["HOTA", "DetA", "AssA", "MOTA", "IDF1"] {
-                let a = try XCTUnwrap(row[key] as? Double), b = try XCTUnwrap(want[key] as? Double)
+                let a = try XCTUnwrap(row[key] as? Double)
+                let b = try XCTUnwrap(want[key] as? Double)
                 XCTAssertEqual(a, b, accuracy: 0.05, "\(name) \(key)")
             }
             for key in ["IDSW", "FP", "FN", "MT", "ML", "Frag"] {
                 XCTAssertEqual(row[key] as? Int, want[key] as? Int, "\(name) \(key)")
             }
         }
-        let c = rows.last!, w = expected["COMBINED"]!
-        print(String(format: "parity (trackd / TrackEval): HOTA %.3f / %.3f, MOTA %.3f / %.3f, IDF1 %.3f / %.3f",
-                     c["HOTA"] as! Double, w["HOTA"] as! Double, c["MOTA"] as! Double, w["MOTA"] as! Double,
-                     c["IDF1"] as! Double, w["IDF1"] as! Double))
+        let c = rows.last!
+        let w = expected["COMBINED"]!
+        print(
+            String(
+                format: "parity (trackd / TrackEval): HOTA %.3f / %.3f, MOTA %.3f / %.3f, IDF1 %.3f / %.3f",
+                c["HOTA"] as! Double, w["HOTA"] as! Double, c["MOTA"] as! Double, w["MOTA"] as! Double,
+                c["IDF1"] as! Double, w["IDF1"] as! Double))
     }
 }

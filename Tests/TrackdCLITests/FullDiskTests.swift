@@ -14,7 +14,8 @@ final class FullDiskTests: XCTestCase {
         let log = dir.appendingPathComponent("log.jsonl").path
         XCTAssertEqual(try runProcess(trackd, ["track", "--detections", det, "--out", log]).status, 0)
         for format in ["mot", "csv", "tracks"] {
-            let result = try runProcess("/bin/sh", ["-c", "exec \"$0\" export \"$1\" --format \(format) > /dev/full", trackd, log])
+            let result = try runProcess(
+                "/bin/sh", ["-c", "exec \"$0\" export \"$1\" --format \(format) > /dev/full", trackd, log])
             XCTAssertEqual(result.status, 1, format)
             XCTAssertEqual(result.stderr, "trackd: error: cannot write standard output: No space left on device\n", format)
         }

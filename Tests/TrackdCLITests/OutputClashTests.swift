@@ -30,18 +30,23 @@ final class OutputClashTests: XCTestCase {
             (["track", path("v.mp4"), "--mot-out", path("v.mp4")], "is the input video"),
             (["track", path("v.mp4"), "--out", path("link.mp4")], "is the input video"),
             (["track", path("v.mp4"), "--out", path("hard.mp4")], "is the input video"),
-            (["track", path("v.mp4"), "--out", path("x.jsonl"), "--mot-out", path("x.jsonl")], "--out and --mot-out name the same file"),
+            (
+                ["track", path("v.mp4"), "--out", path("x.jsonl"), "--mot-out", path("x.jsonl")],
+                "--out and --mot-out name the same file"
+            ),
             (["track", path("v.mp4"), "--out", dir.path + "/./x.jsonl", "--mot-out", path("x.jsonl")], "name the same file"),
             (["track", "--detections", path("det.txt"), "--mot-out", path("det.txt")], "is the --detections file"),
             (["render", path("v.mp4"), path("v.jsonl"), "-o", path("v.mp4")], "-o \(path("v.mp4")) is the video"),
             (["render", path("v.mp4"), path("v.jsonl"), "-o", path("v.jsonl")], "is the log"),
-            (["export", path("v.jsonl"), "--format", "csv", "--out", path("v.jsonl")], "--out \(path("v.jsonl")) is the log"),
+            (["export", path("v.jsonl"), "--format", "csv", "--out", path("v.jsonl")], "--out \(path("v.jsonl")) is the log")
         ]
         for (arguments, message) in cases {
             let started = Date()
             let result = try runProcess(trackd, arguments)
             assertOneLineError(result, contains: message)
-            XCTAssertTrue(result.stderr.contains("refusing to write over an input") || result.stderr.contains("give each its own"), result.stderr)
+            XCTAssertTrue(
+                result.stderr.contains("refusing to write over an input") || result.stderr.contains("give each its own"),
+                result.stderr)
             XCTAssertLessThan(Date().timeIntervalSince(started), 30, "\(arguments)")
             XCTAssertEqual(contents("v.mp4"), video, "\(arguments): the video is untouched")
             XCTAssertEqual(contents("v.jsonl"), log, "\(arguments): the log is untouched")
@@ -49,7 +54,8 @@ final class OutputClashTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.jsonl")), "nothing written: \(arguments)")
         }
         // Distinct files are fine.
-        let ok = try runProcess(trackd, ["track", "--detections", path("det.txt"), "--out", path("r.jsonl"), "--mot-out", path("r.txt")])
+        let ok = try runProcess(
+            trackd, ["track", "--detections", path("det.txt"), "--out", path("r.jsonl"), "--mot-out", path("r.txt")])
         XCTAssertEqual(ok.status, 0, ok.stderr)
     }
 }

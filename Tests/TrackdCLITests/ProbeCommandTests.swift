@@ -15,16 +15,20 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(result.stderr, "")
         let text = result.output
-        for expected in ["container:  mov,mp4,m4a,3gp,3g2,mj2", "codec:      h264 (", "size:       320x240, yuv420p",
-                         "frame rate: 30 fps (30/1)", "duration:   2 s", "audio:      none"] {
+        for expected in [
+            "container:  mov,mp4,m4a,3gp,3g2,mj2", "codec:      h264 (", "size:       320x240, yuv420p",
+            "frame rate: 30 fps (30/1)", "duration:   2 s", "audio:      none"
+        ] {
             XCTAssertTrue(text.contains(expected), "missing '\(expected)' in:\n\(text)")
         }
         XCTAssertFalse(text.contains("frames:"), "frames are counted only with --count")
     }
 
     func testCountWithJSON() throws {
-        for (name, frames, codec, width, audio) in [("h264.mp4", 60, "h264", 320, 0), ("mjpeg.avi", 25, "mjpeg", 192, 0),
-                                                     ("hevc-audio.mkv", 50, "hevc", 320, 1), ("vfr.mp4", 36, "h264", 320, 0)] {
+        for (name, frames, codec, width, audio) in [
+            ("h264.mp4", 60, "h264", 320, 0), ("mjpeg.avi", 25, "mjpeg", 192, 0),
+            ("hevc-audio.mkv", 50, "hevc", 320, 1), ("vfr.mp4", 36, "h264", 320, 0)
+        ] {
             let result = try probe(["--json", "--count", Fixtures.path(name)])
             XCTAssertEqual(result.status, 0, result.stderr)
             let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
@@ -63,9 +67,11 @@ final class ProbeCommandTests: XCTestCase {
     }
 
     func testBadInputsExitNonZeroWithOneLine() throws {
-        for (name, text) in [("no-such-file.mp4", "file not found"), ("empty.mp4", "not a media file"),
-                             ("not-a-video.mp4", "not a media file"), ("audio-only.m4a", "no video stream"),
-                             ("unknown-codec.avi", "unsupported codec")] {
+        for (name, text) in [
+            ("no-such-file.mp4", "file not found"), ("empty.mp4", "not a media file"),
+            ("not-a-video.mp4", "not a media file"), ("audio-only.m4a", "no video stream"),
+            ("unknown-codec.avi", "unsupported codec")
+        ] {
             let result = try probe([Fixtures.path(name)])
             assertOneLineError(result, contains: text)
         }
@@ -108,8 +114,12 @@ final class ProbeCommandTests: XCTestCase {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let ts = dir.appendingPathComponent("damaged.ts").path
-        let made = try runProcess("ffmpeg", ["-v", "error", "-i", try Deps.media("vtest.avi"), "-t", "8", "-c:v", "libx264",
-                                             "-g", "25", "-bf", "2", "-pix_fmt", "yuv420p", ts])
+        let made = try runProcess(
+            "ffmpeg",
+            [
+                "-v", "error", "-i", try Deps.media("vtest.avi"), "-t", "8", "-c:v", "libx264",
+                "-g", "25", "-bf", "2", "-pix_fmt", "yuv420p", ts
+            ])
         XCTAssertEqual(made.status, 0, made.stderr)
         // Bursts of random bytes through the middle half, always the same ones.
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ts)))
@@ -142,7 +152,7 @@ final class ProbeCommandTests: XCTestCase {
             ("remux-h264.avi", ["-i", Fixtures.path("h264.mp4"), "-c", "copy"]),
             ("mpeg4.avi", ["-i", bframes, "-c:v", "mpeg4", "-bf", "2"]),
             ("mjpeg.avi", ["-i", bframes, "-c:v", "mjpeg", "-q:v", "5"]),
-            ("x264.avi", ["-i", bframes, "-c:v", "libx264", "-threads", "1"]),
+            ("x264.avi", ["-i", bframes, "-c:v", "libx264", "-threads", "1"])
         ]
         for (name, arguments) in made {
             let path = dir.appendingPathComponent(name).path
@@ -172,10 +182,12 @@ final class ProbeCommandTests: XCTestCase {
         let (silent, port) = try loopbackSocket(SOCK_STREAM)
         defer { close(silent) }
         XCTAssertEqual(listen(silent, 8), 0)
-        assertOneLineError(try probe(["-o", "timeout=1000000", "rtsp://127.0.0.1:\(port)/live"]),
-                           contains: "rtsp://127.0.0.1:\(port)/live: timed out: nothing received in 1 s")
-        assertOneLineError(try probe(["-o", "rw_timeout=1000000", "http://127.0.0.1:\(port)/a.mp4"]),
-                           contains: "http://127.0.0.1:\(port)/a.mp4: timed out")
+        assertOneLineError(
+            try probe(["-o", "timeout=1000000", "rtsp://127.0.0.1:\(port)/live"]),
+            contains: "rtsp://127.0.0.1:\(port)/live: timed out: nothing received in 1 s")
+        assertOneLineError(
+            try probe(["-o", "rw_timeout=1000000", "http://127.0.0.1:\(port)/a.mp4"]),
+            contains: "http://127.0.0.1:\(port)/a.mp4: timed out")
     }
 
     func testURLWithInputOptions() throws {
@@ -189,7 +201,8 @@ final class ProbeCommandTests: XCTestCase {
 
         // A misspelt option is an error, not silently ignored.
         let unknown = try probe(["-o", "rtsp_transprot=tcp", url])
-        assertOneLineError(unknown, contains: "invalid option: no FFmpeg component of this input takes the option(s) rtsp_transprot")
+        assertOneLineError(
+            unknown, contains: "invalid option: no FFmpeg component of this input takes the option(s) rtsp_transprot")
         let malformed = try probe(["-o", "novalue", url])
         XCTAssertNotEqual(malformed.status, 0)
         XCTAssertTrue(malformed.stderr.contains("key=value"), malformed.stderr)

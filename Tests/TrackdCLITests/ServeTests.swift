@@ -45,8 +45,12 @@ final class ServeTests: XCTestCase {
         let sub = folder.appendingPathComponent(String(seconds))
         try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
         let path = sub.appendingPathComponent(name).path
-        let made = try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-vf", "scale=384:288",
-                                              "-t", String(seconds), "-c:v", "libx264", "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", path])
+        let made = try runProcess(
+            "ffmpeg",
+            [
+                "-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-vf", "scale=384:288",
+                "-t", String(seconds), "-c:v", "libx264", "-g", "10", "-bf", "0", "-pix_fmt", "yuv420p", path
+            ])
         guard made.status == 0 else { throw TestError.command("ffmpeg could not make \(name): \(made.stderr)") }
         Self.clips[key] = path
         return path
@@ -131,7 +135,8 @@ final class ServeTests: XCTestCase {
     /// The status file's entry for stream `name`.
     private func stream(_ name: String) -> [String: Any]? {
         guard let data = FileManager.default.contents(atPath: spool + "/status.json"),
-              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
         return (root["streams"] as? [[String: Any]])?.first { $0["name"] as? String == name }
     }
 
@@ -149,8 +154,10 @@ final class ServeTests: XCTestCase {
     private func startSender(_ clip: String, port: Int) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        p.arguments = ["-v", "error", "-readrate", "2", "-stream_loop", "-1", "-i", clip,
-                       "-c", "copy", "-f", "mpegts", "udp://127.0.0.1:\(port)?pkt_size=1316"]
+        p.arguments = [
+            "-v", "error", "-readrate", "2", "-stream_loop", "-1", "-i", clip,
+            "-c", "copy", "-f", "mpegts", "udp://127.0.0.1:\(port)?pkt_size=1316"
+        ]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -178,7 +185,7 @@ final class ServeTests: XCTestCase {
             "escape.json": #"{"video": "media/escape.mp4"}"#,
             "malformed.json": #"{"video": "media/x.mp4""#,
             "unknown.json": #"{"video": "media/x.mp4", "exec": "rm -rf /"}"#,
-            "huge.json": #"{"video": "media/x.mp4", "pad": ""# + String(repeating: "x", count: 10_000) + #""}"#,
+            "huge.json": #"{"video": "media/x.mp4", "pad": ""# + String(repeating: "x", count: 10_000) + #""}"#
         ]
         for (name, text) in jobs { try text.write(toFile: spool + "/inbox/" + name, atomically: true, encoding: .utf8) }
         try FileManager.default.createSymbolicLink(atPath: spool + "/inbox/passwd.mp4", withDestinationPath: "/etc/passwd")
@@ -210,8 +217,11 @@ final class ServeTests: XCTestCase {
         try wait("four jobs to end") { files("done").count == 3 && files("failed").count == 2 * refused + 2 }
         XCTAssertEqual(files("done"), ["a.mp4", "b.avi", "c.mp4"])
         XCTAssertTrue(files("failed").contains("bad.mp4") && files("failed").contains("bad.mp4.error.json"))
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: spool + "/failed/bad.mp4.error.json"))) as? [String: Any]
-        XCTAssertTrue((report?["error"] as? String)?.contains("truncated or corrupt video") ?? false, "\(String(describing: report))")
+        let report =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: spool + "/failed/bad.mp4.error.json")))
+            as? [String: Any]
+        XCTAssertTrue(
+            (report?["error"] as? String)?.contains("truncated or corrupt video") ?? false, "\(String(describing: report))")
         for (name, video) in [("a", "h264.mp4"), ("b", "mjpeg.avi"), ("c", "vfr.mp4")] {
             let log = try readLog(spool + "/logs/\(name).jsonl")
             XCTAssertEqual(log.end?.status, .complete, name)
@@ -234,11 +244,15 @@ final class ServeTests: XCTestCase {
         let dead = try runProcess(trackd, ["status", "--config", dir.appendingPathComponent("trackd.json").path])
         XCTAssertEqual(dead.status, 3)
         XCTAssertTrue(dead.output.isEmpty, dead.output)
-        XCTAssertTrue(dead.stderr.hasPrefix("trackd: error: trackd serve is not running: its process \(daemon.processIdentifier) is gone"), dead.stderr)
+        XCTAssertTrue(
+            dead.stderr.hasPrefix("trackd: error: trackd serve is not running: its process \(daemon.processIdentifier) is gone"),
+            dead.stderr)
         XCTAssertEqual(dead.stderr.filter { $0 == "\n" }.count, 1, dead.stderr)
         let none = try runProcess(trackd, ["status", "--status-file", dir.appendingPathComponent("none.json").path])
         XCTAssertEqual(none.status, 3)
-        XCTAssertEqual(none.stderr, "trackd: error: trackd serve is not running: no status file at \(dir.appendingPathComponent("none.json").path)\n")
+        XCTAssertEqual(
+            none.stderr,
+            "trackd: error: trackd serve is not running: no status file at \(dir.appendingPathComponent("none.json").path)\n")
         XCTAssertLessThan(seconds, 5)
     }
 
@@ -261,8 +275,10 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(files("done"), ["cam-2.json", "cam.avi", "dup-2.mp4", "dup.mp4"])
         XCTAssertEqual(files("failed"), ["dup-3.mp4", "dup-3.mp4.error.json"])
         XCTAssertEqual(files("logs"), ["cam-2.jsonl", "cam.jsonl", "dup-2.jsonl", "dup-3.jsonl", "dup.jsonl"])
-        for (log, video, status) in [("dup", "h264.mp4", LogEnd.Status.complete), ("dup-2", "h264.mp4", .complete),
-                                     ("cam", "mjpeg.avi", .complete), ("cam-2", "vfr.mp4", .complete)] {
+        for (log, video, status) in [
+            ("dup", "h264.mp4", LogEnd.Status.complete), ("dup-2", "h264.mp4", .complete),
+            ("cam", "mjpeg.avi", .complete), ("cam-2", "vfr.mp4", .complete)
+        ] {
             let read = try readLog(spool + "/logs/\(log).jsonl")
             XCTAssertEqual(read.end?.status, status, log)
             XCTAssertEqual(read.frames.count, try FFmpegCLI.frameTimes(Fixtures.path(video)).count, log)
@@ -280,7 +296,9 @@ final class ServeTests: XCTestCase {
         for run in 0..<2 {
             try? FileManager.default.removeItem(atPath: spool)
             // Streams that cannot open (no such file) retry every 0.2 s: a steady source of lines.
-            let streams = (1...3).map { #"{"name": "cam\#($0)", "url": "\#(dir.path)/none-\#($0).mp4", "retryInitialSeconds": 0.2, "retryMaxSeconds": 0.2}"# }
+            let streams = (1...3).map {
+                #"{"name": "cam\#($0)", "url": "\#(dir.path)/none-\#($0).mp4", "retryInitialSeconds": 0.2, "retryMaxSeconds": 0.2}"#
+            }
             let daemon = try start(try config(#", "workers": 2, "streams": [\#(streams.joined(separator: ", "))]"#))
             try wait("the spool (run \(run))") { FileManager.default.fileExists(atPath: spool + "/inbox") }
             try drop(Fixtures.path("h264.mp4"), as: "a.mp4")
@@ -393,10 +411,12 @@ final class ServeTests: XCTestCase {
     func testLiveStreamsReconnectRotateAndNeverBlockAStop() throws {
         let clip = try clip(seconds: 4)
         let ports = try (0..<3).map { _ in try freeUDPPort() }
-        let daemon = try start(try config(#", "streams": ["#
-            + #"{"name": "cam1", "url": "udp://127.0.0.1:\#(ports[0])", "options": {\#(quickProbe)}, "retryInitialSeconds": 0.5, "retryMaxSeconds": 2}, "#
-            + #"{"name": "cam2", "url": "udp://127.0.0.1:\#(ports[1])", "options": {\#(quickProbe)}, "rotateSeconds": 1}, "#
-            + #"{"name": "cam3", "url": "udp://127.0.0.1:\#(ports[2])", "options": {"timeout": "0"}}]"#))
+        let daemon = try start(
+            try config(
+                #", "streams": ["#
+                    + #"{"name": "cam1", "url": "udp://127.0.0.1:\#(ports[0])", "options": {\#(quickProbe)}, "retryInitialSeconds": 0.5, "retryMaxSeconds": 2}, "#
+                    + #"{"name": "cam2", "url": "udp://127.0.0.1:\#(ports[1])", "options": {\#(quickProbe)}, "rotateSeconds": 1}, "#
+                    + #"{"name": "cam3", "url": "udp://127.0.0.1:\#(ports[2])", "options": {"timeout": "0"}}]"#))
         try wait("the daemon to be ready") { daemonLog().contains("serving ") }
         var cam1 = try startSender(clip, port: ports[0])
         _ = try startSender(clip, port: ports[1])
@@ -427,8 +447,9 @@ final class ServeTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(log.frames.count, before + 20)
         XCTAssertTrue(zip(log.frames, log.frames.dropFirst()).allSatisfy { $0.time < $1.time }, "times keep increasing")
         // (Dropped frames leave gaps; the reconnection must not start again from 0.)
-        XCTAssertTrue(zip(log.frames, log.frames.dropFirst()).allSatisfy { $0.frame < $1.frame },
-                      "frame indices go on across the reconnection: \(log.frames.map(\.frame))")
+        XCTAssertTrue(
+            zip(log.frames, log.frames.dropFirst()).allSatisfy { $0.frame < $1.frame },
+            "frame indices go on across the reconnection: \(log.frames.map(\.frame))")
         XCTAssertFalse(log.frames.flatMap(\.tracks).isEmpty, "people tracked in the stream")
 
         let cam2Logs = files("logs/streams/cam2")
@@ -459,16 +480,19 @@ final class ServeTests: XCTestCase {
     }
 
     func testInvalidConfigurationIsRefusedNamingTheField() throws {
-        for (text, field) in [(#"{"workers": 0}"#, "workers"), (#"{"spool": "relative"}"#, "spool"),
-                              (#"{"streams": [{"name": "cam"}]}"#, "streams[0].url"), (#"{"tracker": {"matchIOU": 1}}"#, "tracker"),
-                              (#"{"worker": 2}"#, "worker: unknown field")] {
+        for (text, field) in [
+            (#"{"workers": 0}"#, "workers"), (#"{"spool": "relative"}"#, "spool"),
+            (#"{"streams": [{"name": "cam"}]}"#, "streams[0].url"), (#"{"tracker": {"matchIOU": 1}}"#, "tracker"),
+            (#"{"worker": 2}"#, "worker: unknown field")
+        ] {
             let path = dir.appendingPathComponent("bad.json").path
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             let result = try runProcess(trackd, ["serve", "--config", path])
             assertOneLineError(result, contains: field)
         }
-        assertOneLineError(try runProcess(trackd, ["serve", "--config", dir.appendingPathComponent("none.json").path]),
-                           contains: "cannot read it")
+        assertOneLineError(
+            try runProcess(trackd, ["serve", "--config", dir.appendingPathComponent("none.json").path]),
+            contains: "cannot read it")
     }
 
     /// A stand-in for systemd's notification socket: a Unix datagram socket.
@@ -526,8 +550,11 @@ final class ServeTests: XCTestCase {
         let clip = try clip(seconds: 4)
         let port = try freeUDPPort()
         let notify = NotifySocket(path: dir.appendingPathComponent("notify.sock").path)
-        let daemon = try start(try config(#", "stallSeconds": 2, "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(port)", "options": {"timeout": "0", \#(quickProbe)}}]"#),
-                               environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"])
+        let daemon = try start(
+            try config(
+                #", "stallSeconds": 2, "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(port)", "options": {"timeout": "0", \#(quickProbe)}}]"#
+            ),
+            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"])
         XCTAssertTrue(notify.receive(line: "READY=1", timeout: 60), "\(notify.messages)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: spool + "/inbox"), "READY after the spool is made")
         XCTAssertFalse(notify.messages.joined().contains("WATCHDOG=1"), "READY comes first")
@@ -536,8 +563,9 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(idle?.contains("STATUS=0 jobs running") ?? false, "\(notify.messages)")
 
         let sender = try startSender(clip, port: port)
-        XCTAssertNotNil(notify.receive(timeout: 60) { $0.contains("WATCHDOG=1") && $0.contains("1/1 streams tracking") },
-                        "fed while frames flow: \(notify.messages)")
+        XCTAssertNotNil(
+            notify.receive(timeout: 60) { $0.contains("WATCHDOG=1") && $0.contains("1/1 streams tracking") },
+            "fed while frames flow: \(notify.messages)")
         sender.terminate()
         sender.waitUntilExit()
         // Frames still queued may be tracked late on a busy machine; then the source
@@ -571,7 +599,10 @@ final class ServeTests: XCTestCase {
         // rtsp_transport is an FFmpeg option (so the configuration loads), but a file
         // source does not take it: every attempt would fail the same way.
         let video = try clip(seconds: 1)
-        let daemon = try start(try config(#", "streams": [{"name": "cam", "url": "\#(video)", "options": {"rtsp_transport": "tcp"}, "retryInitialSeconds": 0.1}]"#))
+        let daemon = try start(
+            try config(
+                #", "streams": [{"name": "cam", "url": "\#(video)", "options": {"rtsp_transport": "tcp"}, "retryInitialSeconds": 0.1}]"#
+            ))
         try wait("the stream to stop") { stream("cam")?["state"] as? String == "stopped" }
         XCTAssertEqual(stream("cam")?["reconnects"] as? Int, 0)
         XCTAssertTrue((stream("cam")?["lastError"] as? String ?? "").contains("rtsp_transport"), "\(stream("cam") ?? [:])")

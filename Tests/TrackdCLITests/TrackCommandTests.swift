@@ -12,8 +12,12 @@ final class TrackCommandTests: XCTestCase {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("MOT17-09-FRCNN.txt").path
-        let result = try runProcess(trackd, ["track", "--detections", sequence.appendingPathComponent("det/det.txt").path,
-                                             "--seqinfo", sequence.appendingPathComponent("seqinfo.ini").path, "--mot-out", out])
+        let result = try runProcess(
+            trackd,
+            [
+                "track", "--detections", sequence.appendingPathComponent("det/det.txt").path,
+                "--seqinfo", sequence.appendingPathComponent("seqinfo.ini").path, "--mot-out", out
+            ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let records = try MOTText.read(out)
         let info = try SequenceInfo.read(sequence.appendingPathComponent("seqinfo.ini").path)
@@ -31,8 +35,12 @@ final class TrackCommandTests: XCTestCase {
 
         // Deterministic: a second run writes the same file.
         let again = dir.appendingPathComponent("again.txt").path
-        _ = try runProcess(trackd, ["track", "--detections", sequence.appendingPathComponent("det/det.txt").path,
-                                    "--seqinfo", sequence.appendingPathComponent("seqinfo.ini").path, "--mot-out", again])
+        _ = try runProcess(
+            trackd,
+            [
+                "track", "--detections", sequence.appendingPathComponent("det/det.txt").path,
+                "--seqinfo", sequence.appendingPathComponent("seqinfo.ini").path, "--mot-out", again
+            ])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), try Data(contentsOf: URL(fileURLWithPath: again)))
     }
 
@@ -46,18 +54,27 @@ final class TrackCommandTests: XCTestCase {
         func file(_ name: String) -> String { dir.appendingPathComponent(name).path }
         // A person walking out of a 640x480 picture on the right, undetected on frames
         // 8-9, and the real MOT17-09 detections beside it.
-        let walking = (1...40).filter { !(8...9).contains($0) }.map { f in "\(f),-1,\(520 + 4.13 * Double(f)),100.27,60.5,150,0.91,-1,-1,-1" }
+        let walking = (1...40).filter { !(8...9).contains($0) }.map { f in
+            "\(f),-1,\(520 + 4.13 * Double(f)),100.27,60.5,150,0.91,-1,-1,-1"
+        }
         try (walking.joined(separator: "\n") + "\n").write(toFile: file("det.txt"), atomically: true, encoding: .utf8)
         try "[Sequence]\nname=S\nframeRate=10\nseqLength=40\nimWidth=640\nimHeight=480\n"
             .write(toFile: file("seqinfo.ini"), atomically: true, encoding: .utf8)
-        let inputs = [(file("det.txt"), file("seqinfo.ini")),
-                      (sequence.appendingPathComponent("det/det.txt").path, sequence.appendingPathComponent("seqinfo.ini").path)]
+        let inputs = [
+            (file("det.txt"), file("seqinfo.ini")),
+            (sequence.appendingPathComponent("det/det.txt").path, sequence.appendingPathComponent("seqinfo.ini").path)
+        ]
         for (k, (det, seqinfo)) in inputs.enumerated() {
             for refine in [[], ["--refine"]] {
-                let track = try runProcess(trackd, ["track", "--detections", det, "--seqinfo", seqinfo, "--out", file("log\(k).jsonl"),
-                                                    "--mot-out", file("track.txt")] + refine)
+                let track = try runProcess(
+                    trackd,
+                    [
+                        "track", "--detections", det, "--seqinfo", seqinfo, "--out", file("log\(k).jsonl"),
+                        "--mot-out", file("track.txt")
+                    ] + refine)
                 XCTAssertEqual(track.status, 0, track.stderr)
-                let export = try runProcess(trackd, ["export", file("log\(k).jsonl"), "--format", "mot", "--out", file("export.txt")] + refine)
+                let export = try runProcess(
+                    trackd, ["export", file("log\(k).jsonl"), "--format", "mot", "--out", file("export.txt")] + refine)
                 XCTAssertEqual(export.status, 0, export.stderr)
                 let tracked = try Data(contentsOf: URL(fileURLWithPath: file("track.txt")))
                 XCTAssertGreaterThan(tracked.count, 500)
@@ -84,8 +101,12 @@ final class TrackCommandTests: XCTestCase {
         try (det.joined(separator: "\n") + "\n").write(toFile: file("det.txt"), atomically: true, encoding: .utf8)
         try "[Sequence]\nname=S\nframeRate=10\nseqLength=20\nimWidth=640\nimHeight=480\n"
             .write(toFile: file("seqinfo.ini"), atomically: true, encoding: .utf8)
-        let result = try runProcess(trackd, ["track", "--detections", file("det.txt"), "--seqinfo", file("seqinfo.ini"),
-                                             "--mot-out", file("r.txt"), "--refine", "--out", file("log.jsonl")])
+        let result = try runProcess(
+            trackd,
+            [
+                "track", "--detections", file("det.txt"), "--seqinfo", file("seqinfo.ini"),
+                "--mot-out", file("r.txt"), "--refine", "--out", file("log.jsonl")
+            ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let results = try MOTText.read(file("r.txt"))
         XCTAssertEqual(Set(results.map(\.id)), [1])
@@ -95,7 +116,8 @@ final class TrackCommandTests: XCTestCase {
             XCTAssertEqual(box.left, Double(100 + 4 * frame), accuracy: 3, "frame \(frame) on the line between frames 7 and 11")
         }
         let (_, frames, _) = try readLog(file("log.jsonl"))
-        XCTAssertTrue(frames.filter { (8...10).contains($0.frame + 1) }.allSatisfy { $0.tracks.isEmpty }, "the log is not refined")
+        XCTAssertTrue(
+            frames.filter { (8...10).contains($0.frame + 1) }.allSatisfy { $0.tracks.isEmpty }, "the log is not refined")
 
         let export = try runProcess(trackd, ["export", file("log.jsonl"), "--format", "mot", "--refine", "--out", file("e.txt")])
         XCTAssertEqual(export.status, 0, export.stderr)
@@ -127,8 +149,10 @@ final class TrackCommandTests: XCTestCase {
         // Tracks confirmed only after 30 observations (and none at once in the first
         // frame, which nothing passes): far fewer boxes than the default.
         try Data(#"{"confirmHits": 30, "newTrackScore": 0.95}"#.utf8).write(to: config)
-        let strict = dir.appendingPathComponent("strict.txt").path, plain = dir.appendingPathComponent("plain.txt").path
-        XCTAssertEqual(try runProcess(trackd, ["track", "--detections", det, "--mot-out", strict, "--config", config.path]).status, 0)
+        let strict = dir.appendingPathComponent("strict.txt").path
+        let plain = dir.appendingPathComponent("plain.txt").path
+        XCTAssertEqual(
+            try runProcess(trackd, ["track", "--detections", det, "--mot-out", strict, "--config", config.path]).status, 0)
         XCTAssertEqual(try runProcess(trackd, ["track", "--detections", det, "--mot-out", plain]).status, 0)
         XCTAssertLessThan(try MOTText.read(strict).count + 300, try MOTText.read(plain).count)
 
@@ -139,8 +163,12 @@ final class TrackCommandTests: XCTestCase {
     }
 
     func testUnwritableOutputFails() throws {
-        let result = try runProcess(trackd, ["track", "--detections", sequence.appendingPathComponent("det/det.txt").path,
-                                             "--mot-out", "/nonexistent-dir/out.txt"])
+        let result = try runProcess(
+            trackd,
+            [
+                "track", "--detections", sequence.appendingPathComponent("det/det.txt").path,
+                "--mot-out", "/nonexistent-dir/out.txt"
+            ])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.hasPrefix("trackd: error: "), result.stderr)
     }

@@ -75,8 +75,10 @@ final class TrackVideoTests: XCTestCase {
         // The van and the car parked at the top right, each one track (class car or
         // truck) through nearly the whole video.
         var parked: [Int: Int] = [:]
-        for track in frames.flatMap(\.tracks) where ["car", "truck", "bus"].contains(track.class)
-            && track.box[0] + track.box[2] / 2 > 640 && track.box[1] + track.box[3] / 2 < 110 {
+        for track in frames.flatMap(\.tracks)
+        where ["car", "truck", "bus"].contains(track.class)
+            && track.box[0] + track.box[2] / 2 > 640 && track.box[1] + track.box[3] / 2 < 110
+        {
             parked[track.id, default: 0] += 1
         }
         XCTAssertEqual(parked.values.filter { $0 >= frames.count * 9 / 10 }.count, 2, "\(parked)")
@@ -97,20 +99,24 @@ final class TrackVideoTests: XCTestCase {
     /// Returns the video and its ground truth as MOTChallenge lines.
     private func syntheticWalkers() throws -> (video: String, truth: [Substring]) {
         let video = path("walkers.mp4")
-        let made = try runProcess("ffmpeg", [
-            "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x6a7a5a:s=640x360:r=10:d=8",
-            "-loop", "1", "-i", try Deps.media("person.jpg"), "-filter_complex",
-            "[1]crop=86:278:190:98,scale=60:194,split=3[a][b][c];[0][a]overlay=x='20+60*t':y=100:shortest=1[v1];"
-                + "[v1][b]overlay=x='480-50*t':y=140[v2];[v2][c]overlay=x=560:y='10+8*t'",
-            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-frames:v", "80", video,
-        ])
+        let made = try runProcess(
+            "ffmpeg",
+            [
+                "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x6a7a5a:s=640x360:r=10:d=8",
+                "-loop", "1", "-i", try Deps.media("person.jpg"), "-filter_complex",
+                "[1]crop=86:278:190:98,scale=60:194,split=3[a][b][c];[0][a]overlay=x='20+60*t':y=100:shortest=1[v1];"
+                    + "[v1][b]overlay=x='480-50*t':y=140[v2];[v2][c]overlay=x=560:y='10+8*t'",
+                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-frames:v", "80", video
+            ])
         XCTAssertEqual(made.status, 0, made.stderr)
         var truth: [Substring] = []
         for n in 0..<80 {
             let t = Double(n) / 10
             // overlay places at whole pixels (it truncates the expressions).
-            for (id, x, y) in [(1, (20 + 60 * t).rounded(.down), 100.0), (2, (480 - 50 * t).rounded(.down), 140),
-                               (3, 560, (10 + 8 * t).rounded(.down))] {
+            for (id, x, y) in [
+                (1, (20 + 60 * t).rounded(.down), 100.0), (2, (480 - 50 * t).rounded(.down), 140),
+                (3, 560, (10 + 8 * t).rounded(.down))
+            ] {
                 truth.append("\(n + 1),\(id),\(x),\(y),60,194,1,1,1")
             }
         }
@@ -125,7 +131,8 @@ final class TrackVideoTests: XCTestCase {
         // hides the other (1.2 s), the detector sees one box that drifts from one to the
         // other, and motion alone cannot tell which walker comes out on which side: the
         // two ids may swap there once (IDF1 about 63 then, 100 without the swap).
-        let run = try runProcess(trackd, ["track", video, "--out", path("walkers.jsonl"), "--mot-out", path("detector/walkers.txt")])
+        let run = try runProcess(
+            trackd, ["track", video, "--out", path("walkers.jsonl"), "--mot-out", path("detector/walkers.txt")])
         XCTAssertEqual(run.status, 0, run.stderr)
         let detected = try evaluate(gt: gt, results: dir.appendingPathComponent("detector"))
         XCTAssertGreaterThan(detected["MOTA"] as? Double ?? 0, 80, "\(detected)")
@@ -134,14 +141,19 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertLessThanOrEqual(detected["IDSW"] as? Int ?? 99, 2, "\(detected)")
 
         // Replay: the truth as det.txt, jittered by up to 2 px: no identity error at all.
-        let det = truth.enumerated().map { k, line -> String in
-            let f = line.split(separator: ",")
-            let jitter = Double((k * 7919) % 5) - 2
-            return "\(f[0]),-1,\(Double(f[2])! + jitter),\(Double(f[3])! - jitter),60,194,0.9,-1,-1,-1"
-        }.joined(separator: "\n") + "\n"
+        let det =
+            truth.enumerated().map { k, line -> String in
+                let f = line.split(separator: ",")
+                let jitter = Double((k * 7919) % 5) - 2
+                return "\(f[0]),-1,\(Double(f[2])! + jitter),\(Double(f[3])! - jitter),60,194,0.9,-1,-1,-1"
+            }.joined(separator: "\n") + "\n"
         try det.write(toFile: path("det.txt"), atomically: true, encoding: .utf8)
-        let replay = try runProcess(trackd, ["track", "--detections", path("det.txt"), "--seqinfo", gt.appendingPathComponent("walkers/seqinfo.ini").path,
-                                             "--mot-out", path("replay/walkers.txt"), "--out", path("replay.jsonl")])
+        let replay = try runProcess(
+            trackd,
+            [
+                "track", "--detections", path("det.txt"), "--seqinfo", gt.appendingPathComponent("walkers/seqinfo.ini").path,
+                "--mot-out", path("replay/walkers.txt"), "--out", path("replay.jsonl")
+            ])
         XCTAssertEqual(replay.status, 0, replay.stderr)
         let replayed = try evaluate(gt: gt, results: dir.appendingPathComponent("replay"))
         XCTAssertEqual(replayed["IDSW"] as? Int, 0, "\(replayed)")
@@ -155,8 +167,11 @@ final class TrackVideoTests: XCTestCase {
         let result = try runProcess(trackd, ["render", video, path("w.jsonl"), "-o", path("w.mp4")])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.output.hasPrefix("rendered 31 frames"), result.output)
-        XCTAssertEqual(result.stderr, "trackd: warning: \(path("w.jsonl")) ends at frame 30 (3.0 s), before the video does: the output stops there\n")
-        let probe = try runProcess("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", path("w.mp4")])
+        XCTAssertEqual(
+            result.stderr,
+            "trackd: warning: \(path("w.jsonl")) ends at frame 30 (3.0 s), before the video does: the output stops there\n")
+        let probe = try runProcess(
+            "ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", path("w.mp4")])
         XCTAssertEqual(probe.output.trimmingCharacters(in: .whitespacesAndNewlines), "h264,640,360")
         XCTAssertEqual(try FFmpegCLI.frameTimes(path("w.mp4")).count, 31)
 
@@ -165,18 +180,26 @@ final class TrackVideoTests: XCTestCase {
         let (_, frames, _) = try readLog(path("w.jsonl"))
         let logged = try XCTUnwrap(frames.first { $0.frame == 20 })
         XCTAssertEqual(logged.tracks.count, 3)
-        let drawn = try FFmpegCLI.rgbFrame(path("w.mp4"), index: 20), source = try FFmpegCLI.rgbFrame(video, index: 20)
+        let drawn = try FFmpegCLI.rgbFrame(path("w.mp4"), index: 20)
+        let source = try FFmpegCLI.rgbFrame(video, index: 20)
         func difference(x: ClosedRange<Int>, y: ClosedRange<Int>) -> Double {
-            var sum = 0, n = 0
-            for yy in y { for xx in x { for c in 0..<3 {
-                let i = (yy * 640 + xx) * 3 + c
-                sum += abs(Int(drawn[i]) - Int(source[i]))
-                n += 1
-            } } }
+            var sum = 0
+            var n = 0
+            for yy in y {
+                for xx in x {
+                    for c in 0..<3 {
+                        let i = (yy * 640 + xx) * 3 + c
+                        sum += abs(Int(drawn[i]) - Int(source[i]))
+                        n += 1
+                    }
+                }
+            }
             return Double(sum) / Double(n)
         }
         for t in logged.tracks {
-            let x0 = Int(t.box[0]) + 3, x1 = Int(t.box[0] + t.box[2]) - 3, y = Int(t.box[1].rounded()) + 1
+            let x0 = Int(t.box[0]) + 3
+            let x1 = Int(t.box[0] + t.box[2]) - 3
+            let y = Int(t.box[1].rounded()) + 1
             XCTAssertGreaterThan(difference(x: x0...x1, y: y...y), 40, "outline of track \(t.id)")
         }
         XCTAssertLessThan(difference(x: 0...40, y: 320...359), 8)
@@ -192,14 +215,18 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("y.mp4")))
         let forced = try runProcess(trackd, ["render", "--force", reencoded, path("w.jsonl"), "-o", path("y.mp4")])
         XCTAssertEqual(forced.status, 0, forced.stderr)
-        XCTAssertEqual(forced.stderr, "trackd: warning: \(reencoded) ends before \(path("w.jsonl")): its last 11 frames were not drawn\n")
+        XCTAssertEqual(
+            forced.stderr, "trackd: warning: \(reencoded) ends before \(path("w.jsonl")): its last 11 frames were not drawn\n")
 
         // A render that fails half-way (a video cut short) leaves no file behind; an
         // output name with a colon is a file.
-        XCTAssertEqual(try runProcess("ffmpeg", ["-v", "error", "-i", video, "-c", "copy", "-movflags", "+faststart", path("fast.mp4")]).status, 0)
+        XCTAssertEqual(
+            try runProcess("ffmpeg", ["-v", "error", "-i", video, "-c", "copy", "-movflags", "+faststart", path("fast.mp4")])
+                .status, 0)
         let whole = try Data(contentsOf: URL(fileURLWithPath: path("fast.mp4")))
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: path("cut.mp4")))
-        let failed = try runProcess(trackd, ["render", "--force", path("cut.mp4"), path("w.jsonl"), "-o", "12:30.mp4"], directory: dir)
+        let failed = try runProcess(
+            trackd, ["render", "--force", path("cut.mp4"), path("w.jsonl"), "-o", "12:30.mp4"], directory: dir)
         assertOneLineError(failed, contains: "truncated or corrupt video", stdoutEmpty: false)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("12:30") }, [])
         let named = try runProcess(trackd, ["render", video, path("w.jsonl"), "-o", "12:30.mp4"], directory: dir)
@@ -254,7 +281,9 @@ final class TrackVideoTests: XCTestCase {
         // The output is opened first, then the model loads (a second or more).
         let deadline = Date().addingTimeInterval(60)
         func opened() -> Bool {
-            ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix("early.jsonl") || $0.hasPrefix(".early.jsonl") }
+            ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains {
+                $0.hasPrefix("early.jsonl") || $0.hasPrefix(".early.jsonl")
+            }
         }
         while !opened(), process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
         kill(process.processIdentifier, SIGKILL)
@@ -337,19 +366,27 @@ final class TrackVideoTests: XCTestCase {
             let process = try launch(["track"] + source + ["--out", log], stderr: stderr)
             // The output is opened first; then the model loads and the source opens.
             let deadline = Date().addingTimeInterval(60)
-            while !(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasPrefix(".silent-\(signal)") }),
-                  Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            while !(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains {
+                $0.hasPrefix(".silent-\(signal)")
+            }),
+                Date() < deadline
+            { Thread.sleep(forTimeInterval: 0.01) }
             XCTAssertEqual(signalAndWait(process, signal), code, "signal \(signal)")
             let said = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             XCTAssertTrue(said.contains("interrupted before the video opened"), said)
             XCTAssertFalse(FileManager.default.fileExists(atPath: log), "no log for a source that never opened")
-            XCTAssertFalse(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasSuffix(".partial") })
+            XCTAssertFalse(
+                ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasSuffix(".partial") })
         }
 
         // Three seconds of video, then silence.
         let clip = path("clip.ts")
-        let made = try runProcess("ffmpeg", ["-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-t", "3", "-vf", "scale=384:288",
-                                             "-c:v", "libx264", "-g", "10", "-bf", "0", "-f", "mpegts", clip])
+        let made = try runProcess(
+            "ffmpeg",
+            [
+                "-v", "error", "-y", "-i", try Deps.media("vtest.avi"), "-t", "3", "-vf", "scale=384:288",
+                "-c:v", "libx264", "-g", "10", "-bf", "0", "-f", "mpegts", clip
+            ])
         XCTAssertEqual(made.status, 0, made.stderr)
         let server = try SilentServer(sending: try Data(contentsOf: URL(fileURLWithPath: clip)))
         let log = path("stalled.jsonl")
@@ -369,10 +406,14 @@ final class TrackVideoTests: XCTestCase {
     /// pickup) pasted on a grey background and moved right at 80 px/s for 3 s.
     func testAMovingCarIsTrackedAsACar() throws {
         let clip = path("car.mp4")
-        let made = try runProcess("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:s=800x450:r=10:d=3",
-                                             "-i", try Deps.media("dog.jpg"), "-filter_complex",
-                                             "[1]scale=512:384[p];[0][p]overlay=x='20+t*80':y=30",
-                                             "-c:v", "libx264", "-pix_fmt", "yuv420p", clip])
+        let made = try runProcess(
+            "ffmpeg",
+            [
+                "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:s=800x450:r=10:d=3",
+                "-i", try Deps.media("dog.jpg"), "-filter_complex",
+                "[1]scale=512:384[p];[0][p]overlay=x='20+t*80':y=30",
+                "-c:v", "libx264", "-pix_fmt", "yuv420p", clip
+            ])
         XCTAssertEqual(made.status, 0, made.stderr)
         let result = try runProcess(trackd, ["track", clip, "--classes", "car", "--class-aware-nms", "--out", path("car.jsonl")])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -382,7 +423,8 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertEqual(Set(tracks.map(\.id)).count, 1, "one vehicle, one track: \(tracks)")
         XCTAssertEqual(Set(tracks.map(\.class)), ["car"])
         XCTAssertGreaterThanOrEqual(tracks.count, 20, "tracked in most of the 30 frames")
-        let first = try XCTUnwrap(tracks.first), last = try XCTUnwrap(tracks.last)
+        let first = try XCTUnwrap(tracks.first)
+        let last = try XCTUnwrap(tracks.last)
         let moved = last.box[0] - first.box[0]
         let seconds = frames.last { !$0.tracks.isEmpty }!.time - frames.first { !$0.tracks.isEmpty }!.time
         XCTAssertEqual(moved / seconds, 80, accuracy: 10, "moves right with the picture")
@@ -419,8 +461,10 @@ final class TrackVideoTests: XCTestCase {
         let late = try DamagedMP4.compositionOffsets(intact, [10: 9000], name: "late.mp4")
         let result = try runProcess(trackd, ["track", late, "--out", path("late.jsonl"), "--mot-out", path("late.txt")])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(result.stderr, "trackd: warning: \(late): damaged index: 2 frames with a time that repeated or went back, "
-                       + "placed one frame duration after the previous frame\n")
+        XCTAssertEqual(
+            result.stderr,
+            "trackd: warning: \(late): damaged index: 2 frames with a time that repeated or went back, "
+                + "placed one frame duration after the previous frame\n")
         let (_, frames, end) = try readLog(path("late.jsonl"))
         XCTAssertEqual(frames.count, 50)
         XCTAssertTrue(zip(frames, frames.dropFirst()).allSatisfy { $1.time > $0.time }, "\(frames.map(\.time))")

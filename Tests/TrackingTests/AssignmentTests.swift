@@ -27,8 +27,10 @@ final class AssignmentTests: XCTestCase {
         pairs.reduce(0) { $0 + gate - costs[$1.row * columns + $1.column] }
     }
 
-    private func assertValid(_ pairs: [LinearAssignment.Pair], _ costs: [Double], columns: Int, gate: Double,
-                             file: StaticString = #filePath, line: UInt = #line) {
+    private func assertValid(
+        _ pairs: [LinearAssignment.Pair], _ costs: [Double], columns: Int, gate: Double,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(Set(pairs.map(\.row)).count, pairs.count, "row used twice", file: file, line: line)
         XCTAssertEqual(Set(pairs.map(\.column)).count, pairs.count, "column used twice", file: file, line: line)
         for p in pairs {
@@ -53,9 +55,10 @@ final class AssignmentTests: XCTestCase {
             }
             let pairs = try LinearAssignment.solve(costs: costs, rows: rows, columns: columns, gate: gate)
             assertValid(pairs, costs, columns: columns, gate: gate)
-            XCTAssertEqual(value(pairs, costs, columns: columns, gate: gate),
-                           bruteForceBest(costs, rows: rows, columns: columns, gate: gate), accuracy: 1e-9,
-                           "trial \(trial): \(rows)x\(columns)")
+            XCTAssertEqual(
+                value(pairs, costs, columns: columns, gate: gate),
+                bruteForceBest(costs, rows: rows, columns: columns, gate: gate), accuracy: 1e-9,
+                "trial \(trial): \(rows)x\(columns)")
         }
     }
 
@@ -64,14 +67,16 @@ final class AssignmentTests: XCTestCase {
         var rng = SeededGenerator(seed: 5)
         let big = 1e6
         for _ in 0..<1000 {
-            let rows = Int.random(in: 0...7, using: &rng), columns = Int.random(in: 0...7, using: &rng)
+            let rows = Int.random(in: 0...7, using: &rng)
+            let columns = Int.random(in: 0...7, using: &rng)
             let costs = (0..<(rows * columns)).map { _ in Double(Int.random(in: -4...4, using: &rng)) / 4 }
             let pairs = try LinearAssignment.minimumCost(costs: costs, rows: rows, columns: columns)
             assertValid(pairs, costs, columns: columns, gate: .infinity)
             XCTAssertEqual(pairs.count, min(rows, columns))
             let total = pairs.reduce(0) { $0 + costs[$1.row * columns + $1.column] }
-            XCTAssertEqual(big * Double(pairs.count) - total, bruteForceBest(costs, rows: rows, columns: columns, gate: big),
-                           accuracy: 1e-6, "\(rows)x\(columns)")
+            XCTAssertEqual(
+                big * Double(pairs.count) - total, bruteForceBest(costs, rows: rows, columns: columns, gate: big),
+                accuracy: 1e-6, "\(rows)x\(columns)")
         }
         XCTAssertThrowsError(try LinearAssignment.minimumCost(costs: [0, .infinity], rows: 1, columns: 2))
     }
@@ -84,8 +89,10 @@ final class AssignmentTests: XCTestCase {
 
     func testGatePreventsCheaperTotalThroughABadPair() throws {
         // Matching (0,1) and (1,0) covers both rows, but (1,0) is over the gate.
-        let costs: [Double] = [0.1, 0.2,
-                               0.95, 0.3]
+        let costs: [Double] = [
+            0.1, 0.2,
+            0.95, 0.3
+        ]
         let pairs = try LinearAssignment.solve(costs: costs, rows: 2, columns: 2, gate: 0.9)
         XCTAssertEqual(pairs, [.init(row: 0, column: 0), .init(row: 1, column: 1)])
         let gated = try LinearAssignment.solve(costs: [0.1, 0.95], rows: 2, columns: 1, gate: 0.9)
@@ -94,10 +101,13 @@ final class AssignmentTests: XCTestCase {
 
     func testOptimalNotGreedy() throws {
         // Greedy takes (0,0) at 0.1 and leaves row 1 with 0.9; optimal is 0.2 + 0.3.
-        let costs: [Double] = [0.1, 0.2,
-                               0.3, 0.9]
-        XCTAssertEqual(try LinearAssignment.solve(costs: costs, rows: 2, columns: 2, gate: 1),
-                       [.init(row: 0, column: 1), .init(row: 1, column: 0)])
+        let costs: [Double] = [
+            0.1, 0.2,
+            0.3, 0.9
+        ]
+        XCTAssertEqual(
+            try LinearAssignment.solve(costs: costs, rows: 2, columns: 2, gate: 1),
+            [.init(row: 0, column: 1), .init(row: 1, column: 0)])
     }
 
     func testTiesAreResolvedTheSameWayEveryTime() throws {

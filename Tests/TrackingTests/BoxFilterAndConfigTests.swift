@@ -44,7 +44,8 @@ final class TrackerConfigTests: XCTestCase {
 
     func testMissingKeysKeepTheirDefaults() throws {
         XCTAssertEqual(try decode("{}"), TrackerConfig())
-        let config = try decode(#"""
+        let config = try decode(
+            #"""
             {"matchIoU": 0.3, "perClass": false, "noise": {"velocity": 0.01}, "cameraMotion": {"enabled": false}}
             """#)
         var expected = TrackerConfig()
@@ -77,9 +78,11 @@ final class TrackerConfigTests: XCTestCase {
     }
 
     func testUnknownAndInvalidParametersAreErrors() {
-        for json in [#"{"matchIOU": 0.3}"#, #"{"noise": {"positon": 0.1}}"#, #"{"confirmHits": 0}"#,
-                     #"{"noise": {"step": 0}}"#, #"{"highScore": "high"}"#,
-                     #"{"cameraMotion": {"window": 0}}"#, #"{"cameraMotion": {"enable": true}}"#] {
+        for json in [
+            #"{"matchIOU": 0.3}"#, #"{"noise": {"positon": 0.1}}"#, #"{"confirmHits": 0}"#,
+            #"{"noise": {"step": 0}}"#, #"{"highScore": "high"}"#,
+            #"{"cameraMotion": {"window": 0}}"#, #"{"cameraMotion": {"enable": true}}"#
+        ] {
             XCTAssertThrowsError(try decode(json), json)
         }
     }

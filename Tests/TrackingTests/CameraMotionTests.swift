@@ -1,7 +1,8 @@
 import Geometry
 import TestSupport
-@testable import Tracking
 import XCTest
+
+@testable import Tracking
 
 final class CameraMotionTests: XCTestCase {
     private func noise(_ sigma: Double, _ rng: inout SeededGenerator) -> Double {
@@ -60,7 +61,8 @@ final class CameraMotionTests: XCTestCase {
                 let camera = -25.0 * Double(min(max(f - 39, 0), 6))
                 var detections: [Observation] = []
                 for p in 0..<6 {
-                    let x = 150 + Double(p) * 160 + 20 * t + camera, y = 300 + Double(p % 2) * 40
+                    let x = 150 + Double(p) * 160 + 20 * t + camera
+                    let y = 300 + Double(p % 2) * 40
                     if p == 2, (35..<60).contains(f) { continue }  // hidden
                     detections.append(Observation(box: Box(left: x, top: y, width: 50, height: 120), score: 0.9))
                 }

@@ -13,8 +13,10 @@ final class TrackerTests: XCTestCase {
 
     /// Runs the tracker over `frames` frames; `observe` gives each frame's detections
     /// with the index of the true object (nil for clutter).
-    private func run(frames: Int, fps: Double = 30, config: TrackerConfig = TrackerConfig(),
-                     observe: (Int, Double) -> [(Observation, Int?)]) throws -> [[(TrackedObject, Int?)]] {
+    private func run(
+        frames: Int, fps: Double = 30, config: TrackerConfig = TrackerConfig(),
+        observe: (Int, Double) -> [(Observation, Int?)]
+    ) throws -> [[(TrackedObject, Int?)]] {
         var tracker = Tracker(config: config)
         var output: [[(TrackedObject, Int?)]] = []
         for f in 0..<frames {
@@ -22,10 +24,11 @@ final class TrackerTests: XCTestCase {
             let detections = observe(f, t)
             let tracked = try tracker.update(detections.map(\.0), time: t)
             // Attribute each output to the true object whose detection it overlaps most.
-            output.append(tracked.map { object in
-                let best = detections.max { $0.0.box.iou(object.box) < $1.0.box.iou(object.box) }
-                return (object, best.flatMap { $0.0.box.iou(object.box) > 0.5 ? $0.1 : nil })
-            })
+            output.append(
+                tracked.map { object in
+                    let best = detections.max { $0.0.box.iou(object.box) < $1.0.box.iou(object.box) }
+                    return (object, best.flatMap { $0.0.box.iou(object.box) > 0.5 ? $0.1 : nil })
+                })
         }
         return output
     }
@@ -84,8 +87,11 @@ final class TrackerTests: XCTestCase {
         let output = try run(frames: 100) { f, t in
             var d: [(Observation, Int?)] = [(Observation(box: w.box(at: t), score: 0.9), 0)]
             // One-frame clutter somewhere else in every later frame, sometimes confident.
-            let x = Double.random(in: 600...1800, using: &rng), y = Double.random(in: 0...900, using: &rng)
-            if f > 0 { d.append((Observation(box: Box(left: x, top: y, width: 30, height: 70), score: f % 3 == 0 ? 0.95 : 0.5), nil)) }
+            let x = Double.random(in: 600...1800, using: &rng)
+            let y = Double.random(in: 0...900, using: &rng)
+            if f > 0 {
+                d.append((Observation(box: Box(left: x, top: y, width: 30, height: 70), score: f % 3 == 0 ? 0.95 : 0.5), nil))
+            }
             return d
         }
         let reported = Set(output.flatMap { $0.map(\.0.id) })
@@ -96,7 +102,8 @@ final class TrackerTests: XCTestCase {
         // In the first frame nothing came before to confirm against, so confident
         // detections are reported at once; afterwards a new object needs
         // `confirmHits` observations, and a weak first detection starts nothing.
-        let a = Walker(x: 100, y: 100, vx: 60, vy: 0), b = Walker(x: 600, y: 100, vx: -60, vy: 0)
+        let a = Walker(x: 100, y: 100, vx: 60, vy: 0)
+        let b = Walker(x: 600, y: 100, vx: -60, vy: 0)
         let output = try run(frames: 10) { f, t in
             var d: [(Observation, Int?)] = [(Observation(box: a.box(at: t), score: 0.9), 0)]
             if f == 0 { d.append((Observation(box: Box(left: 900, top: 300, width: 30, height: 70), score: 0.4), nil)) }
@@ -172,9 +179,11 @@ final class TrackerTests: XCTestCase {
         var rng = SeededGenerator(seed: 11)
         let frames: [[Observation]] = (0..<200).map { _ in
             (0..<Int.random(in: 0...25, using: &rng)).map { _ in
-                Observation(box: Box(left: Double.random(in: 0...1800, using: &rng), top: Double.random(in: 0...900, using: &rng),
-                                     width: Double.random(in: 10...80, using: &rng), height: Double.random(in: 30...200, using: &rng)),
-                            score: Double.random(in: 0...1, using: &rng))
+                Observation(
+                    box: Box(
+                        left: Double.random(in: 0...1800, using: &rng), top: Double.random(in: 0...900, using: &rng),
+                        width: Double.random(in: 10...80, using: &rng), height: Double.random(in: 30...200, using: &rng)),
+                    score: Double.random(in: 0...1, using: &rng))
             }
         }
         func trace() throws -> [TrackedObject] {
@@ -191,8 +200,9 @@ final class TrackerTests: XCTestCase {
         var tracker = Tracker()
         for f in 0..<3000 {
             let x = Double(f % 50) * 35
-            _ = try tracker.update([Observation(box: Box(left: x, top: Double(f % 7) * 120, width: 30, height: 60), score: 0.9)],
-                                   time: Double(f) / 30)
+            _ = try tracker.update(
+                [Observation(box: Box(left: x, top: Double(f % 7) * 120, width: 30, height: 60), score: 0.9)],
+                time: Double(f) / 30)
         }
         XCTAssertLessThan(tracker.liveTrackCount, 80)
     }

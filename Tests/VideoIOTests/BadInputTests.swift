@@ -82,14 +82,18 @@ final class BadInputTests: XCTestCase {
         let absurd = try DamagedMP4.absurdTimeToSample(intact, name: "stts.mp4")
         let error = openError(absurd)
         XCTAssertEqual(error?.kind, .truncated)
-        XCTAssertEqual(error?.description, "\(absurd): truncated or corrupt video: the container's index is damaged (Cannot allocate memory)")
+        XCTAssertEqual(
+            error?.description, "\(absurd): truncated or corrupt video: the container's index is damaged (Cannot allocate memory)"
+        )
     }
 
     func testMatroskaAndWebMCutShortAreTruncated() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let intact = try DamagedMP4.intact(in: dir)
-        for (name, codec) in [("x.mkv", ["-c", "copy"]), ("x.webm", ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8"])] {
+        for (name, codec) in [
+            ("x.mkv", ["-c", "copy"]), ("x.webm", ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8"])
+        ] {
             let path = dir.appendingPathComponent(name).path
             let made = try runProcess("ffmpeg", ["-v", "error", "-i", intact] + codec + [path])
             XCTAssertEqual(made.status, 0, made.stderr)

@@ -62,15 +62,17 @@ final class LetterboxTests: XCTestCase {
         let image = Image(width: 200, height: 100, pixelFormat: .bgr24, pixels: pixels)
         let scaler = RegionScaler()
         // The right half (100x100) into 64x64 top-left: all red, no padding.
-        let (right, box) = try scaler.letterbox(image, region: Region(x: 100, y: 0, width: 100, height: 100), width: 64, height: 64,
-                                                alignment: .topLeft)
+        let (right, box) = try scaler.letterbox(
+            image, region: Region(x: 100, y: 0, width: 100, height: 100), width: 64, height: 64,
+            alignment: .topLeft)
         XCTAssertEqual(box.contentWidth, 64)
         XCTAssertEqual(right.width, 64)
         for (x, y) in [(0, 0), (63, 63), (32, 10)] { XCTAssertTrue(right[x, y] == (0, 0, 255), "\(x),\(y): \(right[x, y])") }
         // A 100x50 region across both halves into 64x64 centred: blue left, red right,
         // padding above and below.
-        let (across, box2) = try scaler.letterbox(image, region: Region(x: 50, y: 25, width: 100, height: 50), width: 64, height: 64,
-                                                  alignment: .center)
+        let (across, box2) = try scaler.letterbox(
+            image, region: Region(x: 50, y: 25, width: 100, height: 50), width: 64, height: 64,
+            alignment: .center)
         XCTAssertEqual(box2.contentHeight, 32)
         XCTAssertEqual(box2.padTop, 16)
         XCTAssertTrue(across[5, 32] == (255, 0, 0), "\(across[5, 32])")

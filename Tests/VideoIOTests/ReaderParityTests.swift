@@ -61,7 +61,10 @@ final class ReaderParityTests: XCTestCase {
             let reader = try FrameReader(Fixtures.path(file))
             var frame: Frame?
             while let next = try reader.nextFrame() {
-                if next.index == index { frame = next; break }
+                if next.index == index {
+                    frame = next
+                    break
+                }
             }
             let found = try XCTUnwrap(frame, "\(file): frame \(index) not reached")
             XCTAssertEqual(found.image.width, reader.info.width)
