@@ -127,7 +127,11 @@ let package = Package(
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
         .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "FuzzParsers", "TestSupport", "MOTFiles", "TrackLog"]),
         .testTarget(
-            name: "ServiceTests", dependencies: ["Service", "Detection", "Tracking", "VideoIO", "TestSupport"],
+            name: "ServiceTests",
+            dependencies: [
+                "Service", "Detection", "Geometry", "Pipeline", "Tracking", "VideoIO", "TestSupport",
+                .product(name: "Logging", package: "swift-log")
+            ],
             swiftSettings: openVINOHeaders)
     ],
     swiftLanguageModes: [.v6]
