@@ -23,6 +23,9 @@ public struct Box: Sendable, Equatable, Hashable {
         self.init(x1: centerX - width / 2, y1: centerY - height / 2, x2: centerX + width / 2, y2: centerY + height / 2)
     }
 
+    /// As MOTChallenge files and the track log write it: left, top, width, height.
+    public var leftTopWidthHeight: [Double] { [x1, y1, width, height] }
+
     public var width: Double { x2 - x1 }
     public var height: Double { y2 - y1 }
     public var centerX: Double { (x1 + x2) / 2 }

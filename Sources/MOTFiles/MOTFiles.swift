@@ -37,10 +37,6 @@ public struct MOTRecord: Sendable, Equatable {
         self.visibility = visibility
     }
 
-    public init(frame: Int, id: Int, box: Box, confidence: Double = 1) {
-        self.init(frame: frame, id: id, left: box.x1, top: box.y1, width: box.width, height: box.height, confidence: confidence)
-    }
-
     public var box: Box { Box(left: left, top: top, width: width, height: height) }
 }
 

@@ -172,7 +172,7 @@ extension LogFrame {
                 return LogTrack(
                     id: o.id, class: o.classID < classes.count ? classes[o.classID] : String(o.classID),
                     classId: o.classID, score: (o.score * 1000).rounded() / 1000,
-                    box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 100).rounded() / 100 },
+                    box: o.box.leftTopWidthHeight.map { ($0 * 100).rounded() / 100 },
                     state: "confirmed")
             })
     }

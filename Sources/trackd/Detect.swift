@@ -129,7 +129,7 @@ struct Detect: ParsableCommand {
                     DetectedBox(
                         class: o.classID < detector.classNames.count ? detector.classNames[o.classID] : String(o.classID),
                         classId: o.classID, score: o.score,
-                        box: [o.box.x1, o.box.y1, o.box.width, o.box.height].map { ($0 * 10).rounded() / 10 })
+                        box: o.box.leftTopWidthHeight.map { ($0 * 10).rounded() / 10 })
                 }
                 if json {
                     print(CLI.json(FrameReport(frame: frame.index, time: frame.time, detections: boxes)))
