@@ -102,19 +102,9 @@ struct FrameLineParser {
             if s.key(key, is: "type") {
                 type = try s.stringValue()
             } else if s.key(key, is: "frame") {
-                if let n = try s.integerValue() {
-                    fields.frame = n
-                    seen.frame = true
-                } else {
-                    seen.frame = false
-                }
+                seen.frame = try s.integer(into: &fields.frame)
             } else if s.key(key, is: "time") {
-                if let n = try s.numberValue() {
-                    fields.time = n
-                    seen.time = true
-                } else {
-                    seen.time = false
-                }
+                seen.time = try s.number(into: &fields.time)
             } else if s.key(key, is: "tracks") {
                 seen.tracks = try tracks(&s, into: &fields.tracks)
             } else {
@@ -177,28 +167,13 @@ struct FrameLineParser {
                 }
                 if numbers != 4 { report(rank, "tracks[\(k)].box must have 4 numbers") }
             } else if s.key(key, is: "id") {
-                if let n = try s.integerValue() {
-                    t.id = n
-                    seen.id = true
-                } else {
-                    seen.id = false
-                }
+                seen.id = try s.integer(into: &t.id)
             } else if s.key(key, is: "class") {
                 seen.class = try s.string(into: &t.className)
             } else if s.key(key, is: "classId") {
-                if let n = try s.integerValue() {
-                    t.classId = n
-                    seen.classId = true
-                } else {
-                    seen.classId = false
-                }
+                seen.classId = try s.integer(into: &t.classId)
             } else if s.key(key, is: "score") {
-                if let n = try s.numberValue() {
-                    t.score = n
-                    seen.score = true
-                } else {
-                    seen.score = false
-                }
+                seen.score = try s.number(into: &t.score)
             } else if s.key(key, is: "state") {
                 sawState = try s.string(into: &t.state)
             } else {
@@ -365,11 +340,20 @@ struct JSONScanner {
         return try number()
     }
 
-    /// An integral number value (below 9·10^15 in size, exact in a Double); nil for
-    /// any other value.
-    mutating func integerValue() throws(SyntaxError) -> Int? {
-        guard let n = try numberValue(), n.rounded() == n, abs(n) < 9e15 else { return nil }
-        return Int(n)
+    /// An integral number value (below 9·10^15 in size, exact in a Double) into
+    /// `value`; false (`value` unchanged) for any other value.
+    mutating func integer(into value: inout Int) throws(SyntaxError) -> Bool {
+        guard let n = try numberValue(), n.rounded() == n, abs(n) < 9e15 else { return false }
+        value = Int(n)
+        return true
+    }
+
+    /// A number value into `value`; false (the value passed over, `value` unchanged)
+    /// for any other kind.
+    mutating func number(into value: inout Double) throws(SyntaxError) -> Bool {
+        guard let n = try numberValue() else { return false }
+        value = n
+        return true
     }
 
     /// A string's bytes between its quotes, and whether it has escapes; checks the

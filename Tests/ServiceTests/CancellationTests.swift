@@ -12,13 +12,6 @@ import XCTest
 /// The services end when their task is cancelled, as they do on a graceful shutdown,
 /// without waiting out a poll or a back-off.
 final class CancellationTests: XCTestCase {
-    private final class Stub: Detector {
-        let input = DetectorInput(size: nil, alignment: .center, pixelFormat: .rgb24)
-        let classNames = ["person"]
-        let summary = "stub"
-        func detect(_ frame: Frame) throws -> [Observation] { [] }
-    }
-
     private func cancelAfterHalfASecond(_ run: @escaping @Sendable () async throws -> Void) async throws -> Double {
         let task = Task { try await run() }
         try await Task.sleep(nanoseconds: 500_000_000)
@@ -39,7 +32,7 @@ final class CancellationTests: XCTestCase {
         stream.retryInitialSeconds = 30
         config.streams = [stream]
         let detectors = DetectorPool()
-        detectors.giveBack(Stub(), settings: config.detector, limit: 1)
+        detectors.giveBack(StubDetector(), settings: config.detector, limit: 1)
         let state = ServiceState()
         let service = StreamService(
             stream: stream, spool: try Spool(root: dir.path), config: Locked(config), detectors: detectors,

@@ -8,14 +8,6 @@ import XCTest
 
 /// Spool jobs share loaded detectors instead of reading the model for every job.
 final class DetectorPoolTests: XCTestCase {
-    /// Stands in for a loaded model: only its identity matters here.
-    private final class Stub: Detector {
-        let input = DetectorInput(size: nil, alignment: .center, pixelFormat: .rgb24)
-        let classNames = ["person"]
-        let summary = "stub"
-        func detect(_ frame: Frame) throws -> [Observation] { [] }
-    }
-
     private func settings(_ model: String) -> ServiceConfig.DetectorSettings {
         var s = ServiceConfig.DetectorSettings()
         s.model = "/nonexistent/\(model).onnx"
@@ -24,8 +16,8 @@ final class DetectorPoolTests: XCTestCase {
 
     func testAJobTakesTheDetectorTheLastOneGaveBack() throws {
         let pool = DetectorPool()
-        let a = Stub()
-        let b = Stub()
+        let a = StubDetector()
+        let b = StubDetector()
         pool.giveBack(a, settings: settings("m"), limit: 2)
         pool.giveBack(b, settings: settings("m"), limit: 2)
         let first = try pool.take(settings("m"))
@@ -39,15 +31,15 @@ final class DetectorPoolTests: XCTestCase {
 
     func testOtherSettingsLetTheOldDetectorsGoAndTheLimitHolds() throws {
         let pool = DetectorPool()
-        pool.giveBack(Stub(), settings: settings("old"), limit: 2)
-        let fresh = Stub()
+        pool.giveBack(StubDetector(), settings: settings("old"), limit: 2)
+        let fresh = StubDetector()
         pool.giveBack(fresh, settings: settings("new"), limit: 2)
         XCTAssertThrowsError(try pool.take(settings("old")), "dropped after a reload with other settings")
         XCTAssertTrue(try pool.take(settings("new")) === fresh)
 
-        let kept = Stub()
+        let kept = StubDetector()
         pool.giveBack(kept, settings: settings("new"), limit: 1)
-        pool.giveBack(Stub(), settings: settings("new"), limit: 1)
+        pool.giveBack(StubDetector(), settings: settings("new"), limit: 1)
         XCTAssertTrue(try pool.take(settings("new")) === kept)
         XCTAssertThrowsError(try pool.take(settings("new")), "one per worker at most")
     }
