@@ -78,7 +78,8 @@ let package = Package(
         .executableTarget(
             name: "trackd",
             dependencies: [
-                "VideoIO", "Detection", "Tracking", "MOTFiles", "Evaluation", "TrackLog", "Pipeline", "Render", "Service",
+                "VideoIO", "Detection", "Geometry", "Tracking", "MOTFiles", "Evaluation", "TrackLog", "Pipeline", "Render",
+                "Service",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],

@@ -1,7 +1,6 @@
 import Detection
 import Geometry
 import TestSupport
-import Tracking
 import VideoIO
 import XCTest
 

@@ -1,7 +1,6 @@
 import Foundation
 import Geometry
 import TestSupport
-import Tracking
 import VideoIO
 import XCTest
 
