@@ -18,7 +18,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0")
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1")
     ],
     targets: [
         // FFmpeg's C API, found through pkg-config. Debian's libavformat.pc names the
@@ -61,13 +62,14 @@ let package = Package(
             dependencies: ["VideoIO", "Detection", "Geometry", "Tracking", "TrackLog", "MOTFiles"],
             swiftSettings: openVINOHeaders
         ),
-        // `trackd serve`: spool jobs, live streams, systemd notification, status.
+        // `trackd serve`: spool jobs, live streams, systemd notification, status, HTTP API.
         .target(
             name: "Service",
             dependencies: [
                 "Pipeline", "Detection", "TrackLog", "Tracking", "VideoIO",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird")
             ],
             swiftSettings: openVINOHeaders
         ),

@@ -35,6 +35,15 @@ public enum Daemon {
                     version: version))
         }
         services.append(StatusService(state: state, config: box, notifier: notifier, logger: logger))
+        // Ready once everything can be asked for: with the HTTP API, once it listens.
+        let ready: @Sendable () -> Void = { notifier.notify("READY=1", "STATUS=" + state.summary) }
+        if let http = config.http {
+            services.append(
+                HTTPService(http: http, config: box, spool: spool, state: state, logger: logger) { address in
+                    state.httpListening(on: address)
+                    ready()
+                })
+        }
 
         // SIGHUP: read the configuration again; jobs that start afterwards use it.
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
@@ -59,7 +68,7 @@ public enum Daemon {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         logger.info("serving \(config.spool) with \(config.workers) worker(s) and \(config.streams.count) stream(s)")
-        notifier.notify("READY=1", "STATUS=" + state.summary)
+        if config.http == nil { ready() }
         try await group.run()
         logger.info("stopped")
     }

@@ -28,6 +28,8 @@ public struct ServiceConfig: Sendable, Equatable {
     /// The tracker's defaults with the keys of `tracker` in the configuration on top.
     public var tracker = TrackerConfig()
     public var streams: [StreamConfig] = []
+    /// The HTTP API; nil: none.
+    public var http: HTTPConfig?
 
     public init() {}
 
@@ -86,6 +88,28 @@ public struct ServiceConfig: Sendable, Equatable {
     }
 }
 
+extension ServiceConfig {
+    /// `serve`'s HTTP API: where it listens and the token it asks for.
+    public struct HTTPConfig: Sendable, Equatable {
+        /// An IP address (IPv6 in brackets) or `localhost`, and a port; port 0 takes
+        /// any free one (the status says which).
+        public var host = "127.0.0.1"
+        public var port = 8089
+        /// The bearer token every request must carry; required unless `host` is a
+        /// loopback address (127.0.0.0/8, ::1, localhost).
+        public var token: String?
+
+        public init() {}
+
+        /// Whether only this machine can reach `host`.
+        public var isLoopback: Bool {
+            if host == "localhost" || host == "::1" { return true }
+            var v4 = in_addr()
+            return inet_pton(AF_INET, host, &v4) == 1 && UInt32(bigEndian: v4.s_addr) >> 24 == 127
+        }
+    }
+}
+
 /// A configuration error, naming the file and the field.
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
@@ -120,7 +144,7 @@ extension ServiceConfig {
         self.init()
         try r.known([
             "spool", "workers", "stableSeconds", "pollSeconds", "maxJobBytes", "statusFile", "stallSeconds",
-            "detector", "tracker", "streams"
+            "detector", "tracker", "streams", "http"
         ])
         spool = try r.string("spool") ?? spool
         guard spool.hasPrefix("/") else { throw r.error("spool", "must be an absolute path") }
@@ -156,6 +180,9 @@ extension ServiceConfig {
                 throw r.error("tracker" + (error.key.isEmpty ? "" : "." + error.key), error.reason)
             }
         }
+        if let h = try r.object("http") {
+            http = try HTTPConfig(h)
+        }
         if let list = try r.array("streams") {
             var names = Set<String>()
             streams = try list.enumerated().map { k, item in
@@ -185,6 +212,53 @@ extension ServiceConfig {
                 return stream
             }
         }
+    }
+}
+
+extension ServiceConfig.HTTPConfig {
+    /// The least length of a token: a guessable one would protect nothing.
+    static let minimumTokenLength = 16
+
+    fileprivate init(_ h: Fields) throws {
+        self.init()
+        try h.known(["listen", "token", "tokenFile"])
+        if let listen = try h.string("listen") {
+            guard let (host, port) = Self.hostAndPort(listen) else {
+                throw h.error("listen", "must be an address and a port, as 127.0.0.1:8089 or [::1]:8089")
+            }
+            (self.host, self.port) = (host, port)
+        }
+        let given = try h.string("token")
+        let file = try h.string("tokenFile")
+        if given != nil, file != nil { throw h.error("tokenFile", "give token or tokenFile, not both") }
+        if let file {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw h.error("tokenFile", "cannot read \(file)")
+            }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            token = given
+        }
+        if let token, token.count < Self.minimumTokenLength || token.contains(where: { $0.isWhitespace }) {
+            throw h.error(
+                file != nil ? "tokenFile" : "token", "must be at least \(Self.minimumTokenLength) characters, without spaces")
+        }
+        if token == nil, !isLoopback {
+            throw h.error("token", "is required (or tokenFile) when listen is not a loopback address: \(host)")
+        }
+    }
+
+    /// `host:port`, `[v6]:port`; the host must be an IP address or `localhost`.
+    static func hostAndPort(_ listen: String) -> (String, Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        guard host == "localhost" || inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1 else { return nil }
+        return (host, port)
     }
 }
 

@@ -44,6 +44,8 @@ public final class ServiceState: Sendable {
         public var failedJobs: Int
         /// The latest errors, newest last.
         public var errors: [String]
+        /// Where the HTTP API listens, once it does.
+        public var http: String?
     }
 
     /// A connected stream that has sent no frame for this long is reported `silent`:
@@ -68,6 +70,7 @@ public final class ServiceState: Sendable {
         var completed = 0
         var failed = 0
         var errors: [String] = []
+        var http: String?
         /// For each running job, when it last advanced; for each stream, since when it
         /// has held a frame it has not finished (nil while it waits on its source). The
         /// watchdog measures these: trackd's own work, never a source's silence.
@@ -123,6 +126,10 @@ public final class ServiceState: Sendable {
         }
     }
 
+    func httpListening(on address: String) {
+        store.withLock { $0.http = address }
+    }
+
     /// A stream has taken a frame from its source: until the frame is logged (its
     /// `frames` grows) the wait is on trackd.
     func streamTookFrame(_ name: String) {
@@ -172,7 +179,7 @@ public final class ServiceState: Sendable {
             return Snapshot(
                 pid: getpid(), started: started, updated: ISO8601DateFormatter().string(from: Date()),
                 jobs: store.jobs.values.sorted { $0.name < $1.name }, streams: reported,
-                completedJobs: store.completed, failedJobs: store.failed, errors: store.errors)
+                completedJobs: store.completed, failedJobs: store.failed, errors: store.errors, http: store.http)
         }
     }
 

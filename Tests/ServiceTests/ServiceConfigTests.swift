@@ -17,6 +17,35 @@ final class ServiceConfigTests: XCTestCase {
         }
     }
 
+    /// The HTTP API binds loopback unless told otherwise, and anywhere else only with
+    /// a token: the rule is on the address, 127.0.0.0/8, ::1 and localhost counting
+    /// as loopback.
+    func testHTTPListenAndTheTokenRule() throws {
+        func parse(_ http: String) throws -> ServiceConfig.HTTPConfig? {
+            try ServiceConfig.parse(Data(#"{"http": \#(http)}"#.utf8), file: "c.json").http
+        }
+        XCTAssertNil(try ServiceConfig.parse(Data("{}".utf8), file: "c.json").http, "off when absent")
+        XCTAssertEqual(try parse("{}")?.host, "127.0.0.1")
+        XCTAssertEqual(try parse("{}")?.port, 8089)
+        for loopback in ["127.0.0.1:80", "127.0.0.2:0", "[::1]:8089", "localhost:9000"] {
+            XCTAssertEqual(try parse(#"{"listen": "\#(loopback)"}"#)?.isLoopback, true, loopback)
+        }
+        for open in ["0.0.0.0:8089", "10.0.0.5:80", "[::]:8089", "128.0.0.1:80"] {
+            XCTAssertThrowsError(try parse(#"{"listen": "\#(open)"}"#), open) {
+                XCTAssertTrue("\($0)".hasPrefix("c.json: http.token: is required"), "\($0)")
+            }
+            XCTAssertEqual(try parse(#"{"listen": "\#(open)", "token": "0123456789abcdef"}"#)?.token, "0123456789abcdef")
+        }
+        for (bad, field) in [
+            (#"{"listen": "8089"}"#, "listen"), (#"{"listen": "example.com:80"}"#, "listen"),
+            (#"{"listen": "1.2.3.4:70000"}"#, "listen"), (#"{"token": "short"}"#, "token"),
+            (#"{"token": "0123456789abcdef", "tokenFile": "/t"}"#, "tokenFile"),
+            (#"{"tokenFile": "/nonexistent/token"}"#, "tokenFile"), (#"{"port": 1}"#, "port")
+        ] {
+            XCTAssertThrowsError(try parse(bad), bad) { XCTAssertTrue("\($0)".hasPrefix("c.json: http.\(field): "), "\($0)") }
+        }
+    }
+
     func testDetectorInputSizeAndNMSMode() throws {
         let config = try ServiceConfig.parse(
             Data(#"{"detector": {"inputSize": 512, "classAwareNMS": true}}"#.utf8), file: "c.json")

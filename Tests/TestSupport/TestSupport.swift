@@ -210,6 +210,13 @@ public func freeUDPPort() throws -> Int {
     return port
 }
 
+/// A loopback TCP port that was free a moment ago.
+public func freeTCPPort() throws -> Int {
+    let (fd, port) = try loopbackSocket(SOCK_STREAM)
+    close(fd)
+    return port
+}
+
 /// MP4 files with a damaged index: 5 s of vtest.avi at 10 fps, H.264 with B-frames
 /// (so the `ctts` box holds each frame's composition offset), then one box patched.
 public enum DamagedMP4 {

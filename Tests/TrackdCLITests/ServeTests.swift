@@ -7,9 +7,9 @@ import XCTest
 /// condition a test checks (with a generous bound), never a fixed sleep; where
 /// scenarios do not interfere, one daemon serves several of them.
 final class ServeTests: XCTestCase {
-    private var trackd: String { productsDirectory.appendingPathComponent("trackd").path }
-    private var dir: URL!
-    private var spool: String { dir.appendingPathComponent("spool").path }
+    var trackd: String { productsDirectory.appendingPathComponent("trackd").path }
+    var dir: URL!
+    var spool: String { dir.appendingPathComponent("spool").path }
     private var daemons: [Process] = []
     private var senders: [Process] = []
 
@@ -37,7 +37,7 @@ final class ServeTests: XCTestCase {
     /// vtest.avi's first `seconds` (10 frames a second) at 384x288, H.264 with a key
     /// frame every 10 frames (so that a stream receiver can start within a second), in
     /// an MP4 file called `name`.
-    private func clip(seconds: Int, name: String = "clip.mp4") throws -> String {
+    func clip(seconds: Int, name: String = "clip.mp4") throws -> String {
         let key = "\(seconds)/\(name)"
         if let made = Self.clips[key] { return made }
         let folder = try Self.clipDirectory ?? makeTemporaryDirectory()
@@ -60,14 +60,14 @@ final class ServeTests: XCTestCase {
 
     /// Writes a configuration for the temporary spool; `extra` adds fields.
     @discardableResult
-    private func config(_ extra: String = "", stableSeconds: Double = 0.3) throws -> String {
+    func config(_ extra: String = "", stableSeconds: Double = 0.3) throws -> String {
         let path = dir.appendingPathComponent("trackd.json").path
         try #"{"spool": "\#(spool)", "stableSeconds": \#(stableSeconds), "pollSeconds": 0.1\#(extra)}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    private func start(_ config: String, environment: [String: String] = [:]) throws -> Process {
+    func start(_ config: String, environment: [String: String] = [:]) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: trackd)
         p.arguments = ["serve", "--config", config]
@@ -87,11 +87,11 @@ final class ServeTests: XCTestCase {
     }
 
     /// What the daemon started last has printed.
-    private func daemonLog() -> String {
+    func daemonLog() -> String {
         (try? String(contentsOf: dir.appendingPathComponent("daemon-\(max(daemons.count - 1, 0)).log"), encoding: .utf8)) ?? ""
     }
 
-    private func files(_ sub: String) -> [String] {
+    func files(_ sub: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: spool + "/" + sub)) ?? []).sorted()
     }
 
@@ -100,7 +100,7 @@ final class ServeTests: XCTestCase {
     }
 
     /// Polls `condition` until it holds; fails after `timeout` seconds, showing the daemon's log.
-    private func wait(_ what: String, timeout: Double = 60, _ condition: () throws -> Bool) throws {
+    func wait(_ what: String, timeout: Double = 60, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if try condition() { return }
@@ -111,7 +111,7 @@ final class ServeTests: XCTestCase {
 
     /// Sends `signal` and returns the exit status and how long the exit took; a
     /// daemon that has not exited after 30 s is killed and the test fails.
-    private func stop(_ p: Process, _ signal: Int32 = SIGTERM) -> (Int32, Double) {
+    func stop(_ p: Process, _ signal: Int32 = SIGTERM) -> (Int32, Double) {
         let started = Date()
         kill(p.processIdentifier, signal)
         while p.isRunning, Date().timeIntervalSince(started) < 30 { Thread.sleep(forTimeInterval: 0.02) }
@@ -496,7 +496,7 @@ final class ServeTests: XCTestCase {
     }
 
     /// A stand-in for systemd's notification socket: a Unix datagram socket.
-    private final class NotifySocket {
+    final class NotifySocket {
         let path: String
         private let fd: Int32
         private(set) var messages: [String] = []

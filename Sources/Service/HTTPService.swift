@@ -1,0 +1,126 @@
+import Foundation
+import Hummingbird
+import Logging
+import Pipeline
+import ServiceLifecycle
+
+/// `serve`'s HTTP API, one more service of the group: health for a supervisor or a
+/// load balancer, the daemon's status, and jobs submitted and followed (`JobsAPI`). Every answer is JSON; an error is
+/// `{"error": "..."}` with its status code. Off a loopback address every request
+/// needs `Authorization: Bearer <token>` (401 otherwise), as the configuration
+/// requires a token there.
+struct HTTPService: Service {
+    let http: ServiceConfig.HTTPConfig
+    let config: Locked<ServiceConfig>
+    let spool: Spool
+    let state: ServiceState
+    let logger: Logger
+    /// Called once the socket listens (systemd's READY=1 waits for it).
+    let listening: @Sendable (String) -> Void
+
+    func run() async throws {
+        let router = Router()
+        router.add(middleware: ErrorsAsJSON())
+        if let token = http.token { router.add(middleware: BearerToken(token: token)) }
+        router.get("/healthz") { _, _ in json(["status": "ok"]) }
+        router.get("/readyz") { _, _ in readiness() }
+        router.get("/api/v1/status") { _, _ in json(state.snapshot) }
+        let jobs = JobsAPI(spool: spool, state: state) { [config] in config.value.maxJobBytes }
+        router.post("/api/v1/jobs") { request, _ in
+            var request = request
+            let limit = config.value.maxJobBytes
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: limit)
+            } catch {
+                throw HTTPError(.contentTooLarge, message: "jobs are at most \(limit) bytes")
+            }
+            return json(try jobs.submit(body), status: .created)
+        }
+        router.get("/api/v1/jobs") { _, _ in json(["jobs": jobs.list()]) }
+        router.get("/api/v1/jobs/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard let job = jobs.job(id) else { throw HTTPError(.notFound, message: "no job \(id)") }
+            return json(job)
+        }
+        let app = Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(http.host, port: http.port), serverName: "trackd"),
+            onServerRunning: { [listening, http, logger] channel in
+                let port = channel.localAddress?.port ?? http.port
+                let address = http.host.contains(":") ? "[\(http.host)]:\(port)" : "\(http.host):\(port)"
+                logger.info("http: listening on \(address)")
+                listening(address)
+            },
+            logger: logger
+        )
+        try await app.runService(gracefulShutdownSignals: [])
+    }
+
+    /// Ready when nothing has stalled past `stallSeconds` (the watchdog's rule) and the
+    /// spool can be written.
+    private func readiness() -> Response {
+        let limit = config.value.stallSeconds
+        if let stalled = state.stall, stalled.seconds >= limit {
+            return json(
+                Readiness(ready: false, reason: "\(stalled.who) has not advanced for \(Int(stalled.seconds)) s"),
+                status: .serviceUnavailable)
+        }
+        for dir in [spool.inbox, spool.processing, spool.logs] where access(dir, W_OK) != 0 {
+            return json(Readiness(ready: false, reason: "\(dir) is not writable"), status: .serviceUnavailable)
+        }
+        return json(Readiness(ready: true, reason: nil))
+    }
+
+    private struct Readiness: Encodable {
+        var ready: Bool
+        var reason: String?
+    }
+}
+
+/// A JSON response: keys sorted, so answers compare byte for byte.
+func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let data = (try? encoder.encode(value)) ?? Data(#"{"error":"cannot encode the answer"}"#.utf8)
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json"
+    return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data + [0x0A])))
+}
+
+/// Errors as `{"error": "..."}` with their status code, the router's own (404, 405)
+/// included.
+struct ErrorsAsJSON<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            return json(["error": error.body ?? error.status.reasonPhrase], status: error.status)
+        } catch {
+            return json(["error": "\(error)"], status: .internalServerError)
+        }
+    }
+}
+
+/// Refuses a request without `Authorization: Bearer <token>`.
+struct BearerToken<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
+        let given = request.headers[.authorization] ?? ""
+        guard given.hasPrefix("Bearer "), Self.same(Array(given.utf8.dropFirst(7)), Array(token.utf8)) else {
+            var response = json(["error": "a bearer token is required (Authorization: Bearer <token>)"], status: .unauthorized)
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        return try await next(request, context)
+    }
+
+    /// Compares in time that does not depend on where the two first differ.
+    private static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}

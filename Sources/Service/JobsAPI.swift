@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+
+/// Jobs over HTTP, through the spool: a submitted job is a job file written into
+/// `inbox/` (hidden until complete, then renamed), so it is claimed, run, and resumed
+/// after a restart exactly as a job dropped in by hand, under the same rules.
+struct JobsAPI: Sendable {
+    let spool: Spool
+    let state: ServiceState
+    let maxJobBytes: @Sendable () -> Int
+
+    /// A job as the API reports it.
+    struct Job: Codable, Sendable, Equatable {
+        enum State: String, Codable, Sendable { case queued, processing, done, failed }
+        var id: String
+        var state: State
+        var log: String?
+        var frames: Int?
+        var framesPerSecond: Double?
+        var error: String?
+    }
+
+    /// POST /api/v1/jobs: `{"source": "<path under the spool>", "options": {"stride",
+    /// "start", "end"}}`. 201 with the job; 400 for a body the spool would refuse.
+    func submit(_ body: ByteBuffer) throws -> Job {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] else {
+            throw HTTPError(.badRequest, message: "the body must be a JSON object")
+        }
+        if let unknown = object.keys.sorted().first(where: { $0 != "source" && $0 != "options" }) {
+            throw HTTPError(.badRequest, message: "unknown field '\(unknown)'")
+        }
+        guard let source = object["source"] as? String, !source.isEmpty else {
+            throw HTTPError(.badRequest, message: "'source' (a path under the spool) is required")
+        }
+        if source.contains("://") {
+            throw HTTPError(.badRequest, message: "'source' must be a path under the spool; URLs are tracked as streams")
+        }
+        guard let options = object["options"] as? [String: Any] ?? (object["options"] == nil ? [:] : nil) else {
+            throw HTTPError(.badRequest, message: "'options' must be an object")
+        }
+        var job = options
+        job["video"] = source
+        let data = try JSONSerialization.data(withJSONObject: job, options: [.sortedKeys])
+        let id = Self.newID()
+        guard data.count <= maxJobBytes() else {
+            throw HTTPError(.contentTooLarge, message: "the job is \(data.count) bytes; jobs are at most \(maxJobBytes())")
+        }
+        do {
+            // The spool's own rules, messages included ("options" keys become the job's).
+            _ = try JobSpec.parse(data, name: id, spool: spool)
+        } catch let ServiceError.refusedJob(reason) {
+            throw HTTPError(.badRequest, message: reason.replacingOccurrences(of: "'video'", with: "'source'"))
+        }
+        let hidden = spool.inbox + "/." + id
+        guard FileManager.default.createFile(atPath: hidden, contents: data), rename(hidden, spool.inbox + "/" + id) == 0 else {
+            try? FileManager.default.removeItem(atPath: hidden)
+            throw HTTPError(.internalServerError, message: "cannot write into \(spool.inbox)")
+        }
+        return Job(id: id, state: .queued)
+    }
+
+    /// Every job the spool holds, oldest state first: queued, processing, done, failed.
+    func list() -> [Job] {
+        let running = Dictionary(state.snapshot.jobs.map { ($0.name, $0) }) { a, _ in a }
+        var jobs: [Job] = []
+        for (dir, jobState) in [
+            (spool.inbox, Job.State.queued), (spool.processing, .processing), (spool.done, .done),
+            (spool.failed, .failed)
+        ] {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+            for name in names where !name.hasPrefix(".") && !name.hasSuffix(".part") && !name.hasSuffix(".error.json") {
+                var job = Job(id: name, state: jobState)
+                if jobState != .queued { job.log = spool.logPath(name) }
+                if let progress = running[name] {
+                    job.frames = progress.frames
+                    job.framesPerSecond = progress.framesPerSecond
+                }
+                if jobState == .failed { job.error = Self.error(of: name, in: dir) }
+                jobs.append(job)
+            }
+        }
+        return jobs
+    }
+
+    func job(_ id: String) -> Job? {
+        list().first { $0.id == id }
+    }
+
+    private static func error(of name: String, in dir: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: dir + "/" + name + ".error.json"),
+            let report = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return report["error"] as? String
+    }
+
+    /// `api-<UTC time>-<random>.json`: sorts by submission, never collides.
+    private static func newID() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let random = (0..<4).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        return "api-\(formatter.string(from: Date()))-\(random).json"
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import TestSupport
+import XCTest
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `trackd serve`'s HTTP API, asked over loopback as a client would, on the daemon
+/// and spool that `ServeTests` runs.
+extension ServeTests {
+    private struct Answer {
+        var status: Int
+        var json: [String: Any]
+        var contentType: String
+    }
+
+    private func get(_ url: String, token: String? = nil, post body: String? = nil) async throws -> Answer {
+        var request = URLRequest(url: URL(string: url)!)
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.httpMethod = "POST"
+            request.httpBody = Data(body.utf8)
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = try XCTUnwrap(response as? HTTPURLResponse)
+        let json = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: data) as? [String: Any], String(decoding: data, as: UTF8.self))
+        return Answer(status: http.statusCode, json: json, contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "")
+    }
+
+    /// The address the daemon's status says it listens on, once it does.
+    private func listeningAddress() throws -> String {
+        var address = ""
+        try wait("the HTTP API to listen") {
+            guard let data = FileManager.default.contents(atPath: spool + "/status.json"),
+                let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let http = status["http"] as? String
+            else { return false }
+            address = http
+            return true
+        }
+        return address
+    }
+
+    /// READY=1 comes once the API listens: a supervisor told "ready" can ask at once.
+    func testTheHTTPAPIAnswersHealthReadinessAndStatus() async throws {
+        let port = try freeTCPPort()
+        let notify = NotifySocket(path: dir.appendingPathComponent("notify.sock").path)
+        let daemon = try start(
+            try config(#", "http": {"listen": "127.0.0.1:\#(port)"}"#), environment: ["NOTIFY_SOCKET": notify.path])
+        XCTAssertTrue(notify.receive(line: "READY=1", timeout: 60), "\(notify.messages)")
+        let base = "http://127.0.0.1:\(port)"
+
+        let health = try await get(base + "/healthz")
+        XCTAssertEqual(health.status, 200)
+        XCTAssertEqual(health.json["status"] as? String, "ok")
+        XCTAssertEqual(health.contentType, "application/json")
+        let ready = try await get(base + "/readyz")
+        XCTAssertEqual(ready.status, 200)
+        XCTAssertEqual(ready.json["ready"] as? Bool, true)
+        let status = try await get(base + "/api/v1/status")
+        XCTAssertEqual(status.status, 200)
+        XCTAssertEqual(status.json["pid"] as? Int, Int(daemon.processIdentifier))
+        try wait("the status to name the API's address") {
+            (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: spool + "/status.json")))
+                as? [String: Any])?["http"]
+                as? String == "127.0.0.1:\(port)"
+        }
+        let missing = try await get(base + "/api/v1/nothing")
+        XCTAssertEqual(missing.status, 404)
+        XCTAssertNotNil(missing.json["error"] as? String)
+
+        let (code, seconds) = stop(daemon)
+        XCTAssertEqual(code, 0)
+        XCTAssertLessThan(seconds, 5)
+    }
+
+    /// Off loopback a token is required by the configuration, and then by every request.
+    func testOffLoopbackEveryRequestNeedsTheToken() async throws {
+        let refused = try runProcess(trackd, ["serve", "--config", try config(#", "http": {"listen": "0.0.0.0:0"}"#)])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("http.token: is required"), refused.stderr)
+
+        let token = "a-token-of-twenty-five-ch"
+        try token.write(toFile: dir.appendingPathComponent("token").path, atomically: true, encoding: .utf8)
+        let daemon = try start(
+            try config(#", "http": {"listen": "0.0.0.0:0", "tokenFile": "\#(dir.appendingPathComponent("token").path)"}"#))
+        let port = try XCTUnwrap(try listeningAddress().split(separator: ":").last)
+        let base = "http://127.0.0.1:\(port)"
+        for (given, expected) in [(nil, 401), ("wrong-token-of-twenty-five", 401), (token + "x", 401), (token, 200)] {
+            let answer = try await get(base + "/api/v1/status", token: given)
+            XCTAssertEqual(answer.status, expected, given ?? "no token")
+            if expected == 401 { XCTAssertNotNil(answer.json["error"] as? String) }
+        }
+        let health = try await get(base + "/healthz")
+        XCTAssertEqual(health.status, 401, "health too: nothing is open off loopback")
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
+
+    /// A job submitted over HTTP goes through the spool and ends `done` with its log;
+    /// bodies the spool would refuse are 400s naming the problem, and none leaves a
+    /// file in the inbox.
+    func testAJobSubmittedOverHTTPIsDoneAndHostileBodiesAreRefused() async throws {
+        try FileManager.default.createDirectory(atPath: spool + "/media", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try clip(seconds: 2), toPath: spool + "/media/clip.mp4")
+        let daemon = try start(try config(#", "http": {"listen": "127.0.0.1:0"}"#, stableSeconds: 0.1))
+        let base = "http://" + (try listeningAddress()) + "/api/v1/jobs"
+
+        for (body, reason) in [
+            ("[1]", "JSON object"), (#"{"source": "../etc/passwd"}"#, "without '..'"),
+            (#"{"source": "/etc/passwd"}"#, "under the spool"), (#"{"source": "media/none.mp4"}"#, "no such video"),
+            (#"{"source": "media/clip.mp4", "priority": 1}"#, "unknown field 'priority'"),
+            (#"{"source": "media/clip.mp4", "options": {"speed": 2}}"#, "unknown field 'speed'"),
+            (#"{"source": "media/clip.mp4", "options": {"start": 5, "end": 1}}"#, "must not be before"),
+            (#"{"source": "rtsp://camera/live"}"#, "URLs"), (String(repeating: " ", count: 70_000) + "{}", "at most")
+        ] {
+            let refused = try await get(base, post: body)
+            XCTAssertTrue([400, 413].contains(refused.status), "\(body.prefix(60)): \(refused.status)")
+            XCTAssertTrue((refused.json["error"] as? String ?? "").contains(reason), "\(body.prefix(60)): \(refused.json)")
+        }
+        XCTAssertEqual(files("inbox"), [], "nothing refused reaches the spool")
+
+        let created = try await get(base, post: #"{"source": "media/clip.mp4", "options": {"stride": 2}}"#)
+        XCTAssertEqual(created.status, 201)
+        XCTAssertEqual(created.json["state"] as? String, "queued")
+        let id = try XCTUnwrap(created.json["id"] as? String)
+        var job: [String: Any] = [:]
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            job = try await get(base + "/" + id).json
+            if job["state"] as? String == "done" { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        XCTAssertEqual(job["state"] as? String, "done", "\(job); daemon log: \(daemonLog())")
+        let log = try XCTUnwrap(job["log"] as? String)
+        let (_, frames, end) = try readLog(log)
+        XCTAssertEqual(end?.status, .complete)
+        XCTAssertEqual(frames.count, 10, "20 frames at stride 2")
+        let listed = try await get(base).json["jobs"] as? [[String: Any]]
+        XCTAssertEqual(listed?.compactMap { $0["id"] as? String }, [id])
+        let unknown = try await get(base + "/nothing.json")
+        XCTAssertEqual(unknown.status, 404)
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
+}
