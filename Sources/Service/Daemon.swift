@@ -25,8 +25,10 @@ public enum Daemon {
         let box = Locked(config)
         let state = ServiceState()
         let notifier = Notifier()
+        let running = RunningJobs()
         var services: [any Service] = [
-            SpoolService(spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version)
+            SpoolService(
+                spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version, running: running)
         ]
         for stream in config.streams {
             services.append(
@@ -39,7 +41,7 @@ public enum Daemon {
         let ready: @Sendable () -> Void = { notifier.notify("READY=1", "STATUS=" + state.summary) }
         if let http = config.http {
             services.append(
-                HTTPService(http: http, config: box, spool: spool, state: state, logger: logger) { address in
+                HTTPService(http: http, config: box, spool: spool, state: state, running: running, logger: logger) { address in
                     state.httpListening(on: address)
                     ready()
                 })

@@ -14,6 +14,7 @@ struct HTTPService: Service {
     let config: Locked<ServiceConfig>
     let spool: Spool
     let state: ServiceState
+    let running: RunningJobs
     let logger: Logger
     /// Called once the socket listens (systemd's READY=1 waits for it).
     let listening: @Sendable (String) -> Void
@@ -25,7 +26,8 @@ struct HTTPService: Service {
         router.get("/healthz") { _, _ in json(["status": "ok"]) }
         router.get("/readyz") { _, _ in readiness() }
         router.get("/api/v1/status") { _, _ in json(state.snapshot) }
-        let jobs = JobsAPI(spool: spool, state: state) { [config] in config.value.maxJobBytes }
+        router.get("/api/v1/streams") { _, _ in json(["streams": state.snapshot.streams]) }
+        let jobs = JobsAPI(spool: spool, state: state, running: running) { [config] in config.value.maxJobBytes }
         router.post("/api/v1/jobs") { request, _ in
             var request = request
             let limit = config.value.maxJobBytes
@@ -42,6 +44,11 @@ struct HTTPService: Service {
             let id = try context.parameters.require("id")
             guard let job = jobs.job(id) else { throw HTTPError(.notFound, message: "no job \(id)") }
             return json(job)
+        }
+        router.delete("/api/v1/jobs/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard let job = try jobs.cancel(id) else { throw HTTPError(.notFound, message: "no job \(id)") }
+            return json(job, status: .accepted)
         }
         let app = Application(
             router: router,

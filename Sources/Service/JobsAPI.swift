@@ -7,6 +7,7 @@ import Hummingbird
 struct JobsAPI: Sendable {
     let spool: Spool
     let state: ServiceState
+    let running: RunningJobs
     let maxJobBytes: @Sendable () -> Int
 
     /// A job as the API reports it.
@@ -84,6 +85,24 @@ struct JobsAPI: Sendable {
 
     func job(_ id: String) -> Job? {
         list().first { $0.id == id }
+    }
+
+    /// DELETE /api/v1/jobs/{id}: a queued job goes to `failed/` at once; a running one
+    /// is asked to stop after its current frame (its log ends `interrupted`) and then
+    /// goes there. The job as it stands afterwards; nil when there is no such job.
+    func cancel(_ id: String) throws -> Job? {
+        guard !id.contains("/"), !id.hasPrefix("."), let found = job(id) else { return nil }
+        switch found.state {
+        case .done, .failed:
+            throw HTTPError(.conflict, message: "job \(id) has already ended (\(found.state.rawValue))")
+        case .processing where running.cancel(id):
+            return found
+        case .queued, .processing:
+            // Not running (yet): taken out of the spool's hands. A worker that claims it
+            // meanwhile finds it gone, or runs it to its cancellation above.
+            spool.fail(id, from: found.state == .queued ? spool.inbox : spool.processing, error: SpoolService.cancelled)
+            return job(id) ?? found
+        }
     }
 
     private static func error(of name: String, in dir: String) -> String? {

@@ -110,6 +110,7 @@ public final class ServiceState: Sendable {
         case done
         case failed(String)
         case stopped
+        case cancelled
     }
 
     func jobEnded(_ name: String, _ outcome: JobOutcome) {
@@ -121,7 +122,7 @@ public final class ServiceState: Sendable {
             case .failed(let reason):
                 $0.failed += 1
                 $0.appendError(reason.hasPrefix(name) || reason.contains(name + ":") ? reason : "\(name): \(reason)")
-            case .stopped: break
+            case .stopped, .cancelled: break
             }
         }
     }

@@ -17,22 +17,20 @@ final class SpoolService: Service, Sendable {
     private let state: ServiceState
     private let logger: Logger
     private let version: String
+    private let running: RunningJobs
 
     init(
-        spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool, state: ServiceState, logger: Logger, version: String
+        spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool, state: ServiceState, logger: Logger,
+        version: String,
+        running: RunningJobs = RunningJobs()
     ) {
+        self.running = running
         self.spool = spool
         self.config = config
         self.detectors = detectors
         self.state = state
         self.logger = logger
         self.version = version
-    }
-
-    /// A job running on its own thread, asked to stop by `stop`.
-    private struct Running {
-        let stop = StopSignal()
-        var ended: Task<Void, Never>?
     }
 
     func run() async throws {
@@ -45,25 +43,23 @@ final class SpoolService: Service, Sendable {
             }
             queue.append(name)
         }
-        let running = Locked<[String: Running]>([:])
         // Claims and starts jobs until the graceful shutdown (or a cancellation) ends
         // the wait between two looks at the inbox.
         try? await cancelWhenGracefulShutdown { [self, queue] in
             var queue = queue
             while true {
                 let settings = config.value
-                while running.value.count < settings.workers {
+                while running.count < settings.workers {
                     if queue.isEmpty, let claimed = claimOne(settings) { queue.append(claimed) }
                     guard !queue.isEmpty else { break }
-                    start(queue.removeFirst(), settings: settings, running: running)
+                    let name = queue.removeFirst()
+                    running.start(name) { [self] stop in runJob(name, settings: settings, stop: stop) }
                 }
                 try await Task.sleep(nanoseconds: UInt64(settings.pollSeconds * 1e9))
             }
         }
         // Ask running jobs to stop after their current frame and wait for them.
-        let jobs = running.value.values
-        for job in jobs { job.stop.request(SIGTERM) }
-        for job in jobs { await job.ended?.value }
+        await running.stopAll()
     }
 
     /// Claims one ready file of the inbox: a rename that fails means another process
@@ -77,15 +73,8 @@ final class SpoolService: Service, Sendable {
         return nil
     }
 
-    private func start(_ name: String, settings: ServiceConfig, running: Locked<[String: Running]>) {
-        let job = Running()
-        running.withLock { $0[name] = job }
-        let ended = Task { [self] in
-            await onOwnThread(named: "trackd job") { [self] in runJob(name, settings: settings, stop: job.stop) }
-            running.withLock { $0[name] = nil }
-        }
-        running.withLock { $0[name]?.ended = ended }
-    }
+    /// The error a cancelled job is moved to `failed/` with.
+    static let cancelled = "cancelled over the HTTP API"
 
     /// One job, start to end, on its own thread.
     private func runJob(_ name: String, settings: ServiceConfig, stop: StopSignal) {
@@ -124,6 +113,11 @@ final class SpoolService: Service, Sendable {
             case .complete:
                 logger.info("job \(name): \(result.frames) frames, \(result.tracks) tracks -> \(logPath)")
                 spool.complete(name)
+            case .interrupted where running.isCancelled(name):
+                logger.notice("job \(name): cancelled after \(result.frames) frames")
+                spool.fail(name, error: Self.cancelled)
+                state.jobEnded(name, .cancelled)
+                return
             case .interrupted:
                 logger.notice("job \(name): stopped after \(result.frames) frames; left in processing/ to resume")
                 state.jobEnded(name, .stopped)

@@ -15,9 +15,10 @@ extension ServeTests {
         var contentType: String
     }
 
-    private func get(_ url: String, token: String? = nil, post body: String? = nil) async throws -> Answer {
+    private func get(_ url: String, token: String? = nil, post body: String? = nil, delete: Bool = false) async throws -> Answer {
         var request = URLRequest(url: URL(string: url)!)
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if delete { request.httpMethod = "DELETE" }
         if let body {
             request.httpMethod = "POST"
             request.httpBody = Data(body.utf8)
@@ -48,7 +49,10 @@ extension ServeTests {
         let port = try freeTCPPort()
         let notify = NotifySocket(path: dir.appendingPathComponent("notify.sock").path)
         let daemon = try start(
-            try config(#", "http": {"listen": "127.0.0.1:\#(port)"}"#), environment: ["NOTIFY_SOCKET": notify.path])
+            try config(
+                #", "http": {"listen": "127.0.0.1:\#(port)"}, "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(try freeUDPPort())"}]"#
+            ),
+            environment: ["NOTIFY_SOCKET": notify.path])
         XCTAssertTrue(notify.receive(line: "READY=1", timeout: 60), "\(notify.messages)")
         let base = "http://127.0.0.1:\(port)"
 
@@ -67,6 +71,10 @@ extension ServeTests {
                 as? [String: Any])?["http"]
                 as? String == "127.0.0.1:\(port)"
         }
+        let streams = try await get(base + "/api/v1/streams")
+        let cam = try XCTUnwrap((streams.json["streams"] as? [[String: Any]])?.first, "\(streams.json)")
+        XCTAssertEqual(cam["name"] as? String, "cam")
+        XCTAssertTrue(["connecting", "tracking", "silent", "retrying"].contains(cam["state"] as? String ?? ""), "\(cam)")
         let missing = try await get(base + "/api/v1/nothing")
         XCTAssertEqual(missing.status, 404)
         XCTAssertNotNil(missing.json["error"] as? String)
@@ -141,6 +149,55 @@ extension ServeTests {
         XCTAssertEqual(listed?.compactMap { $0["id"] as? String }, [id])
         let unknown = try await get(base + "/nothing.json")
         XCTAssertEqual(unknown.status, 404)
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
+
+    /// DELETE cancels a queued job at once and a running one after its current frame
+    /// (its log ends `interrupted`); both end in `failed/` saying so. An ended job
+    /// cannot be cancelled (409), an unknown one is 404.
+    func testDeleteCancelsAQueuedAndARunningJob() async throws {
+        try FileManager.default.createDirectory(atPath: spool + "/media", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try clip(seconds: 30, name: "long.mp4"), toPath: spool + "/media/long.mp4")
+        let daemon = try start(try config(#", "workers": 1, "http": {"listen": "127.0.0.1:0"}"#, stableSeconds: 0.1))
+        let base = "http://" + (try listeningAddress()) + "/api/v1/jobs"
+        func job(_ id: String) async throws -> [String: Any] { try await get(base + "/" + id).json }
+        func waitFor(_ id: String, _ what: String, _ condition: ([String: Any]) -> Bool) async throws {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                if condition(try await job(id)) { return }
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+            let last = try await job(id)
+            XCTFail("timed out waiting for \(id) to be \(what): \(last); daemon log: \(daemonLog())")
+        }
+
+        let firstAnswer = try await get(base, post: #"{"source": "media/long.mp4"}"#)
+        let first = try XCTUnwrap(firstAnswer.json["id"] as? String)
+        try await waitFor(first, "tracking") { ($0["frames"] as? Int ?? 0) > 0 }
+        let secondAnswer = try await get(base, post: #"{"source": "media/long.mp4"}"#)
+        let second = try XCTUnwrap(secondAnswer.json["id"] as? String)
+        let waiting = try await job(second)
+        XCTAssertEqual(waiting["state"] as? String, "queued", "one worker, busy")
+
+        let queued = try await get(base + "/" + second, delete: true)
+        XCTAssertEqual(queued.status, 202)
+        XCTAssertEqual(queued.json["state"] as? String, "failed")
+        XCTAssertEqual(queued.json["error"] as? String, "cancelled over the HTTP API")
+
+        let running = try await get(base + "/" + first, delete: true)
+        XCTAssertEqual(running.status, 202)
+        try await waitFor(first, "failed") { $0["state"] as? String == "failed" }
+        let cancelled = try await job(first)
+        XCTAssertEqual(cancelled["error"] as? String, "cancelled over the HTTP API")
+        let (_, frames, end) = try readLog(spool + "/logs/" + first.replacingOccurrences(of: ".json", with: ".jsonl"))
+        XCTAssertEqual(end?.status, .interrupted)
+        XCTAssertLessThan(frames.count, 300, "stopped before the end")
+
+        let again = try await get(base + "/" + first, delete: true)
+        XCTAssertEqual(again.status, 409)
+        let unknown = try await get(base + "/api-none.json", delete: true)
+        XCTAssertEqual(unknown.status, 404)
+        XCTAssertEqual(files("processing"), [])
         XCTAssertEqual(stop(daemon).0, 0)
     }
 }
