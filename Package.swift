@@ -19,7 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1")
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1")
     ],
     targets: [
         // FFmpeg's C API, found through pkg-config. Debian's libavformat.pc names the
@@ -56,10 +58,14 @@ let package = Package(
         ),
         // The track log: JSON lines, crash-safe appends, a reader that survives a cut tail.
         .target(name: "TrackLog", dependencies: ["Geometry", "Tracking", "MOTFiles"]),
-        // Video in, track log out: decoding ahead on its own thread, detection, tracking.
+        // Video in, track log out: decoding ahead on its own thread, detection, tracking;
+        // counted through swift-metrics (a no-op unless the application bootstraps it).
         .target(
             name: "Pipeline",
-            dependencies: ["VideoIO", "Detection", "Geometry", "Tracking", "TrackLog", "MOTFiles"],
+            dependencies: [
+                "VideoIO", "Detection", "Geometry", "Tracking", "TrackLog", "MOTFiles",
+                .product(name: "Metrics", package: "swift-metrics")
+            ],
             swiftSettings: openVINOHeaders
         ),
         // `trackd serve`: spool jobs, live streams, systemd notification, status, HTTP API.
@@ -69,7 +75,9 @@ let package = Package(
                 "Pipeline", "Detection", "TrackLog", "Tracking", "VideoIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird")
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus")
             ],
             swiftSettings: openVINOHeaders
         ),

@@ -17,6 +17,13 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
         self.capacity = capacity
     }
 
+    /// Items waiting.
+    var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return items.count - head
+    }
+
     /// Adds an item, waiting for room; false once the consumer has cancelled.
     func push(_ item: Element) -> Bool {
         condition.lock()

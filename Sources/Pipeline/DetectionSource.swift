@@ -65,6 +65,7 @@ public final class VideoSource: DetectionSource {
     private let drops = Locked(0)
     private let stats = Locked(DecodeStats())
     private let cancelled = StopSignal()
+    private let metrics: PipelineMetrics
 
     /// Frames dropped so far because the detector fell behind (live sources).
     public var droppedFrames: Int { drops.value }
@@ -74,7 +75,8 @@ public final class VideoSource: DetectionSource {
     public init(
         path: String, detector model: any Detector, options: DetectorOptions, selection: FrameSelection = FrameSelection(),
         formatOptions: [String: String] = [:], queueCapacity: Int = 4, live: Bool = false,
-        clockOrigin: Double = monotonicSeconds(), stop: StopSignal? = nil
+        clockOrigin: Double = monotonicSeconds(), stop: StopSignal? = nil,
+        metrics: PipelineMetrics = PipelineMetrics(source: "track")
     ) throws {
         precondition(selection.stride >= 1)
         var readerOptions = model.input.readerOptions()
@@ -105,6 +107,7 @@ public final class VideoSource: DetectionSource {
         let inRange = span.isFinite && rate > 0 ? min(total ?? .max, Int((span * rate).rounded(.up))) : total
         expectedFrames = inRange.map { ($0 + selection.stride - 1) / selection.stride }
         self.model = model
+        self.metrics = metrics
 
         let queue = BoundedQueue<Frame>(capacity: queueCapacity)
         self.queue = queue
@@ -122,13 +125,16 @@ public final class VideoSource: DetectionSource {
                     return counted % selection.stride == 0 ? .take : .skip
                 }) {
                     stats.value = reader.stats
+                    metrics.decoded.increment()
                     if live {
                         frame.info.time = monotonicSeconds() - clockOrigin
                         guard let dropped = queue.pushDroppingOldest(frame) else { return }
                         drops.withLock { $0 += dropped }
+                        if dropped > 0 { metrics.dropped.increment(by: dropped) }
                     } else {
                         guard queue.push(frame) else { return }
                     }
+                    metrics.queueDepth.record(queue.count)
                 }
                 stats.value = reader.stats
                 queue.close()
@@ -151,11 +157,15 @@ public final class VideoSource: DetectionSource {
     /// long as it takes; nil at the end. With `detect`, what `next()` does, split where
     /// waiting on the source ends and trackd's own work on the frame begins.
     public func nextFrame() throws -> Frame? {
-        try queue.pop()
+        defer { metrics.queueDepth.record(queue.count) }
+        return try queue.pop()
     }
 
     public func detect(_ frame: Frame) throws -> DetectedFrame {
-        DetectedFrame(index: frame.index, time: frame.time, observations: try model.detect(frame))
+        let started = DispatchTime.now().uptimeNanoseconds
+        let observations = try model.detect(frame)
+        metrics.detectorLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        return DetectedFrame(index: frame.index, time: frame.time, observations: observations)
     }
 
     public func cancel() {

@@ -74,8 +74,14 @@ public final class TrackSession {
     private var logIDs = Set<Int>()
     private var logStarted = Date()
     public private(set) var frames = 0
+    private let metrics: PipelineMetrics
+    private var logBytesCounted = 0
 
-    public init(tracker config: TrackerConfig, source: any DetectionSource, outputs: RunOutputs) {
+    public init(
+        tracker config: TrackerConfig, source: any DetectionSource, outputs: RunOutputs,
+        metrics: PipelineMetrics = PipelineMetrics(source: "track")
+    ) {
+        self.metrics = metrics
         tracker = Tracker(config: config)
         classes = source.detector.classes
         picture = (Double(source.video.width), Double(source.video.height))
@@ -113,12 +119,18 @@ public final class TrackSession {
         try mot?.append(frame)
         frames += 1
         logFrames += 1
+        metrics.tracked.increment()
+        metrics.activeTracks.record(tracker.liveTrackCount)
+        let written = log?.bytesWritten ?? 0
+        if written > logBytesCounted { metrics.logBytes.increment(by: written - logBytesCounted) }
+        logBytesCounted = written
     }
 
     /// Ends the current log and continues in `next`, which gets `header`.
     public func rotate(to next: TrackLogWriter, header: LogHeader) throws {
         try endLog(.complete, error: nil, droppedFrames: nil, decodeStats: DecodeStats())
         log = next
+        logBytesCounted = 0
         logFrames = 0
         logIDs = []
         try begin(header)
@@ -169,10 +181,10 @@ public struct TrackRun {
 
     public func run(
         _ source: any DetectionSource, outputs: RunOutputs, stop: StopSignal,
-        progress: ((RunProgress) -> Void)? = nil
+        metrics: PipelineMetrics = PipelineMetrics(source: "track"), progress: ((RunProgress) -> Void)? = nil
     ) throws -> RunResult {
         let started = Date()
-        let session = TrackSession(tracker: tracker, source: source, outputs: outputs)
+        let session = TrackSession(tracker: tracker, source: source, outputs: outputs, metrics: metrics)
         try session.begin(header(for: source))
         var failure: (any Error)?
         do {

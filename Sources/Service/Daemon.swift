@@ -1,7 +1,9 @@
 import Detection
 import Foundation
 import Logging
+import Metrics
 import Pipeline
+import Prometheus
 import ServiceLifecycle
 
 /// `trackd serve`: the daemon as a `ServiceGroup` — the spool's job workers, one
@@ -25,6 +27,10 @@ public enum Daemon {
         let box = Locked(config)
         let state = ServiceState()
         let notifier = Notifier()
+        // Metrics for /metrics: swift-metrics' process-wide backend, set once.
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        Gauge(label: "trackd_build_info", dimensions: [("version", version)]).record(1)
         let running = RunningJobs()
         var services: [any Service] = [
             SpoolService(
@@ -41,7 +47,9 @@ public enum Daemon {
         let ready: @Sendable () -> Void = { notifier.notify("READY=1", "STATUS=" + state.summary) }
         if let http = config.http {
             services.append(
-                HTTPService(http: http, config: box, spool: spool, state: state, running: running, logger: logger) { address in
+                HTTPService(
+                    http: http, config: box, spool: spool, state: state, running: running, metrics: metrics, logger: logger
+                ) { address in
                     state.httpListening(on: address)
                     ready()
                 })

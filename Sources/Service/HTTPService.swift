@@ -1,11 +1,14 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import Pipeline
+import Prometheus
 import ServiceLifecycle
 
 /// `serve`'s HTTP API, one more service of the group: health for a supervisor or a
-/// load balancer, the daemon's status, and jobs submitted and followed (`JobsAPI`). Every answer is JSON; an error is
+/// load balancer, Prometheus metrics, the daemon's status, and jobs submitted and
+/// followed (`JobsAPI`). Every answer is JSON; an error is
 /// `{"error": "..."}` with its status code. Off a loopback address every request
 /// needs `Authorization: Bearer <token>` (401 otherwise), as the configuration
 /// requires a token there.
@@ -15,6 +18,7 @@ struct HTTPService: Service {
     let spool: Spool
     let state: ServiceState
     let running: RunningJobs
+    let metrics: PrometheusCollectorRegistry
     let logger: Logger
     /// Called once the socket listens (systemd's READY=1 waits for it).
     let listening: @Sendable (String) -> Void
@@ -23,11 +27,23 @@ struct HTTPService: Service {
         let router = Router()
         router.add(middleware: ErrorsAsJSON())
         if let token = http.token { router.add(middleware: BearerToken(token: token)) }
+        let jobs = JobsAPI(spool: spool, state: state, running: running) { [config] in config.value.maxJobBytes }
         router.get("/healthz") { _, _ in json(["status": "ok"]) }
         router.get("/readyz") { _, _ in readiness() }
         router.get("/api/v1/status") { _, _ in json(state.snapshot) }
+        router.get("/metrics") { _, _ in
+            // Jobs by state are counted in the spool when asked for.
+            let counts = Dictionary(grouping: jobs.list(), by: \.state).mapValues(\.count)
+            for state in JobsAPI.Job.State.allCases {
+                Gauge(label: "trackd_jobs", dimensions: [("state", state.rawValue)]).record(counts[state] ?? 0)
+            }
+            var text: [UInt8] = []
+            metrics.emit(into: &text)
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+        }
         router.get("/api/v1/streams") { _, _ in json(["streams": state.snapshot.streams]) }
-        let jobs = JobsAPI(spool: spool, state: state, running: running) { [config] in config.value.maxJobBytes }
         router.post("/api/v1/jobs") { request, _ in
             var request = request
             let limit = config.value.maxJobBytes

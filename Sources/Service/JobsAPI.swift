@@ -12,7 +12,7 @@ struct JobsAPI: Sendable {
 
     /// A job as the API reports it.
     struct Job: Codable, Sendable, Equatable {
-        enum State: String, Codable, Sendable { case queued, processing, done, failed }
+        enum State: String, Codable, Sendable, CaseIterable { case queued, processing, done, failed }
         var id: String
         var state: State
         var log: String?

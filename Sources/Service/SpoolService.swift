@@ -73,6 +73,10 @@ final class SpoolService: Service, Sendable {
         return nil
     }
 
+    /// Jobs are counted together, as `source="spool"`: one series per job would
+    /// never end.
+    static let metrics = PipelineMetrics(source: "spool")
+
     /// The error a cancelled job is moved to `failed/` with.
     static let cancelled = "cancelled over the HTTP API"
 
@@ -100,13 +104,13 @@ final class SpoolService: Service, Sendable {
             do {
                 source = try VideoSource(
                     path: spec.video, detector: detector, options: settings.detector.options,
-                    selection: spec.selection)
+                    selection: spec.selection, metrics: Self.metrics)
             } catch {
                 outputs.discard()
                 throw error
             }
-            let result = try TrackRun(tracker: settings.tracker, trackdVersion: version).run(source, outputs: outputs, stop: stop)
-            { [state] p in
+            let run = TrackRun(tracker: settings.tracker, trackdVersion: version)
+            let result = try run.run(source, outputs: outputs, stop: stop, metrics: Self.metrics) { [state] p in
                 state.jobProgress(name, frames: p.frames, fps: p.framesPerSecond)
             }
             switch result.status {

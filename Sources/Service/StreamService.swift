@@ -1,6 +1,7 @@
 import Detection
 import Foundation
 import Logging
+import Metrics
 import Pipeline
 import ServiceLifecycle
 import TrackLog
@@ -76,6 +77,8 @@ final class StreamService: Service, Sendable {
         var window = (time: monotonicSeconds(), frames: 0)
         /// Taken at the first connection and kept across reconnections.
         var model: (any Detector)?
+        let metrics: PipelineMetrics
+        let reconnects: Counter
 
         var stream: ServiceConfig.StreamConfig { service.stream }
         var name: String { service.stream.name }
@@ -89,6 +92,8 @@ final class StreamService: Service, Sendable {
             settings = service.config.value
             header = TrackRun(tracker: settings.tracker, trackdVersion: service.version)
             backoff = service.stream.retryInitialSeconds
+            metrics = PipelineMetrics(source: service.stream.name)
+            reconnects = Counter(label: "trackd_stream_reconnects_total", dimensions: [("stream", service.stream.name)])
         }
 
         func run() {
@@ -136,14 +141,14 @@ final class StreamService: Service, Sendable {
                 let source = try VideoSource(
                     path: stream.url, detector: detector, options: settings.detector.options,
                     selection: FrameSelection(stride: stream.stride), formatOptions: stream.options,
-                    queueCapacity: 2, live: true, clockOrigin: origin, stop: stop)
+                    queueCapacity: 2, live: true, clockOrigin: origin, stop: stop, metrics: metrics)
                 if let session {
                     session.continueWithNewSource()
                 } else {
                     logPath = newLogPath()
                     let opened = TrackSession(
                         tracker: settings.tracker, source: source,
-                        outputs: try RunOutputs(logPath: logPath, motPath: nil))
+                        outputs: try RunOutputs(logPath: logPath, motPath: nil), metrics: metrics)
                     try opened.begin(header.header(for: source))
                     session = opened
                     rotateAt = monotonicSeconds() + stream.rotateSeconds
@@ -227,6 +232,7 @@ final class StreamService: Service, Sendable {
         /// each time up to `retryMaxSeconds`.
         func retryLater(_ message: String) {
             logger.warning("stream \(name): \(message); retrying in \(backoff) s")
+            reconnects.increment()
             service.state.update(stream: name) {
                 $0.state = .retrying
                 $0.reconnects += 1

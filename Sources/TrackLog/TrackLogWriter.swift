@@ -92,6 +92,9 @@ public final class TrackLogWriter {
         if fd >= 0 { close(fd) }
     }
 
+    /// Bytes of complete lines written so far.
+    public private(set) var bytesWritten = 0
+
     public func append(_ frame: LogFrame) throws {
         try write(Data(frame.jsonLine.utf8))
         if Date().timeIntervalSince(lastSync) >= 1 {
@@ -121,6 +124,7 @@ public final class TrackLogWriter {
                 throw TrackLogError.writeFailed(path: path, reason: String(cString: strerror(error)))
             }
         }
+        bytesWritten += line.count
     }
 }
 

@@ -145,6 +145,7 @@ extension ServeTests {
         let (_, frames, end) = try readLog(log)
         XCTAssertEqual(end?.status, .complete)
         XCTAssertEqual(frames.count, 10, "20 frames at stride 2")
+        try await checkMetrics(base.replacingOccurrences(of: "/api/v1/jobs", with: "/metrics"), trackedBySpool: 10)
         let listed = try await get(base).json["jobs"] as? [[String: Any]]
         XCTAssertEqual(listed?.compactMap { $0["id"] as? String }, [id])
         let unknown = try await get(base + "/nothing.json")
@@ -199,5 +200,50 @@ extension ServeTests {
         XCTAssertEqual(unknown.status, 404)
         XCTAssertEqual(files("processing"), [])
         XCTAssertEqual(stop(daemon).0, 0)
+    }
+
+    /// /metrics as Prometheus reads it: parsed by Prometheus's own Python client (from
+    /// the venv scripts/setup makes), with the families a dashboard needs.
+    private func checkMetrics(_ url: String, trackedBySpool: Int) async throws {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
+        XCTAssertEqual((response as? HTTPURLResponse)?.statusCode, 200)
+        XCTAssertTrue(
+            ((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") ?? "").hasPrefix(
+                "text/plain; version=0.0.4"))
+        let text = dir.appendingPathComponent("metrics.txt")
+        try data.write(to: text)
+        let python = Deps.repository.appendingPathComponent(".venv-eval/bin/python").path
+        let parsed = try runProcess(
+            python,
+            [
+                "-c",
+                """
+                import json, sys
+                from prometheus_client.parser import text_string_to_metric_families
+                out = {}
+                for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+                    for sample in family.samples:
+                        key = sample.name + json.dumps(dict(sorted(sample.labels.items())), sort_keys=True)
+                        out[key] = [family.type, sample.value]
+                print(json.dumps(out))
+                """,
+                text.path
+            ])
+        XCTAssertEqual(parsed.status, 0, parsed.stderr)
+        let samples = try XCTUnwrap(try JSONSerialization.jsonObject(with: parsed.stdout) as? [String: [Any]])
+        func value(_ key: String) -> Double? { samples[key]?.last as? Double }
+        func type(_ key: String) -> String? { samples[key]?.first as? String }
+        XCTAssertEqual(
+            value(#"trackd_frames_tracked_total{"source": "spool"}"#), Double(trackedBySpool), "\(samples.keys.sorted())")
+        XCTAssertEqual(type(#"trackd_frames_tracked_total{"source": "spool"}"#), "counter")
+        XCTAssertEqual(value(#"trackd_frames_decoded_total{"source": "spool"}"#), Double(trackedBySpool))
+        XCTAssertEqual(value(#"trackd_jobs{"state": "done"}"#), 1)
+        XCTAssertEqual(type(#"trackd_jobs{"state": "done"}"#), "gauge")
+        XCTAssertEqual(value(#"trackd_detector_latency_seconds_count{"source": "spool"}"#), Double(trackedBySpool))
+        XCTAssertEqual(type(#"trackd_detector_latency_seconds_count{"source": "spool"}"#), "histogram")
+        XCTAssertGreaterThan(value(#"trackd_log_bytes_written_total{"source": "spool"}"#) ?? 0, 1000)
+        XCTAssertNotNil(value(#"trackd_active_tracks{"source": "spool"}"#))
+        XCTAssertNotNil(value(#"trackd_queue_depth{"source": "spool"}"#))
+        XCTAssertTrue(samples.keys.contains { $0.hasPrefix("trackd_build_info") }, "\(samples.keys.sorted())")
     }
 }
