@@ -76,12 +76,15 @@ public final class TrackSession {
     public private(set) var frames = 0
     private let metrics: PipelineMetrics
     private var logBytesCounted = 0
+    /// Sees every frame as it is logged (the service's track events).
+    private let onFrame: ((LogFrame) -> Void)?
 
     public init(
         tracker config: TrackerConfig, source: any DetectionSource, outputs: RunOutputs,
-        metrics: PipelineMetrics = PipelineMetrics(source: "track")
+        metrics: PipelineMetrics = PipelineMetrics(source: "track"), onFrame: ((LogFrame) -> Void)? = nil
     ) {
         self.metrics = metrics
+        self.onFrame = onFrame
         tracker = Tracker(config: config)
         classes = source.detector.classes
         picture = (Double(source.video.width), Double(source.video.height))
@@ -117,6 +120,7 @@ public final class TrackSession {
         logIDs.formUnion(frame.tracks.map(\.id))
         try log?.append(frame)
         try mot?.append(frame)
+        onFrame?(frame)
         frames += 1
         logFrames += 1
         metrics.tracked.increment()
@@ -181,10 +185,11 @@ public struct TrackRun {
 
     public func run(
         _ source: any DetectionSource, outputs: RunOutputs, stop: StopSignal,
-        metrics: PipelineMetrics = PipelineMetrics(source: "track"), progress: ((RunProgress) -> Void)? = nil
+        metrics: PipelineMetrics = PipelineMetrics(source: "track"), onFrame: ((LogFrame) -> Void)? = nil,
+        progress: ((RunProgress) -> Void)? = nil
     ) throws -> RunResult {
         let started = Date()
-        let session = TrackSession(tracker: tracker, source: source, outputs: outputs, metrics: metrics)
+        let session = TrackSession(tracker: tracker, source: source, outputs: outputs, metrics: metrics, onFrame: onFrame)
         try session.begin(header(for: source))
         var failure: (any Error)?
         do {

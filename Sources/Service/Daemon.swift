@@ -32,15 +32,17 @@ public enum Daemon {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         Gauge(label: "trackd_build_info", dimensions: [("version", version)]).record(1)
         let running = RunningJobs()
+        let events = TrackEvents()
         var services: [any Service] = [
             SpoolService(
-                spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version, running: running)
+                spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version, running: running,
+                events: events)
         ]
         for stream in config.streams {
             services.append(
                 StreamService(
                     stream: stream, spool: spool, config: box, detectors: detectors, state: state, logger: logger,
-                    version: version))
+                    version: version, events: events))
         }
         services.append(StatusService(state: state, config: box, notifier: notifier, logger: logger))
         // Ready once everything can be asked for: with the HTTP API, once it listens.
@@ -48,7 +50,8 @@ public enum Daemon {
         if let http = config.http {
             services.append(
                 HTTPService(
-                    http: http, config: box, spool: spool, state: state, running: running, metrics: metrics, logger: logger
+                    http: http, config: box, spool: spool, state: state, running: running, metrics: metrics, events: events,
+                    logger: logger
                 ) { address in
                     state.httpListening(on: address)
                     ready()

@@ -19,6 +19,7 @@ struct HTTPService: Service {
     let state: ServiceState
     let running: RunningJobs
     let metrics: PrometheusCollectorRegistry
+    let events: TrackEvents
     let logger: Logger
     /// Called once the socket listens (systemd's READY=1 waits for it).
     let listening: @Sendable (String) -> Void
@@ -42,6 +43,21 @@ struct HTTPService: Service {
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+        }
+        router.get("/api/v1/events") { _, _ in
+            // Server-sent events: one JSON line per event, until the client goes or the
+            // service stops (`events.finish()` ends every stream).
+            let stream = events.subscribe()
+            var headers = HTTPFields()
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: ": trackd track events\n\n"))
+                    for await event in stream { try await writer.write(ByteBuffer(string: "data: \(event)\n\n")) }
+                    try await writer.finish(nil)
+                })
         }
         router.get("/api/v1/streams") { _, _ in json(["streams": state.snapshot.streams]) }
         router.post("/api/v1/jobs") { request, _ in
@@ -77,7 +93,12 @@ struct HTTPService: Service {
             },
             logger: logger
         )
-        try await app.runService(gracefulShutdownSignals: [])
+        try await withGracefulShutdownHandler {
+            try await app.runService(gracefulShutdownSignals: [])
+        } onGracefulShutdown: { [events] in
+            // Open event streams would hold the server's shutdown for good.
+            events.finish()
+        }
     }
 
     /// Ready when nothing has stalled past `stallSeconds` (the watchdog's rule) and the

@@ -18,13 +18,15 @@ final class SpoolService: Service, Sendable {
     private let logger: Logger
     private let version: String
     private let running: RunningJobs
+    private let events: TrackEvents
 
     init(
         spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool, state: ServiceState, logger: Logger,
         version: String,
-        running: RunningJobs = RunningJobs()
+        running: RunningJobs = RunningJobs(), events: TrackEvents = TrackEvents()
     ) {
         self.running = running
+        self.events = events
         self.spool = spool
         self.config = config
         self.detectors = detectors
@@ -110,7 +112,10 @@ final class SpoolService: Service, Sendable {
                 throw error
             }
             let run = TrackRun(tracker: settings.tracker, trackdVersion: version)
-            let result = try run.run(source, outputs: outputs, stop: stop, metrics: Self.metrics) { [state] p in
+            let lifecycle = TrackLifecycle(source: "job:" + name, maxLostSeconds: settings.tracker.maxLostSeconds, events: events)
+            defer { lifecycle.finish() }
+            let result = try run.run(source, outputs: outputs, stop: stop, metrics: Self.metrics, onFrame: lifecycle.frame) {
+                [state] p in
                 state.jobProgress(name, frames: p.frames, fps: p.framesPerSecond)
             }
             switch result.status {

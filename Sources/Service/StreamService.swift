@@ -24,11 +24,13 @@ final class StreamService: Service, Sendable {
     private let state: ServiceState
     private let logger: Logger
     private let version: String
+    private let events: TrackEvents
 
     init(
         stream: ServiceConfig.StreamConfig, spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool,
-        state: ServiceState, logger: Logger, version: String
+        state: ServiceState, logger: Logger, version: String, events: TrackEvents = TrackEvents()
     ) {
+        self.events = events
         self.stream = stream
         self.spool = spool
         self.config = config
@@ -79,6 +81,7 @@ final class StreamService: Service, Sendable {
         var model: (any Detector)?
         let metrics: PipelineMetrics
         let reconnects: Counter
+        let lifecycle: TrackLifecycle
 
         var stream: ServiceConfig.StreamConfig { service.stream }
         var name: String { service.stream.name }
@@ -94,6 +97,8 @@ final class StreamService: Service, Sendable {
             backoff = service.stream.retryInitialSeconds
             metrics = PipelineMetrics(source: service.stream.name)
             reconnects = Counter(label: "trackd_stream_reconnects_total", dimensions: [("stream", service.stream.name)])
+            lifecycle = TrackLifecycle(
+                source: "stream:" + service.stream.name, maxLostSeconds: settings.tracker.maxLostSeconds, events: service.events)
         }
 
         func run() {
@@ -118,6 +123,7 @@ final class StreamService: Service, Sendable {
                 guard stop.requested == nil else { break }
                 retryLater(problem ?? "the stream ended")
             }
+            lifecycle.finish()
             do {
                 try session?.finish(.interrupted, error: nil, droppedFrames: dropped)
             } catch {
@@ -148,7 +154,7 @@ final class StreamService: Service, Sendable {
                     logPath = newLogPath()
                     let opened = TrackSession(
                         tracker: settings.tracker, source: source,
-                        outputs: try RunOutputs(logPath: logPath, motPath: nil), metrics: metrics)
+                        outputs: try RunOutputs(logPath: logPath, motPath: nil), metrics: metrics, onFrame: lifecycle.frame)
                     try opened.begin(header.header(for: source))
                     session = opened
                     rotateAt = monotonicSeconds() + stream.rotateSeconds

@@ -246,4 +246,57 @@ extension ServeTests {
         XCTAssertNotNil(value(#"trackd_queue_depth{"source": "spool"}"#))
         XCTAssertTrue(samples.keys.contains { $0.hasPrefix("trackd_build_info") }, "\(samples.keys.sorted())")
     }
+
+    /// /api/v1/events streams each track's start and end as server-sent events, and a
+    /// client still connected does not hold up a stop: SIGTERM ends the daemon within
+    /// 5 s and the client's stream.
+    func testEventsStreamTrackStartsAndEndsAndAStopEndsThem() async throws {
+        try FileManager.default.createDirectory(atPath: spool + "/media", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try clip(seconds: 4), toPath: spool + "/media/clip.mp4")
+        let daemon = try start(try config(#", "http": {"listen": "127.0.0.1:0"}"#, stableSeconds: 0.1))
+        let address = try listeningAddress()
+        let received = dir.appendingPathComponent("events.txt").path
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        client.arguments = [
+            "-c",
+            """
+            import sys, urllib.request
+            with urllib.request.urlopen(sys.argv[1]) as r, open(sys.argv[2], "w") as out:
+                for line in r:
+                    out.write(line.decode())
+                    out.flush()
+            """,
+            "http://\(address)/api/v1/events", received
+        ]
+        try client.run()
+        senders.append(client)
+        try wait("the client to connect") { FileManager.default.contents(atPath: received)?.isEmpty == false }
+
+        let submitted = try await get("http://\(address)/api/v1/jobs", post: #"{"source": "media/clip.mp4"}"#)
+        let id = try XCTUnwrap(submitted.json["id"] as? String)
+        var events: [[String: Any]] = []
+        try wait("a track's start and end") {
+            let text = (try? String(contentsOfFile: received, encoding: .utf8)) ?? ""
+            events = text.split(separator: "\n").filter { $0.hasPrefix("data: ") }.compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any]
+            }
+            return events.contains { $0["event"] as? String == "end" }
+        }
+        let start = try XCTUnwrap(events.first)
+        XCTAssertEqual(start["event"] as? String, "start")
+        XCTAssertEqual(start["source"] as? String, "job:" + id)
+        XCTAssertEqual((start["box"] as? [Double])?.count, 4)
+        XCTAssertNotNil(start["class"] as? String)
+        let started = Set(events.filter { $0["event"] as? String == "start" }.compactMap { $0["id"] as? Int })
+        let ended = events.filter { $0["event"] as? String == "end" }.compactMap { $0["id"] as? Int }
+        XCTAssertTrue(Set(ended).isSubset(of: started), "each end follows its start")
+
+        let (code, seconds) = stop(daemon)
+        XCTAssertEqual(code, 0)
+        XCTAssertLessThan(seconds, 5, "an open event stream does not hold up the stop")
+        let deadline = Date().addingTimeInterval(5)
+        while client.isRunning, Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
+        XCTAssertFalse(client.isRunning, "the client's stream ended with the daemon")
+    }
 }

@@ -11,7 +11,7 @@ final class ServeTests: XCTestCase {
     var dir: URL!
     var spool: String { dir.appendingPathComponent("spool").path }
     private var daemons: [Process] = []
-    private var senders: [Process] = []
+    var senders: [Process] = []
 
     override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
 

@@ -1,0 +1,93 @@
+import Foundation
+import Pipeline
+import TrackLog
+
+/// Track starts and ends, as JSON lines, handed to every client of
+/// `/api/v1/events`. A client that reads too slowly loses the oldest events, never
+/// holds up tracking.
+final class TrackEvents: Sendable {
+    private let clients = Locked<[UUID: AsyncStream<String>.Continuation]>([:])
+    private let closed = Locked(false)
+
+    /// A new client's events, until `finish` or until it stops listening.
+    func subscribe() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let id = UUID()
+        continuation.onTermination = { [clients] _ in clients.withLock { $0[id] = nil } }
+        if closed.value {
+            continuation.finish()
+        } else {
+            clients.withLock { $0[id] = continuation }
+        }
+        return stream
+    }
+
+    func publish(_ event: String) {
+        for client in clients.value.values { client.yield(event) }
+    }
+
+    /// Ends every client's stream: the service is stopping.
+    func finish() {
+        closed.value = true
+        for client in clients.withLock({ clients in
+            defer { clients = [:] }
+            return clients.values
+        }) { client.finish() }
+    }
+}
+
+/// Turns one source's logged frames into track events: a start when an id is first
+/// logged, an end once it has been unseen longer than the tracker keeps lost tracks
+/// (ids are never reused), and an end for every track still open when the source ends.
+final class TrackLifecycle: @unchecked Sendable {
+    private struct Open {
+        var lastTime: Double
+        var last: LogTrack
+    }
+
+    /// `stream:<name>` or `job:<name>`.
+    private let source: String
+    private let patience: Double
+    private let events: TrackEvents
+    private var open: [Int: Open] = [:]
+
+    init(source: String, maxLostSeconds: Double, events: TrackEvents) {
+        self.source = source
+        patience = maxLostSeconds
+        self.events = events
+    }
+
+    func frame(_ frame: LogFrame) {
+        for t in frame.tracks {
+            if open[t.id] == nil { publish("start", t, time: frame.time) }
+            open[t.id] = Open(lastTime: frame.time, last: t)
+        }
+        for (id, track) in open.sorted(by: { $0.key < $1.key }) where frame.time - track.lastTime > patience {
+            publish("end", track.last, time: track.lastTime)
+            open[id] = nil
+        }
+    }
+
+    /// The source ended: every open track ends at its last sighting.
+    func finish() {
+        for (_, track) in open.sorted(by: { $0.key < $1.key }) { publish("end", track.last, time: track.lastTime) }
+        open = [:]
+    }
+
+    private func publish(_ kind: String, _ t: LogTrack, time: Double) {
+        let event = Event(event: kind, id: t.id, class: t.class, source: source, time: time, box: t.box)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(event) else { return }
+        events.publish(String(decoding: data, as: UTF8.self))
+    }
+
+    private struct Event: Encodable {
+        var event: String
+        var id: Int
+        var `class`: String
+        var source: String
+        var time: Double
+        var box: [Double]
+    }
+}
