@@ -29,6 +29,11 @@ struct HTTPService: Service {
         router.add(middleware: ErrorsAsJSON())
         if let token = http.token { router.add(middleware: BearerToken(token: token)) }
         let jobs = JobsAPI(spool: spool, state: state, running: running) { [config] in config.value.maxJobBytes }
+        router.get("/") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/html; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.html)))
+        }
         router.get("/healthz") { _, _ in json(["status": "ok"]) }
         router.get("/readyz") { _, _ in readiness() }
         router.get("/api/v1/status") { _, _ in json(state.snapshot) }

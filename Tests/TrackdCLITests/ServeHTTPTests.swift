@@ -299,4 +299,33 @@ extension ServeTests {
         while client.isRunning, Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
         XCTAssertFalse(client.isRunning, "the client's stream ended with the daemon")
     }
+
+    /// The page at `/`, loaded in a real browser (headless Chromium, from scripts/setup):
+    /// once its scripts have asked the API, the DOM shows the stream and the job.
+    func testThePageShowsTheStreamsAndTheJobsInABrowser() async throws {
+        try FileManager.default.createDirectory(atPath: spool + "/media", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try clip(seconds: 2), toPath: spool + "/media/clip.mp4")
+        let daemon = try start(
+            try config(
+                #", "http": {"listen": "127.0.0.1:0"}, "streams": [{"name": "door-cam", "url": "udp://127.0.0.1:\#(try freeUDPPort())"}]"#,
+                stableSeconds: 0.1))
+        let address = try listeningAddress()
+        let submitted = try await get("http://\(address)/api/v1/jobs", post: #"{"source": "media/clip.mp4"}"#)
+        let id = try XCTUnwrap(submitted.json["id"] as? String)
+        try wait("the job to end") { files("done").contains(id) }
+
+        let page = try runProcess(
+            "chromium",
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
+                "http://\(address)/"
+            ])
+        XCTAssertEqual(page.status, 0, page.stderr)
+        let dom = page.output
+        XCTAssertTrue(dom.contains(#"data-stream="door-cam""#), dom)
+        XCTAssertTrue(dom.contains(#"data-job="\#(id)""#), dom)
+        XCTAssertTrue(dom.contains(#"<td class="done">done</td>"#), dom)
+        XCTAssertTrue(dom.contains(#"<div id="summary">pid "#), "the API answered the page: \(dom)")
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
 }
