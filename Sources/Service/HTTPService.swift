@@ -30,9 +30,7 @@ struct HTTPService: Service {
         if let token = http.token { router.add(middleware: BearerToken(token: token)) }
         let jobs = JobsAPI(spool: spool, state: state, running: running) { [config] in config.value.maxJobBytes }
         router.get("/") { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/html; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.html)))
+            answer(ByteBuffer(string: StatusPage.html), type: "text/html; charset=utf-8")
         }
         router.get("/healthz") { _, _ in json(["status": "ok"]) }
         router.get("/readyz") { _, _ in readiness() }
@@ -45,9 +43,7 @@ struct HTTPService: Service {
             }
             var text: [UInt8] = []
             metrics.emit(into: &text)
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+            return answer(ByteBuffer(bytes: text), type: "text/plain; version=0.0.4; charset=utf-8")
         }
         router.get("/api/v1/events") { _, _ in
             // Server-sent events: one JSON line per event, until the client goes or the
@@ -132,9 +128,14 @@ func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Respons
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     let data = (try? encoder.encode(value)) ?? Data(#"{"error":"cannot encode the answer"}"#.utf8)
+    return answer(ByteBuffer(bytes: data + [0x0A]), type: "application/json", status: status)
+}
+
+/// A whole answer of `type`.
+func answer(_ body: ByteBuffer, type: String, status: HTTPResponse.Status = .ok) -> Response {
     var headers = HTTPFields()
-    headers[.contentType] = "application/json"
-    return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data + [0x0A])))
+    headers[.contentType] = type
+    return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
 }
 
 /// Errors as `{"error": "..."}` with their status code, the router's own (404, 405)
