@@ -37,7 +37,7 @@ struct HTTPService: Service {
         router.get("/api/v1/status") { _, _ in json(state.snapshot) }
         router.get("/metrics") { _, _ in
             // Jobs by state are counted in the spool when asked for.
-            let counts = Dictionary(grouping: jobs.list(), by: \.state).mapValues(\.count)
+            let counts = jobs.counts()
             for state in JobsAPI.Job.State.allCases {
                 Gauge(label: "trackd_jobs", dimensions: [("state", state.rawValue)]).record(counts[state] ?? 0)
             }

@@ -62,36 +62,53 @@ struct JobsAPI: Sendable {
 
     /// Every job the spool holds, oldest state first: queued, processing, done, failed.
     func list() -> [Job] {
-        let running = Dictionary(state.snapshot.jobs.map { ($0.name, $0) }) { a, _ in a }
-        var jobs: [Job] = []
-        for (dir, jobState) in [
-            (spool.inbox, Job.State.queued), (spool.processing, .processing), (spool.done, .done),
-            (spool.failed, .failed)
-        ] {
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-            for name in names where !name.hasPrefix(".") && !name.hasSuffix(".part") && !name.hasSuffix(".error.json") {
-                var job = Job(id: name, state: jobState)
-                if jobState != .queued { job.log = spool.logPath(name) }
-                if let progress = running[name] {
-                    job.frames = progress.frames
-                    job.framesPerSecond = progress.framesPerSecond
-                }
-                if jobState == .failed { job.error = Self.error(of: name, in: dir) }
-                jobs.append(job)
-            }
-        }
-        return jobs
+        Job.State.allCases.flatMap { state in names(in: state).map { describe($0, state) } }
     }
 
+    /// The job `id`, looked up in the spool's folders; nil when there is none.
     func job(_ id: String) -> Job? {
-        list().first { $0.id == id }
+        guard !id.contains("/"), !id.hasPrefix(".") else { return nil }
+        return Job.State.allCases.first { FileManager.default.fileExists(atPath: folder($0) + "/" + id) }
+            .map { describe(id, $0) }
+    }
+
+    /// How many jobs are in each state (no file read but the folders).
+    func counts() -> [Job.State: Int] {
+        Dictionary(uniqueKeysWithValues: Job.State.allCases.map { ($0, names(in: $0).count) })
+    }
+
+    private func folder(_ state: Job.State) -> String {
+        switch state {
+        case .queued: spool.inbox
+        case .processing: spool.processing
+        case .done: spool.done
+        case .failed: spool.failed
+        }
+    }
+
+    /// The jobs' names in a state's folder: not hidden, not still being written, not an
+    /// error report.
+    private func names(in state: Job.State) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder(state))) ?? []).sorted()
+            .filter { !$0.hasPrefix(".") && !$0.hasSuffix(".part") && !$0.hasSuffix(".error.json") }
+    }
+
+    private func describe(_ name: String, _ jobState: Job.State) -> Job {
+        var job = Job(id: name, state: jobState)
+        if jobState != .queued { job.log = spool.logPath(name) }
+        if jobState == .processing, let progress = state.snapshot.jobs.first(where: { $0.name == name }) {
+            job.frames = progress.frames
+            job.framesPerSecond = progress.framesPerSecond
+        }
+        if jobState == .failed { job.error = Self.error(of: name, in: spool.failed) }
+        return job
     }
 
     /// DELETE /api/v1/jobs/{id}: a queued job goes to `failed/` at once; a running one
     /// is asked to stop after its current frame (its log ends `interrupted`) and then
     /// goes there. The job as it stands afterwards; nil when there is no such job.
     func cancel(_ id: String) throws -> Job? {
-        guard !id.contains("/"), !id.hasPrefix("."), let found = job(id) else { return nil }
+        guard let found = job(id) else { return nil }
         switch found.state {
         case .done, .failed:
             throw HTTPError(.conflict, message: "job \(id) has already ended (\(found.state.rawValue))")
@@ -100,7 +117,7 @@ struct JobsAPI: Sendable {
         case .queued, .processing:
             // Not running (yet): taken out of the spool's hands. A worker that claims it
             // meanwhile finds it gone, or runs it to its cancellation above.
-            spool.fail(id, from: found.state == .queued ? spool.inbox : spool.processing, error: SpoolService.cancelled)
+            spool.fail(id, from: folder(found.state), error: SpoolService.cancelled)
             return job(id) ?? found
         }
     }
