@@ -7,8 +7,8 @@ import Prometheus
 import ServiceLifecycle
 
 /// `serve`'s HTTP API, one more service of the group: health for a supervisor or a
-/// load balancer, Prometheus metrics, the daemon's status, and jobs submitted and
-/// followed (`JobsAPI`). Every answer is JSON; an error is
+/// load balancer, Prometheus metrics, the daemon's status, jobs submitted and followed
+/// (`JobsAPI`), track events, and a page. The API answers JSON; an error is
 /// `{"error": "..."}` with its status code. Off a loopback address every request
 /// needs `Authorization: Bearer <token>` (401 otherwise), as the configuration
 /// requires a token there.
