@@ -22,6 +22,9 @@ final class TrackEvents: Sendable {
         return stream
     }
 
+    /// Whether anyone listens: events are made only then.
+    var hasClients: Bool { !clients.value.isEmpty }
+
     func publish(_ event: String) {
         for client in clients.value.values { client.yield(event) }
     }
@@ -62,7 +65,9 @@ final class TrackLifecycle: @unchecked Sendable {
             if open[t.id] == nil { publish("start", t, time: frame.time) }
             open[t.id] = Open(lastTime: frame.time, last: t)
         }
-        for (id, track) in open.sorted(by: { $0.key < $1.key }) where frame.time - track.lastTime > patience {
+        // Only the tracks gone this frame are put in order.
+        let gone = open.filter { frame.time - $0.value.lastTime > patience }.sorted { $0.key < $1.key }
+        for (id, track) in gone {
             publish("end", track.last, time: track.lastTime)
             open[id] = nil
         }
@@ -75,6 +80,7 @@ final class TrackLifecycle: @unchecked Sendable {
     }
 
     private func publish(_ kind: String, _ t: LogTrack, time: Double) {
+        guard events.hasClients else { return }
         let event = Event(event: kind, id: t.id, class: t.class, source: source, time: time, box: t.box)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -100,7 +100,8 @@ struct FrameLineParser {
         var seen = (frame: false, time: false, tracks: false)
         try scanner.object { (s, key) throws(SyntaxError) in
             if s.key(key, is: "type") {
-                type = try s.stringValue()
+                var found = ""
+                type = try s.string(into: &found) ? found : nil
             } else if s.key(key, is: "frame") {
                 seen.frame = try s.integer(into: &fields.frame)
             } else if s.key(key, is: "time") {
@@ -294,17 +295,6 @@ struct JSONScanner {
         case nil: throw fail()
         default: _ = try number()
         }
-    }
-
-    /// A string value, decoded; nil (the value passed over) for any other kind.
-    mutating func stringValue() throws(SyntaxError) -> String? {
-        guard peek == UInt8(ascii: "\"") else {
-            try skipValue()
-            return nil
-        }
-        let (range, escaped) = try stringBytes()
-        let raw = UnsafeBufferPointer(rebasing: bytes[range])
-        return escaped ? try unescape(raw, from: range.lowerBound) : String(decoding: raw, as: UTF8.self)
     }
 
     /// A string value into `text`, which is left as it is when it already holds these
