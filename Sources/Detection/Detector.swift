@@ -14,6 +14,9 @@ public protocol Detector: AnyObject {
     var summary: String { get }
     /// Boxes in source pixels, best score first. `frame` must be in `input`'s format.
     func detect(_ frame: Frame) throws -> [Observation]
+    /// Another detector on the same loaded and compiled model, with an inference
+    /// request of its own: for another thread, at the cost of a request, not a model.
+    func sharingModel() throws -> any Detector
 }
 
 /// The frames a detector takes.
@@ -67,6 +70,10 @@ public struct DetectorOptions: Sendable {
     public var maxDetections = 300
     /// Arithmetic inside the runtime.
     public var precision = InferencePrecision.auto
+    /// How many frames are detected at once on the loaded model (a daemon's jobs and
+    /// streams, through `sharingModel()`); above 1 the model is compiled for
+    /// throughput rather than for the latency of one frame.
+    public var concurrency = 1
 
     public init() {}
 }

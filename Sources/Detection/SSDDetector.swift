@@ -9,7 +9,8 @@ import VideoIO
 /// `detection_scores`, `detection_classes` (1-based), `num_detections`.
 ///
 /// Feeding it anything but the native frame changes its scores, so it gets the
-/// native frame; the model is reshaped and compiled for each new frame size.
+/// native frame; the model is reshaped and compiled for each new frame size, and
+/// detectors sharing the model share those compilations.
 final class SSDDetector: Detector {
     private static let outputNames = ["detection_boxes:0", "detection_scores:0", "detection_classes:0", "num_detections:0"]
     /// The SSDLite person model's file as scripts/setup installs it: its one class is
@@ -19,11 +20,10 @@ final class SSDDetector: Detector {
     let input = DetectorInput(size: nil, alignment: .center, pixelFormat: .rgb24)
     let classNames: [String]
     let summary: String
-    private let core: InferenceCore
-    private let model: InferenceModel
+    private let compilations: Compilations
     private let options: DetectorOptions
     private let keep: Set<Int>?
-    private var compiled: (width: Int, height: Int, request: InferRequest)?
+    private var current: (width: Int, height: Int, request: InferRequest)?
 
     static func recognises(_ model: InferenceModel) -> Bool {
         outputNames.allSatisfy(model.hasOutput(named:))
@@ -46,19 +46,55 @@ final class SSDDetector: Detector {
             classNames = []
         }
         keep = try classFilter(options.classes, names: classNames)
-        self.core = core
-        self.model = model
+        compilations = Compilations(core: core, model: model, options: options)
         self.options = options
         summary = "\(URL(fileURLWithPath: path).lastPathComponent) (TensorFlow SSD, native input size)"
     }
 
+    private init(sharingModelOf other: SSDDetector) {
+        (classNames, summary, compilations) = (other.classNames, other.summary, other.compilations)
+        (options, keep) = (other.options, other.keep)
+    }
+
+    func sharingModel() throws -> any Detector { SSDDetector(sharingModelOf: self) }
+
     private func request(width: Int, height: Int) throws -> InferRequest {
-        if let compiled, compiled.width == width, compiled.height == height { return compiled.request }
-        compiled = nil  // free the old one before compiling the next
-        try model.reshapeInput([1, height, width, 3])
-        let request = try core.compile(model, threads: options.threads, precision: options.precision).makeRequest()
-        compiled = (width, height, request)
+        if let current, current.width == width, current.height == height { return current.request }
+        current = nil  // free the old one before making the next
+        let request = try compilations.compiled(width: width, height: height).makeRequest()
+        current = (width, height, request)
         return request
+    }
+
+    /// The model compiled for the frame sizes seen last, shared by the detectors on
+    /// one model: reshaping changes the model itself, so it and compiling are done
+    /// under a lock.
+    private final class Compilations: @unchecked Sendable {
+        /// Sizes kept compiled (a daemon's streams seldom have more sizes than this).
+        static let kept = 4
+        private let core: InferenceCore
+        private let model: InferenceModel
+        private let options: DetectorOptions
+        private let lock = NSLock()
+        private var recent: [(width: Int, height: Int, compiled: CompiledModel)] = []
+
+        init(core: InferenceCore, model: InferenceModel, options: DetectorOptions) {
+            (self.core, self.model, self.options) = (core, model, options)
+        }
+
+        func compiled(width: Int, height: Int) throws -> CompiledModel {
+            try lock.withLock {
+                if let i = recent.firstIndex(where: { $0.width == width && $0.height == height }) {
+                    recent.insert(recent.remove(at: i), at: 0)
+                    return recent[0].compiled
+                }
+                if recent.count >= Self.kept { recent.removeLast() }
+                try model.reshapeInput([1, height, width, 3])
+                let compiled = try core.compile(model, for: options)
+                recent.insert((width, height, compiled), at: 0)
+                return compiled
+            }
+        }
     }
 
     func detect(_ frame: Frame) throws -> [Observation] {

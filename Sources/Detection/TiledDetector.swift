@@ -42,6 +42,10 @@ final class TiledDetector: Detector {
         summary = "\(inner.summary), tiles of \(tileSize) px and the whole frame"
     }
 
+    func sharingModel() throws -> any Detector {
+        try TiledDetector(inner.sharingModel(), tileSize: tileSize, options: options)
+    }
+
     /// Tile origins along one side of `length` pixels: evenly spaced, the first at 0
     /// and the last ending at the far edge, at most `size × (1 − overlap)` apart.
     static func origins(length: Int, size: Int) -> [Int] {

@@ -31,6 +31,7 @@ final class YOLODetector: Detector {
     let classNames: [String]
     let summary: String
     let layout: YOLOLayout
+    private let compiled: CompiledModel
     private let request: InferRequest
     private let options: DetectorOptions
     private let keep: Set<Int>?
@@ -101,10 +102,21 @@ final class YOLODetector: Detector {
         input = DetectorInput(
             size: (width, height), alignment: layout == .yolox ? .topLeft : .center,
             pixelFormat: layout == .yolox ? .bgr24 : .rgb24)
-        request = try core.compile(model, threads: options.threads, precision: options.precision).makeRequest()
+        compiled = try core.compile(model, for: options)
+        request = try compiled.makeRequest()
         self.options = options
         summary = "\(name) (\(layout.rawValue), \(classCount) classes, \(width)x\(height))"
     }
+
+    private init(sharingModelOf other: YOLODetector) throws {
+        (input, classNames, summary, layout) = (other.input, other.classNames, other.summary, other.layout)
+        (options, keep, width, height) = (other.options, other.keep, other.width, other.height)
+        (classCount, inputType) = (other.classCount, other.inputType)
+        compiled = other.compiled
+        request = try compiled.makeRequest()
+    }
+
+    func sharingModel() throws -> any Detector { try YOLODetector(sharingModelOf: self) }
 
     private static func describe(_ ports: [PortInfo]) -> String {
         ports.map { "[\($0.shape.map { $0.map(String.init) ?? "?" }.joined(separator: ", "))]" }.joined(separator: ", ")

@@ -1,3 +1,4 @@
+import CMalloc
 import Detection
 import Foundation
 import Logging
@@ -15,14 +16,22 @@ public enum Daemon {
     public static func run(configPath: String, version: String, logger: Logger) async throws {
         // First of all: SIGHUP's default action would end the process.
         signal(SIGHUP, SIG_IGN)
+        // Large blocks (frames, model outputs: about 1 MB, made and freed every frame)
+        // stay mapped on their own, at glibc's initial threshold. Its dynamic one moves
+        // them into each stream thread's malloc arena once they are freed, where they
+        // stay resident: about 25 MiB per stream (Benchmarks/streams.sh).
+        trackd_map_blocks_from(128 * 1024)
         let config = try ServiceConfig.load(configPath)
         let spool = try Spool(root: config.spool)
         // The model must load before the service says it is ready (nothing else runs
-        // yet, so its front end may be silenced); the first job or stream then uses it.
-        let model = try loadDetector(config.detector.options)
-        logger.info("model: \(model.summary)")
-        let detectors = DetectorPool()
-        detectors.giveBack(model, settings: config.detector, limit: config.workers)
+        // yet, so its front end may be silenced); every job and stream then shares it.
+        // Compiled for as many frames at once as run most of the time: streams run all
+        // the time, jobs now and then, so one stream beside an idle worker keeps the
+        // latency setting (every core on each frame).
+        let detectors = DetectorPool(concurrency: max(config.workers, config.streams.count))
+        let model = try loadDetector(detectors.options(config.detector))
+        detectors.share(model, settings: config.detector)
+        logger.info("model: \(model.summary), for \(detectors.concurrency) frame(s) at once")
 
         let box = Locked(config)
         let state = ServiceState()

@@ -2,26 +2,43 @@ import Detection
 import Foundation
 import Pipeline
 
-/// Loaded detectors, kept between spool jobs. Reading a model and compiling it for a
-/// picture size takes seconds — longer than many jobs — so a job takes an idle
-/// detector made with the settings in force, and gives it back when it ends; a stream
-/// takes one for as long as it runs. After a reload with other detector settings, the
-/// old ones are let go.
+/// The loaded model, shared by every spool job and stream. Reading a model and
+/// compiling it takes seconds (longer than many jobs) and as much memory as the
+/// model, so it is loaded once for the detector settings in force; each job or
+/// stream gets a detector of its own on it, that is an inference request of its own
+/// (`Detector.sharingModel()`), and the model is compiled for that many requests at
+/// once. After a reload with other detector settings, the next job loads the new
+/// model; the old one is freed when its last user lets it go.
 final class DetectorPool: Sendable {
-    private let idle = Locked<[(settings: ServiceConfig.DetectorSettings, detector: any Detector)]>([])
+    /// Frames the model is compiled to detect at once.
+    let concurrency: Int
+    private let loaded = Locked<(settings: ServiceConfig.DetectorSettings, model: any Detector)?>(nil)
 
-    /// An idle detector made with `settings`, else a newly loaded one.
-    func take(_ settings: ServiceConfig.DetectorSettings) throws -> any Detector {
-        let kept = idle.withLock { idle in idle.firstIndex { $0.settings == settings }.map { idle.remove(at: $0).detector } }
-        // Other threads are logging by now: the process's stderr must stay theirs.
-        return try kept ?? loadDetector(settings.options, frontEndMessages: .shown)
+    init(concurrency: Int) {
+        self.concurrency = max(1, concurrency)
     }
 
-    /// Keeps `detector` for the next job, at most `limit` in all (one per worker).
-    func giveBack(_ detector: any Detector, settings: ServiceConfig.DetectorSettings, limit: Int) {
-        idle.withLock { idle in
-            idle.removeAll { $0.settings != settings }
-            if idle.count < limit { idle.append((settings, detector)) }
+    /// The options a model is loaded with under `settings`.
+    func options(_ settings: ServiceConfig.DetectorSettings) -> DetectorOptions {
+        var options = settings.options
+        options.concurrency = concurrency
+        return options
+    }
+
+    /// Makes `model`, loaded with `options(settings)`, the one the next takes share.
+    func share(_ model: any Detector, settings: ServiceConfig.DetectorSettings) {
+        loaded.value = (settings, model)
+    }
+
+    /// A detector of the caller's own on the model loaded for `settings`, loading
+    /// the model first if other settings were in force. Callers wait for one load.
+    func take(_ settings: ServiceConfig.DetectorSettings) throws -> any Detector {
+        try loaded.withLock { loaded in
+            if let loaded, loaded.settings == settings { return try loaded.model.sharingModel() }
+            // Other threads are logging by now: the process's stderr must stay theirs.
+            let model = try loadDetector(options(settings), frontEndMessages: .shown)
+            loaded = (settings, model)
+            return try model.sharingModel()
         }
     }
 }

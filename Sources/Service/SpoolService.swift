@@ -98,9 +98,7 @@ final class SpoolService: Service, Sendable {
         state.jobStarted(name, log: logPath)
         var failure: String?
         do {
-            // Given back however the job ends, a video that cannot be opened included.
             let detector = try detectors.take(settings.detector)
-            defer { detectors.giveBack(detector, settings: settings.detector, limit: settings.workers) }
             let outputs = try RunOutputs(logPath: logPath, motPath: nil)
             let source: VideoSource
             do {

@@ -146,4 +146,63 @@ final class DefaultModelTests: XCTestCase {
         bad.inputSize = 500
         XCTAssertThrowsError(try loadDetector(bad)) { XCTAssertTrue("\($0)".contains("multiple of 32"), "\($0)") }
     }
+
+    /// Detectors sharing one model (a daemon's jobs and streams) run on threads of
+    /// their own at the same time and each find what the model alone finds: YOLO,
+    /// tiled YOLO and the SSD graph (compiled per frame size, shared too).
+    func testDetectorsSharingAModelRunSideBySideAndAgree() throws {
+        var yolo = DetectorOptions()
+        yolo.concurrency = 3
+        var tiled = yolo
+        tiled.tileSize = 384
+        var ssd = yolo
+        ssd.modelPath = try Deps.model("ssdlite-mobilenetv2-person.pb")
+        for options in [yolo, tiled, ssd] {
+            let model = try loadDetector(options)
+            let reader = try FrameReader(try Deps.media("vtest.avi"), options: model.input.readerOptions())
+            var frames: [Frame] = []
+            while frames.count < 6, let frame = try reader.nextFrame() { frames.append(frame) }
+            let alone = try frames.map { try model.detect($0) }
+            let run = SideBySide(detectors: try (0..<3).map { _ in try model.sharingModel() }, frames: frames)
+            // Three threads at once, each with its own detector, two frames each.
+            DispatchQueue.concurrentPerform(iterations: 3) { k in run.detect(with: k, frames: [k, k + 3]) }
+            XCTAssertEqual(run.failures, [])
+            for (i, found) in run.results.enumerated() {
+                XCTAssertEqual(found.count, alone[i].count, "\(model.summary), frame \(i)")
+                for (a, b) in zip(found, alone[i]) {
+                    XCTAssertEqual(a.classID, b.classID)
+                    XCTAssertGreaterThan(a.box.iou(b.box), 0.99, "\(model.summary), frame \(i): \(a) vs \(b)")
+                    XCTAssertEqual(a.score, b.score, accuracy: 0.01)
+                }
+            }
+            XCTAssertGreaterThan(alone.joined().count, 10, "\(model.summary) finds the street's people")
+        }
+    }
+}
+
+/// Detectors and their results for threads detecting side by side; each detector is
+/// used by one thread, the results under a lock.
+private final class SideBySide: @unchecked Sendable {
+    let detectors: [any Detector]
+    let frames: [Frame]
+    private let lock = NSLock()
+    private(set) var results: [[Observation]]
+    private(set) var failures: [String] = []
+
+    init(detectors: [any Detector], frames: [Frame]) {
+        self.detectors = detectors
+        self.frames = frames
+        results = Array(repeating: [], count: frames.count)
+    }
+
+    func detect(with k: Int, frames indices: [Int]) {
+        for i in indices {
+            do {
+                let found = try detectors[k].detect(frames[i])
+                lock.withLock { results[i] = found }
+            } catch {
+                lock.withLock { failures.append("\(error)") }
+            }
+        }
+    }
 }

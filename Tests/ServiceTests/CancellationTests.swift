@@ -31,8 +31,8 @@ final class CancellationTests: XCTestCase {
         stream.url = "tcp://127.0.0.1:1"  // refused at once: the stream then waits 30 s
         stream.retryInitialSeconds = 30
         config.streams = [stream]
-        let detectors = DetectorPool()
-        detectors.giveBack(StubDetector(), settings: config.detector, limit: 1)
+        let detectors = DetectorPool(concurrency: 1)
+        detectors.share(StubDetector(), settings: config.detector)
         let state = ServiceState()
         let service = StreamService(
             stream: stream, spool: try Spool(root: dir.path), config: Locked(config), detectors: detectors,
@@ -53,7 +53,7 @@ final class CancellationTests: XCTestCase {
         let state = ServiceState()
         let logger = Logger(label: "test")
         let spool = SpoolService(
-            spool: try Spool(root: dir.path), config: box, detectors: DetectorPool(), state: state,
+            spool: try Spool(root: dir.path), config: box, detectors: DetectorPool(concurrency: 1), state: state,
             logger: logger, version: "test")
         let status = StatusService(state: state, config: box, notifier: Notifier(environment: [:]), logger: logger)
         let spoolSeconds = try await cancelAfterHalfASecond { try await spool.run() }

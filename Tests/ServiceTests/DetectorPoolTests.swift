@@ -6,7 +6,7 @@ import XCTest
 @testable import Detection
 @testable import Service
 
-/// Spool jobs share loaded detectors instead of reading the model for every job.
+/// Jobs and streams share one loaded model instead of reading it for each.
 final class DetectorPoolTests: XCTestCase {
     private func settings(_ model: String) -> ServiceConfig.DetectorSettings {
         var s = ServiceConfig.DetectorSettings()
@@ -14,33 +14,24 @@ final class DetectorPoolTests: XCTestCase {
         return s
     }
 
-    func testAJobTakesTheDetectorTheLastOneGaveBack() throws {
-        let pool = DetectorPool()
-        let a = StubDetector()
-        let b = StubDetector()
-        pool.giveBack(a, settings: settings("m"), limit: 2)
-        pool.giveBack(b, settings: settings("m"), limit: 2)
-        let first = try pool.take(settings("m"))
-        let second = try pool.take(settings("m"))
-        XCTAssertTrue(first === a && second === b, "both kept, neither loaded again")
-        // None idle now: the next job loads the model (which does not exist here).
-        XCTAssertThrowsError(try pool.take(settings("m"))) { error in
-            XCTAssertTrue("\(error)".contains("/nonexistent/m.onnx"), "\(error)")
-        }
+    func testEveryTakeGetsItsOwnDetectorOnTheOneModel() throws {
+        let pool = DetectorPool(concurrency: 3)
+        XCTAssertEqual(pool.options(settings("m")).concurrency, 3, "compiled for a frame per worker and stream")
+        let model = StubDetector()
+        pool.share(model, settings: settings("m"))
+        let first = try XCTUnwrap(try pool.take(settings("m")) as? StubDetector)
+        let second = try XCTUnwrap(try pool.take(settings("m")) as? StubDetector)
+        XCTAssertTrue(first !== second && first !== model && second !== model, "a request each, not one shared")
+        XCTAssertTrue(first.sharedModel === model && second.sharedModel === model, "the model loaded once")
     }
 
-    func testOtherSettingsLetTheOldDetectorsGoAndTheLimitHolds() throws {
-        let pool = DetectorPool()
-        pool.giveBack(StubDetector(), settings: settings("old"), limit: 2)
-        let fresh = StubDetector()
-        pool.giveBack(fresh, settings: settings("new"), limit: 2)
-        XCTAssertThrowsError(try pool.take(settings("old")), "dropped after a reload with other settings")
-        XCTAssertTrue(try pool.take(settings("new")) === fresh)
-
-        let kept = StubDetector()
-        pool.giveBack(kept, settings: settings("new"), limit: 1)
-        pool.giveBack(StubDetector(), settings: settings("new"), limit: 1)
-        XCTAssertTrue(try pool.take(settings("new")) === kept)
-        XCTAssertThrowsError(try pool.take(settings("new")), "one per worker at most")
+    func testOtherSettingsLoadTheirModel() throws {
+        let pool = DetectorPool(concurrency: 1)
+        pool.share(StubDetector(), settings: settings("old"))
+        XCTAssertThrowsError(try pool.take(settings("new"))) { error in
+            XCTAssertTrue("\(error)".contains("/nonexistent/new.onnx"), "loaded the new model: \(error)")
+        }
+        // A failed load keeps the model in force.
+        XCTAssertNoThrow(try pool.take(settings("old")))
     }
 }

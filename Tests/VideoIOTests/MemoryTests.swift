@@ -1,4 +1,4 @@
-import CMallocInfo
+import CMalloc
 import TestSupport
 import VideoIO
 import XCTest
