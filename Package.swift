@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Pipeline", "Detection", "TrackLog", "Tracking", "VideoIO", "CMalloc",
+                "Pipeline", "Detection", "TrackLog", "Tracking", "VideoIO", "Render", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -137,7 +137,8 @@ let package = Package(
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMalloc"]),
-        .testTarget(name: "TrackdCLITests", dependencies: ["trackd", "FuzzParsers", "TestSupport", "MOTFiles", "TrackLog"]),
+        .testTarget(
+            name: "TrackdCLITests", dependencies: ["trackd", "FuzzParsers", "TestSupport", "MOTFiles", "TrackLog", "Render"]),
         .testTarget(
             name: "ServiceTests",
             dependencies: [

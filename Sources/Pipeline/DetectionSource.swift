@@ -74,7 +74,7 @@ public final class VideoSource: DetectionSource {
     /// Opens the video (errors are thrown here, before any work) and starts decoding.
     public init(
         path: String, detector model: any Detector, options: DetectorOptions, selection: FrameSelection = FrameSelection(),
-        formatOptions: [String: String] = [:], queueCapacity: Int = 4, live: Bool = false,
+        formatOptions: [String: String] = [:], queueCapacity: Int = 4, live: Bool = false, keepsPictures: Bool = false,
         clockOrigin: Double = monotonicSeconds(), stop: StopSignal? = nil,
         metrics: PipelineMetrics = PipelineMetrics(source: "track")
     ) throws {
@@ -89,6 +89,7 @@ public final class VideoSource: DetectionSource {
         // cores; more threads would only add contention and switching.
         readerOptions.decoderThreads = 1
         readerOptions.scalerThreads = 1
+        readerOptions.keepsPictures = keepsPictures
         let reader = try FrameReader(path, options: readerOptions)
         let info = reader.info
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value

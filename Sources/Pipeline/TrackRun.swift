@@ -106,8 +106,9 @@ public final class TrackSession {
         indexOffset = nextIndex
     }
 
-    /// Tracks one frame and appends it to the outputs.
-    public func process(_ detected: DetectedFrame) throws {
+    /// Tracks one frame and appends it to the outputs; returns it as logged.
+    @discardableResult
+    public func process(_ detected: DetectedFrame) throws -> LogFrame {
         let index = detected.index + indexOffset
         nextIndex = index + 1
         // The reader already repairs a file's times; this keeps them apart at the
@@ -128,6 +129,7 @@ public final class TrackSession {
         let written = log?.bytesWritten ?? 0
         if written > logBytesCounted { metrics.logBytes.increment(by: written - logBytesCounted) }
         logBytesCounted = written
+        return frame
     }
 
     /// Ends the current log and continues in `next`, which gets `header`.

@@ -1,3 +1,5 @@
+import Geometry
+import TrackLog
 import VideoIO
 
 /// Drawing on packed RGB24 pictures: box outlines, id labels, trails. Clipped to the
@@ -45,6 +47,25 @@ struct Canvas {
             let y = Int((ay + (by - ay) * t).rounded())
             fill(x0: x - half, y0: y - half, x1: x - half + thickness, y1: y - half + thickness, c)
         }
+    }
+
+    /// Line thickness and font scale for a picture `height` pixels high.
+    static func strokes(height: Int) -> (thickness: Int, scale: Int) { (max(2, height / 360), max(2, height / 270)) }
+
+    /// A track's box outline in its colour, with its id on a tab above it (inside,
+    /// at the picture's top edge).
+    mutating func label(_ box: Box, id: Int, thickness: Int, scale: Int) {
+        let c = colour(for: id)
+        let x0 = Int(box.x1.rounded())
+        let y0 = Int(box.y1.rounded())
+        outline(x0: x0, y0: y0, x1: Int(box.x2.rounded()), y1: Int(box.y2.rounded()), thickness: thickness, c)
+        let text = String(id)
+        let pad = scale
+        let w = Canvas.textWidth(text, scale: scale) + 2 * pad
+        let h = 5 * scale + 2 * pad
+        let ly = y0 - h >= 0 ? y0 - h : y0
+        fill(x0: x0, y0: ly, x1: x0 + w, y1: ly + h, c)
+        self.text(text, x: x0 + pad, y: ly + pad, scale: scale, (0, 0, 0))
     }
 
     /// `text` (digits, `#` and spaces; other characters are skipped) in a 3×5 pixel font
@@ -95,4 +116,21 @@ func colour(for id: Int) -> Canvas.Colour {
     default: (r, g, b) = (v, p, q)
     }
     return (UInt8(r * 255), UInt8(g * 255), UInt8(b * 255))
+}
+
+/// `tracks` (boxes in source pixels of a `sourceWidth` × `sourceHeight` picture) drawn
+/// on `image`, that picture at any scale, as `trackd render` draws them without
+/// trails: a live stream's snapshot.
+public func drawTracks(_ tracks: [LogTrack], on image: Image, sourceWidth: Int, sourceHeight: Int) -> Image {
+    var canvas = Canvas(image: image)
+    let sx = Double(image.width) / Double(sourceWidth)
+    let sy = Double(image.height) / Double(sourceHeight)
+    let picture = Box(x1: 0, y1: 0, x2: Double(image.width), y2: Double(image.height))
+    let (thickness, scale) = Canvas.strokes(height: image.height)
+    for t in tracks {
+        let r = t.rect
+        let box = picture.clip(Box(x1: r.x1 * sx, y1: r.y1 * sy, x2: r.x2 * sx, y2: r.y2 * sy))
+        canvas.label(box, id: t.id, thickness: thickness, scale: scale)
+    }
+    return canvas.image
 }

@@ -87,8 +87,7 @@ public struct Renderer {
         let writer = try VideoWriter(path: path, width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 25)
         var summary = RenderSummary(codec: writer.codecName)
         let picture = Box(x1: 0, y1: 0, x2: Double(info.width), y2: Double(info.height))
-        let thickness = max(2, info.height / 360)
-        let scale = max(2, info.height / 270)
+        let (thickness, scale) = Canvas.strokes(height: info.height)
 
         var pending = try nextFrame(reader)
         var last: LogFrame?
@@ -123,21 +122,8 @@ public struct Renderer {
                 }
             }
             for t in shown {
-                let c = colour(for: t.id)
                 // Drawn inside the picture: a box past the edge still shows its border there.
-                let b = picture.clip(t.rect)
-                let x0 = Int(b.x1.rounded())
-                let y0 = Int(b.y1.rounded())
-                let x1 = Int(b.x2.rounded())
-                let y1 = Int(b.y2.rounded())
-                canvas.outline(x0: x0, y0: y0, x1: x1, y1: y1, thickness: thickness, c)
-                let label = String(t.id)
-                let pad = scale
-                let w = Canvas.textWidth(label, scale: scale) + 2 * pad
-                let h = 5 * scale + 2 * pad
-                let ly = y0 - h >= 0 ? y0 - h : y0
-                canvas.fill(x0: x0, y0: ly, x1: x0 + w, y1: ly + h, c)
-                canvas.text(label, x: x0 + pad, y: ly + pad, scale: scale, (0, 0, 0))
+                canvas.label(picture.clip(t.rect), id: t.id, thickness: thickness, scale: scale)
                 summary.boxes += 1
             }
             try writer.write(canvas.image, time: frame.time)

@@ -42,6 +42,7 @@ public enum Daemon {
         Gauge(label: "trackd_build_info", dimensions: [("version", version)]).record(1)
         let running = RunningJobs()
         let events = TrackEvents()
+        let snapshots = Snapshots()
         var services: [any Service] = [
             SpoolService(
                 spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version, running: running,
@@ -51,7 +52,7 @@ public enum Daemon {
             services.append(
                 StreamService(
                     stream: stream, spool: spool, config: box, detectors: detectors, state: state, logger: logger,
-                    version: version, events: events))
+                    version: version, events: events, snapshots: snapshots))
         }
         services.append(StatusService(state: state, config: box, notifier: notifier, logger: logger))
         // Ready once everything can be asked for: with the HTTP API, once it listens.
@@ -60,7 +61,7 @@ public enum Daemon {
             services.append(
                 HTTPService(
                     http: http, config: box, spool: spool, state: state, running: running, metrics: metrics, events: events,
-                    logger: logger
+                    snapshots: snapshots, logger: logger
                 ) { address in
                     state.httpListening(on: address)
                     ready()

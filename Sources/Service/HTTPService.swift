@@ -8,7 +8,7 @@ import ServiceLifecycle
 
 /// `serve`'s HTTP API, one more service of the group: health for a supervisor or a
 /// load balancer, Prometheus metrics, the daemon's status, jobs submitted and followed
-/// (`JobsAPI`), track events, and a page. The API answers JSON; an error is
+/// (`JobsAPI`), each stream's latest frame with its tracks, track events, and a page. The API answers JSON; an error is
 /// `{"error": "..."}` with its status code. Off a loopback address every request
 /// needs `Authorization: Bearer <token>` (401 otherwise), as the configuration
 /// requires a token there.
@@ -20,6 +20,7 @@ struct HTTPService: Service {
     let running: RunningJobs
     let metrics: PrometheusCollectorRegistry
     let events: TrackEvents
+    let snapshots: Snapshots
     let logger: Logger
     /// Called once the socket listens (systemd's READY=1 waits for it).
     let listening: @Sendable (String) -> Void
@@ -61,6 +62,28 @@ struct HTTPService: Service {
                 })
         }
         router.get("/api/v1/streams") { _, _ in json(["streams": state.snapshot.streams]) }
+        router.get("/api/v1/streams/:name/snapshot.jpg") { request, context in
+            let name = try context.parameters.require("name")
+            guard config.value.streams.contains(where: { $0.name == name }) else {
+                throw HTTPError(.notFound, message: "no stream \(name)")
+            }
+            let width = try request.uri.queryParameters.get("width").map { text in
+                guard let width = Int(text), (16...8192).contains(width) else {
+                    throw HTTPError(.badRequest, message: "width must be a whole number of pixels from 16 to 8192")
+                }
+                return width
+            }
+            let made = await onOwnThread(named: "trackd snapshot") {
+                Result { try snapshots.jpeg(stream: name, maxWidth: width) }
+            }
+            guard let jpeg = try made.get() else {
+                throw HTTPError(.serviceUnavailable, message: "stream \(name) has no frame yet")
+            }
+            var response = answer(ByteBuffer(bytes: jpeg.bytes), type: "image/jpeg")
+            response.headers[.cacheControl] = "no-store"
+            response.headers[.init("X-Trackd-Frame")!] = String(jpeg.frame)
+            return response
+        }
         router.post("/api/v1/jobs") { request, _ in
             var request = request
             let limit = config.value.maxJobBytes

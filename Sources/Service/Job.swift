@@ -2,17 +2,21 @@ import Foundation
 import Pipeline
 
 /// A claimed job: a video dropped into `inbox/`, or a small job file
-/// `<name>.json` naming a video under the spool and per-job options:
+/// `<name>.json` naming a video under the spool, or a recording's http(s) URL, and
+/// per-job options:
 ///
 ///     {"video": "media/cam1-2026-11-29.mp4", "stride": 2, "start": 10, "end": 70}
+///     {"url": "https://nas.example/recordings/cam1.mp4"}
 ///
 /// A job file is refused when it is too large, not a JSON object, has an unknown
-/// field, or names a video outside the spool (an absolute path, `..`, or a link
-/// that leads out); links dropped into `inbox/` are refused, never followed.
+/// field, names a video outside the spool (an absolute path, `..`, or a link that
+/// leads out) or a URL of another scheme (FFmpeg's `file:`, `concat:` and the like
+/// would reach outside the spool; live sources are streams, and never end); links
+/// dropped into `inbox/` are refused, never followed.
 public struct JobSpec: Sendable, Equatable {
     public var name: String
-    /// The video to track.
-    public var video: String
+    /// The video to track: a resolved path under the spool, or an http(s) URL.
+    public var source: String
     public var stride = 1
     public var start: Double?
     public var end: Double?
@@ -29,7 +33,7 @@ public struct JobSpec: Sendable, Equatable {
         case S_IFLNK: throw ServiceError.refusedJob("\(name) is a symbolic link; links are not followed")
         default: throw ServiceError.refusedJob("\(name) is not a regular file")
         }
-        guard name.lowercased().hasSuffix(".json") else { return JobSpec(name: name, video: path) }
+        guard name.lowercased().hasSuffix(".json") else { return JobSpec(name: name, source: path) }
 
         guard st.st_size <= maxJobBytes else {
             throw ServiceError.refusedJob("\(name) is \(st.st_size) bytes; job files are at most \(maxJobBytes)")
@@ -43,13 +47,17 @@ public struct JobSpec: Sendable, Equatable {
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ServiceError.refusedJob("\(name) is not a JSON object")
         }
-        if let unknown = object.keys.sorted().first(where: { !["video", "stride", "start", "end"].contains($0) }) {
+        if let unknown = object.keys.sorted().first(where: { !["video", "url", "stride", "start", "end"].contains($0) }) {
             throw ServiceError.refusedJob("\(name): unknown field '\(unknown)'")
         }
-        guard let video = object["video"] as? String, !video.isEmpty else {
-            throw ServiceError.refusedJob("\(name): 'video' (a path under the spool) is required")
+        let source: String
+        switch (object["video"], object["url"]) {
+        case (let video as String, nil) where !video.isEmpty: source = try resolve(video, in: spool, job: name)
+        case (nil, let url as String) where !url.isEmpty: source = try recording(url, job: name)
+        case (.some, .some): throw ServiceError.refusedJob("\(name): give 'video' or 'url', not both")
+        default: throw ServiceError.refusedJob("\(name): 'video' (a path under the spool) or 'url' is required")
         }
-        var spec = JobSpec(name: name, video: try resolve(video, in: spool, job: name))
+        var spec = JobSpec(name: name, source: source)
         if let v = object["stride"] {
             guard let n = v as? Int, n >= 1 else {
                 throw ServiceError.refusedJob("\(name): 'stride' must be a whole number >= 1")
@@ -68,6 +76,20 @@ public struct JobSpec: Sendable, Equatable {
             throw ServiceError.refusedJob("\(name): 'end' (\(end) s) must not be before 'start' (\(start) s)")
         }
         return spec
+    }
+
+    /// An http(s) URL with a host: a recording a web server hands out whole.
+    private static func recording(_ url: String, job: String) throws -> String {
+        guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased() else {
+            throw ServiceError.refusedJob("\(job): 'url' is not a URL: \(url)")
+        }
+        guard scheme == "http" || scheme == "https" else {
+            throw ServiceError.refusedJob(
+                "\(job): 'url' must be an http:// or https:// address of a recording, not \(scheme):; live sources are tracked as streams"
+            )
+        }
+        guard let host = parts.host, !host.isEmpty else { throw ServiceError.refusedJob("\(job): 'url' has no host: \(url)") }
+        return url
     }
 
     /// The absolute path with every link resolved, if it exists.

@@ -21,8 +21,9 @@ struct JobsAPI: Sendable {
         var error: String?
     }
 
-    /// POST /api/v1/jobs: `{"source": "<path under the spool>", "options": {"stride",
-    /// "start", "end"}}`. 201 with the job; 400 for a body the spool would refuse.
+    /// POST /api/v1/jobs: `{"source": "<path under the spool, or an http(s) URL>",
+    /// "options": {"stride", "start", "end"}}`. 201 with the job; 400 for a body the
+    /// spool would refuse.
     func submit(_ body: ByteBuffer) throws -> Job {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] else {
             throw HTTPError(.badRequest, message: "the body must be a JSON object")
@@ -31,16 +32,17 @@ struct JobsAPI: Sendable {
             throw HTTPError(.badRequest, message: "unknown field '\(unknown)'")
         }
         guard let source = object["source"] as? String, !source.isEmpty else {
-            throw HTTPError(.badRequest, message: "'source' (a path under the spool) is required")
-        }
-        if source.contains("://") {
-            throw HTTPError(.badRequest, message: "'source' must be a path under the spool; URLs are tracked as streams")
+            throw HTTPError(.badRequest, message: "'source' (a path under the spool, or an http(s) URL) is required")
         }
         guard let options = object["options"] as? [String: Any] ?? (object["options"] == nil ? [:] : nil) else {
             throw HTTPError(.badRequest, message: "'options' must be an object")
         }
+        if let taken = options.keys.sorted().first(where: { $0 == "video" || $0 == "url" }) {
+            throw HTTPError(.badRequest, message: "unknown option '\(taken)': the video is 'source'")
+        }
         var job = options
-        job["video"] = source
+        // Paths may hold a colon (`12:30.mp4`); a URL has "://".
+        job[source.contains("://") ? "url" : "video"] = source
         let data = try JSONSerialization.data(withJSONObject: job, options: [.sortedKeys])
         let id = Self.newID()
         guard data.count <= maxJobBytes() else {
@@ -50,7 +52,8 @@ struct JobsAPI: Sendable {
             // The spool's own rules, messages included ("options" keys become the job's).
             _ = try JobSpec.parse(data, name: id, spool: spool)
         } catch let ServiceError.refusedJob(reason) {
-            throw HTTPError(.badRequest, message: reason.replacingOccurrences(of: "'video'", with: "'source'"))
+            let message = ["'video'", "'url'"].reduce(reason) { $0.replacingOccurrences(of: $1, with: "'source'") }
+            throw HTTPError(.badRequest, message: message)
         }
         let hidden = spool.inbox + "/." + id
         guard FileManager.default.createFile(atPath: hidden, contents: data), rename(hidden, spool.inbox + "/" + id) == 0 else {

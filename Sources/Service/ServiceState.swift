@@ -29,6 +29,8 @@ public final class ServiceState: Sendable {
         public var frames = 0
         public var droppedFrames = 0
         public var framesPerSecond = 0.0
+        /// Tracks in the latest frame.
+        public var tracks = 0
         public var reconnects = 0
         public var log: String?
         public var lastError: String?

@@ -94,7 +94,7 @@ final class SpoolService: Service, Sendable {
             return
         }
         let logPath = spool.logPath(name)
-        logger.info("job \(name): tracking \(spec.video) -> \(logPath)")
+        logger.info("job \(name): tracking \(spec.source) -> \(logPath)")
         state.jobStarted(name, log: logPath)
         var failure: String?
         do {
@@ -103,7 +103,7 @@ final class SpoolService: Service, Sendable {
             let source: VideoSource
             do {
                 source = try VideoSource(
-                    path: spec.video, detector: detector, options: settings.detector.options,
+                    path: spec.source, detector: detector, options: settings.detector.options,
                     selection: spec.selection, metrics: Self.metrics)
             } catch {
                 outputs.discard()

@@ -50,7 +50,7 @@ enum StatusPage {
         }
         async function snapshot(img, name) {
           try {
-            const r = await fetch("/api/v1/streams/" + encodeURIComponent(name) + "/snapshot.jpg", { headers });
+            const r = await fetch("/api/v1/streams/" + encodeURIComponent(name) + "/snapshot.jpg?width=640", { headers });
             if (!r.ok) return;
             const old = img.src;
             img.src = URL.createObjectURL(await r.blob());
@@ -69,7 +69,7 @@ enum StatusPage {
               box.className = "stream";
               box.dataset.stream = s.name;
               box.append(text("strong", s.name), text("span", " " + s.state, "state " + s.state),
-                         text("div", `${s.framesPerSecond} fps · ${s.frames} frames · ${s.droppedFrames} dropped · ${s.reconnects} reconnects`));
+                         text("div", `${s.framesPerSecond} fps · ${s.tracks} tracks · ${s.frames} frames · ${s.droppedFrames} dropped · ${s.reconnects} reconnects`));
               const img = images[s.name] || (images[s.name] = document.createElement("img"));
               img.alt = s.name;
               box.append(img);

@@ -25,12 +25,15 @@ final class StreamService: Service, Sendable {
     private let logger: Logger
     private let version: String
     private let events: TrackEvents
+    private let snapshots: Snapshots
 
     init(
         stream: ServiceConfig.StreamConfig, spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool,
-        state: ServiceState, logger: Logger, version: String, events: TrackEvents = TrackEvents()
+        state: ServiceState, logger: Logger, version: String, events: TrackEvents = TrackEvents(),
+        snapshots: Snapshots = Snapshots()
     ) {
         self.events = events
+        self.snapshots = snapshots
         self.stream = stream
         self.spool = spool
         self.config = config
@@ -147,7 +150,7 @@ final class StreamService: Service, Sendable {
                 let source = try VideoSource(
                     path: stream.url, detector: detector, options: settings.detector.options,
                     selection: FrameSelection(stride: stream.stride), formatOptions: stream.options,
-                    queueCapacity: 2, live: true, clockOrigin: origin, stop: stop, metrics: metrics)
+                    queueCapacity: 2, live: true, keepsPictures: true, clockOrigin: origin, stop: stop, metrics: metrics)
                 if let session {
                     session.continueWithNewSource()
                 } else {
@@ -190,9 +193,10 @@ final class StreamService: Service, Sendable {
                     let detected = try source.detect(frame)
                     backoff = stream.retryInitialSeconds
                     try rotateIfDue(source)
-                    try session?.process(detected)
+                    let logged = try session?.process(detected)
+                    if let logged, let picture = frame.picture { service.snapshots.keep(picture, frame: logged, stream: name) }
                     frames += 1
-                    report(droppedNow: source.droppedFrames)
+                    report(droppedNow: source.droppedFrames, tracks: logged?.tracks.count ?? 0)
                 }
             } catch let error as TrackLogError {
                 logger.error("stream \(name): \(error)")
@@ -218,7 +222,7 @@ final class StreamService: Service, Sendable {
         }
 
         /// The stream's counts in the status; its rate over windows of 2 s.
-        func report(droppedNow: Int) {
+        func report(droppedNow: Int, tracks: Int) {
             let now = monotonicSeconds()
             var fps: Double?
             if now - window.time >= 2 {
@@ -229,6 +233,7 @@ final class StreamService: Service, Sendable {
             service.state.update(stream: name) { [frames, logPath] in
                 $0.frames = frames
                 $0.droppedFrames = total
+                $0.tracks = tracks
                 $0.log = logPath
                 if let fps { $0.framesPerSecond = (fps * 10).rounded() / 10 }
             }

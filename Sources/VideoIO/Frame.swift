@@ -54,11 +54,14 @@ public struct Frame: Sendable {
     public var image: Image
     /// Where the source picture lies inside `image`; `nil` at native size.
     public var letterbox: Letterbox?
+    /// The decoded picture itself, when the reader keeps pictures.
+    public var picture: Picture?
 
-    public init(info: FrameInfo, image: Image, letterbox: Letterbox?) {
+    public init(info: FrameInfo, image: Image, letterbox: Letterbox?, picture: Picture? = nil) {
         self.info = info
         self.image = image
         self.letterbox = letterbox
+        self.picture = picture
     }
 
     public var index: Int { info.index }

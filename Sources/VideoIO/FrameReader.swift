@@ -58,6 +58,9 @@ public final class FrameReader {
         /// Threads for pixel conversion; 0 uses every core.
         public var scalerThreads: Int = 0
         public var corruptFrames: CorruptFramePolicy = .skip
+        /// Also keep each delivered frame's decoded picture (`Frame.picture`), by
+        /// reference: a snapshot of the source at its own size, made on demand.
+        public var keepsPictures = false
         /// Options for the demuxer and protocol, as on the ffmpeg command line
         /// before `-i` (for example `rtsp_transport=tcp`, `timeout=5000000`). A network
         /// input without `timeout` or `rw_timeout` gets `networkTimeout`.
@@ -235,7 +238,8 @@ public final class FrameReader {
             switch try choose(info) {
             case .take:
                 let (image, letterbox) = try convert(objects.frame!)
-                return Frame(info: info, image: image, letterbox: letterbox)
+                let picture = options.keepsPictures ? Picture(referencing: objects.frame!) : nil
+                return Frame(info: info, image: image, letterbox: letterbox, picture: picture)
             case .skip: continue
             case .stop: return nil
             }

@@ -180,3 +180,20 @@ public final class RegionScaler {
         return (Image(width: width, height: height, pixelFormat: image.pixelFormat, pixels: pixels), box)
     }
 }
+
+/// Converts packed `image` into `frame`'s planes (allocated, of the scaler's output
+/// size and format) with `scaler`, made for that conversion.
+func convert(_ image: Image, into frame: UnsafeMutablePointer<AVFrame>, with scaler: OpaquePointer?) {
+    image.pixels.withUnsafeBufferPointer { pixels in
+        var source: [UnsafePointer<UInt8>?] = [pixels.baseAddress, nil, nil, nil]
+        var stride: [Int32] = [Int32(image.bytesPerRow), 0, 0, 0]
+        withUnsafeMutableBytes(of: &frame.pointee.data) { data in
+            withUnsafeMutableBytes(of: &frame.pointee.linesize) { lines in
+                _ = sws_scale(
+                    scaler, &source, &stride, 0, Int32(image.height),
+                    data.baseAddress!.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self),
+                    lines.baseAddress!.assumingMemoryBound(to: Int32.self))
+            }
+        }
+    }
+}

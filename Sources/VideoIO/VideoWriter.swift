@@ -116,18 +116,7 @@ public final class VideoWriter {
             image.width == width && image.height == height && image.pixelFormat == .rgb24, "RGB24 \(width)x\(height) expected")
         guard let frame, let codec else { throw VideoError(.writeFailed, source: path, message: "the writer is closed") }
         try check(av_frame_make_writable(frame), "reuse a frame")
-        image.pixels.withUnsafeBufferPointer { pixels in
-            var source: [UnsafePointer<UInt8>?] = [pixels.baseAddress, nil, nil, nil]
-            var stride: [Int32] = [Int32(image.bytesPerRow), 0, 0, 0]
-            withUnsafeMutableBytes(of: &frame.pointee.data) { data in
-                withUnsafeMutableBytes(of: &frame.pointee.linesize) { lines in
-                    _ = sws_scale(
-                        scaler, &source, &stride, 0, Int32(height),
-                        data.baseAddress!.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self),
-                        lines.baseAddress!.assumingMemoryBound(to: Int32.self))
-                }
-            }
-        }
+        convert(image, into: frame, with: scaler)
         // Milliseconds, strictly increasing even where the source's times are not.
         let pts = max(Int64((time * 1000).rounded()), lastPTS + 1)
         lastPTS = pts

@@ -93,7 +93,7 @@ struct Status: ParsableCommand {
             print("streams: \(status.streams.count)")
             for s in status.streams {
                 print(
-                    "  \(s.name): \(s.state)\(s.silentSeconds.map { " for \($0) s" } ?? ""), \(s.frames) frames, \(s.framesPerSecond) fps, \(s.droppedFrames) dropped, "
+                    "  \(s.name): \(s.state)\(s.silentSeconds.map { " for \($0) s" } ?? ""), \(s.frames) frames, \(s.framesPerSecond) fps, \(s.tracks) tracks, \(s.droppedFrames) dropped, "
                         + "\(s.reconnects) reconnects\(s.lastError.map { "; last error: \($0)" } ?? "")")
             }
             if !status.errors.isEmpty {

@@ -107,7 +107,7 @@ final class SpoolJobTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains("is not a regular file"), "\(error)")
             }
         }
-        XCTAssertEqual(try JobSpec.load("good.json", spool: spool, maxJobBytes: 4096).video.hasSuffix("/media/good.mp4"), true)
+        XCTAssertEqual(try JobSpec.load("good.json", spool: spool, maxJobBytes: 4096).source.hasSuffix("/media/good.mp4"), true)
     }
 
     func testAJobThatEndsBeforeItStartsIsRefused() throws {

@@ -2,6 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
+@testable import Render
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
@@ -23,11 +25,15 @@ extension ServeTests {
             request.httpMethod = "POST"
             request.httpBody = Data(body.utf8)
         }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let http = try XCTUnwrap(response as? HTTPURLResponse)
+        let (data, http) = try await fetch(request)
         let json = try XCTUnwrap(
             try JSONSerialization.jsonObject(with: data) as? [String: Any], String(decoding: data, as: UTF8.self))
         return Answer(status: http.statusCode, json: json, contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "")
+    }
+
+    private func fetch(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return (data, try XCTUnwrap(response as? HTTPURLResponse))
     }
 
     /// The address the daemon's status says it listens on, once it does.
@@ -121,7 +127,10 @@ extension ServeTests {
             (#"{"source": "media/clip.mp4", "priority": 1}"#, "unknown field 'priority'"),
             (#"{"source": "media/clip.mp4", "options": {"speed": 2}}"#, "unknown field 'speed'"),
             (#"{"source": "media/clip.mp4", "options": {"start": 5, "end": 1}}"#, "must not be before"),
-            (#"{"source": "rtsp://camera/live"}"#, "URLs"), (String(repeating: " ", count: 70_000) + "{}", "at most")
+            (#"{"source": "rtsp://camera/live"}"#, "live sources are tracked as streams"),
+            (#"{"source": "file:///etc/passwd"}"#, "not file:"), (#"{"source": "http://"}"#, "no host"),
+            (#"{"source": "media/clip.mp4", "options": {"url": "http://x/y.mp4"}}"#, "unknown option 'url'"),
+            (String(repeating: " ", count: 70_000) + "{}", "at most")
         ] {
             let refused = try await get(base, post: body)
             XCTAssertTrue([400, 413].contains(refused.status), "\(body.prefix(60)): \(refused.status)")
@@ -133,14 +142,7 @@ extension ServeTests {
         XCTAssertEqual(created.status, 201)
         XCTAssertEqual(created.json["state"] as? String, "queued")
         let id = try XCTUnwrap(created.json["id"] as? String)
-        var job: [String: Any] = [:]
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            job = try await get(base + "/" + id).json
-            if job["state"] as? String == "done" { break }
-            try await Task.sleep(nanoseconds: 100_000_000)
-        }
-        XCTAssertEqual(job["state"] as? String, "done", "\(job); daemon log: \(daemonLog())")
+        let job = try await waitUntilDone(base + "/" + id)
         let log = try XCTUnwrap(job["log"] as? String)
         let (_, frames, end) = try readLog(log)
         XCTAssertEqual(end?.status, .complete)
@@ -150,7 +152,46 @@ extension ServeTests {
         XCTAssertEqual(listed?.compactMap { $0["id"] as? String }, [id])
         let unknown = try await get(base + "/nothing.json")
         XCTAssertEqual(unknown.status, 404)
+
+        // A recording on a web server, outside the spool, by its URL. (Python's server
+        // ignores byte ranges, so the file has its index first and needs no seek.)
+        let served = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: served) }
+        let copied = try runProcess(
+            "ffmpeg",
+            ["-v", "error", "-i", try clip(seconds: 2), "-c", "copy", "-movflags", "+faststart", served.path + "/clip.mp4"])
+        XCTAssertEqual(copied.status, 0, copied.stderr)
+        let port = try freeTCPPort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = ["-m", "http.server", "--bind", "127.0.0.1", "--directory", served.path, String(port)]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+        let url = "http://127.0.0.1:\(port)/clip.mp4"
+        try wait("the web server to answer") { (try? Data(contentsOf: URL(string: url)!)) != nil }
+        let fetched = try await get(base, post: #"{"source": "\#(url)"}"#)
+        XCTAssertEqual(fetched.status, 201, "\(fetched.json)")
+        let remote = try await waitUntilDone(base + "/" + XCTUnwrap(fetched.json["id"] as? String))
+        let remoteLog = try readLog(try XCTUnwrap(remote["log"] as? String))
+        XCTAssertEqual(remoteLog.end?.status, .complete)
+        XCTAssertEqual(remoteLog.frames.count, 20)
+        XCTAssertEqual(remoteLog.reader.header.source.path, url)
         XCTAssertEqual(stop(daemon).0, 0)
+    }
+
+    /// Asks for the job at `url` until it is done (or 60 s have passed); its last answer.
+    private func waitUntilDone(_ url: String) async throws -> [String: Any] {
+        var job: [String: Any] = [:]
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            job = try await get(url).json
+            if job["state"] as? String == "done" { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        XCTAssertEqual(job["state"] as? String, "done", "\(job); daemon log: \(daemonLog())")
+        return job
     }
 
     /// DELETE cancels a queued job at once and a running one after its current frame
@@ -301,15 +342,20 @@ extension ServeTests {
     }
 
     /// The page at `/`, loaded in a real browser (headless Chromium, from scripts/setup):
-    /// once its scripts have asked the API, the DOM shows the stream and the job.
+    /// once its scripts have asked the API, the DOM shows the stream with its
+    /// snapshot, and the job.
     func testThePageShowsTheStreamsAndTheJobsInABrowser() async throws {
         try FileManager.default.createDirectory(atPath: spool + "/media", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: try clip(seconds: 2), toPath: spool + "/media/clip.mp4")
+        let port = try freeUDPPort()
         let daemon = try start(
             try config(
-                #", "http": {"listen": "127.0.0.1:0"}, "streams": [{"name": "door-cam", "url": "udp://127.0.0.1:\#(try freeUDPPort())"}]"#,
+                #", "http": {"listen": "127.0.0.1:0"}, "streams": [{"name": "door-cam", "url": "udp://127.0.0.1:\#(port)", "options": {\#(quickProbe)}}]"#,
                 stableSeconds: 0.1))
         let address = try listeningAddress()
+        let sender = try startSender(try clip(seconds: 4), port: port)
+        defer { sender.terminate() }
+        try wait("frames from the stream") { streamFrames("door-cam") >= 5 }
         let submitted = try await get("http://\(address)/api/v1/jobs", post: #"{"source": "media/clip.mp4"}"#)
         let id = try XCTUnwrap(submitted.json["id"] as? String)
         try wait("the job to end") { files("done").contains(id) }
@@ -323,9 +369,97 @@ extension ServeTests {
         XCTAssertEqual(page.status, 0, page.stderr)
         let dom = page.output
         XCTAssertTrue(dom.contains(#"data-stream="door-cam""#), dom)
+        XCTAssertTrue(dom.contains(#"<img alt="door-cam" src="blob:"#), "the snapshot is shown: \(dom)")
         XCTAssertTrue(dom.contains(#"data-job="\#(id)""#), dom)
         XCTAssertTrue(dom.contains(#"<td class="done">done</td>"#), dom)
         XCTAssertTrue(dom.contains(#"<div id="summary">pid "#), "the API answered the page: \(dom)")
         XCTAssertEqual(stop(daemon).0, 0)
+    }
+
+    /// A stream's snapshot is its latest frame at the source's size (or a given
+    /// width), a JPEG, with each track of that frame (named in X-Trackd-Frame) boxed
+    /// in its colour, where the log puts it.
+    func testASnapshotIsTheLatestFrameWithItsTracksDrawn() async throws {
+        let clip = try clip(seconds: 4)
+        let port = try freeUDPPort()
+        let daemon = try start(
+            try config(
+                #", "http": {"listen": "127.0.0.1:0"}, "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(port)", "options": {\#(quickProbe)}}]"#
+            ))
+        let base = "http://\(try listeningAddress())/api/v1/streams/"
+        let early = try await get(base + "cam/snapshot.jpg")
+        XCTAssertEqual(early.status, 503, "no frame yet: \(early.json)")
+        XCTAssertEqual(early.json["error"] as? String, "stream cam has no frame yet")
+        let unknown = try await get(base + "door/snapshot.jpg")
+        XCTAssertEqual(unknown.status, 404)
+        let tooNarrow = try await get(base + "cam/snapshot.jpg?width=4")
+        XCTAssertEqual(tooNarrow.status, 400)
+
+        let sender = try startSender(clip, port: port)
+        defer { sender.terminate() }
+        try wait("frames with people") { streamFrames("cam") >= 20 && (stream("cam")?["tracks"] as? Int ?? 0) > 0 }
+        let (jpeg, answer) = try await fetch(URLRequest(url: URL(string: base + "cam/snapshot.jpg")!))
+        XCTAssertEqual(answer.statusCode, 200)
+        XCTAssertEqual(answer.value(forHTTPHeaderField: "Content-Type"), "image/jpeg")
+        XCTAssertEqual(Array(jpeg.prefix(3)), [0xFF, 0xD8, 0xFF], "a JPEG file")
+        let shown = try XCTUnwrap(Int(answer.value(forHTTPHeaderField: "X-Trackd-Frame") ?? ""))
+        let (small, _) = try await fetch(URLRequest(url: URL(string: base + "cam/snapshot.jpg?width=192")!))
+        XCTAssertEqual(stop(daemon).0, 0)
+
+        let picture = try decodeRGB(jpeg)
+        XCTAssertEqual([picture.width, picture.height], [384, 288], "the source's own size")
+        let thumbnail = try decodeRGB(small)
+        XCTAssertEqual([thumbnail.width, thumbnail.height], [192, 144])
+
+        let logs = files("logs/streams/cam")
+        let log = try readLog(spool + "/logs/streams/cam/" + XCTUnwrap(logs.first))
+        let frame = try XCTUnwrap(log.frames.first { $0.frame == shown }, "frame \(shown) is in the log")
+        XCTAssertFalse(frame.tracks.isEmpty)
+        for track in frame.tracks {
+            // The middle half of the box's top edge (its id tab sits at the left),
+            // against a row inside the box: JPEG softens the 2-pixel line, not its hue.
+            let box = track.rect
+            let y = Int(max(0, box.y1).rounded())
+            let xs = Int(max(0, box.x1) + box.width / 4)..<Int(min(384, box.x2) - box.width / 4)
+            guard y + 8 < 288, xs.count >= 4 else { continue }
+            let want = colour(for: track.id)
+            let edge = picture.distance(row: y, columns: xs, to: want)
+            let inside = picture.distance(row: y + 8, columns: xs, to: want)
+            XCTAssertLessThan(edge, 90, "track \(track.id)'s box is drawn in its colour at y \(y)")
+            XCTAssertLessThan(edge * 2, inside, "track \(track.id): the edge, not the picture, has its colour")
+        }
+    }
+
+    private struct RGBPicture {
+        var width: Int
+        var height: Int
+        var pixels: [UInt8]
+
+        /// Euclidean distance between `colour` and the mean colour of `columns` of `row`.
+        func distance(row: Int, columns: Range<Int>, to colour: (r: UInt8, g: UInt8, b: UInt8)) -> Double {
+            var sum = [0.0, 0.0, 0.0]
+            for x in columns {
+                for c in 0..<3 { sum[c] += Double(pixels[(row * width + x) * 3 + c]) }
+            }
+            let mean = sum.map { $0 / Double(columns.count) }
+            let target = [Double(colour.r), Double(colour.g), Double(colour.b)]
+            return zip(mean, target).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        }
+    }
+
+    /// A JPEG decoded by the ffmpeg CLI into RGB24.
+    private func decodeRGB(_ jpeg: Data) throws -> RGBPicture {
+        let path = dir.appendingPathComponent("snapshot-\(UUID().uuidString).jpg").path
+        try jpeg.write(to: URL(fileURLWithPath: path))
+        let probe = try runProcess(
+            "ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0", path])
+        let size = probe.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
+        XCTAssertEqual(size.count, 2, probe.stderr)
+        let raw = path + ".rgb"
+        let decoded = try runProcess("ffmpeg", ["-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", raw])
+        XCTAssertEqual(decoded.status, 0, decoded.stderr)
+        let pixels = [UInt8](try Data(contentsOf: URL(fileURLWithPath: raw)))
+        XCTAssertEqual(pixels.count, size[0] * size[1] * 3)
+        return RGBPicture(width: size[0], height: size[1], pixels: pixels)
     }
 }

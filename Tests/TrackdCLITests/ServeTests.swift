@@ -133,25 +133,25 @@ final class ServeTests: XCTestCase {
     }
 
     /// The status file's entry for stream `name`.
-    private func stream(_ name: String) -> [String: Any]? {
+    func stream(_ name: String) -> [String: Any]? {
         guard let data = FileManager.default.contents(atPath: spool + "/status.json"),
             let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return nil }
         return (root["streams"] as? [[String: Any]])?.first { $0["name"] as? String == name }
     }
 
-    private func streamFrames(_ name: String) -> Int { stream(name)?["frames"] as? Int ?? 0 }
+    func streamFrames(_ name: String) -> Int { stream(name)?["frames"] as? Int ?? 0 }
 
     // MARK: - Live streams
 
     /// FFmpeg options for a test stream: probe half a second of it, not FFmpeg's
     /// default five (the test streams have a key frame every 10 frames).
-    private let quickProbe = #""analyzeduration": "500000", "probesize": "65536""#
+    let quickProbe = #""analyzeduration": "500000", "probesize": "65536""#
 
     /// ffmpeg sending `clip` as MPEG-TS over UDP to 127.0.0.1:`port` at twice its
     /// real-time rate (20 frames a second: a live source, but sooner through the
     /// test), in a loop until it is stopped.
-    private func startSender(_ clip: String, port: Int) throws -> Process {
+    func startSender(_ clip: String, port: Int) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
         p.arguments = [
