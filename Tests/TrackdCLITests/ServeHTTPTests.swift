@@ -90,6 +90,43 @@ extension ServeTests {
         XCTAssertLessThan(seconds, 5)
     }
 
+    /// /readyz follows the watchdog's rule: a stream holding a frame longer than
+    /// `stallSeconds` makes it 503 with the reason, and it is 200 again once the
+    /// stream moves on. (A model at 1280 px on tiles, on one thread: seconds a frame.)
+    func testReadinessFailsWhileAStreamHasStalled() async throws {
+        let port = try freeUDPPort()
+        let daemon = try start(
+            try config(
+                #", "stallSeconds": 1, "detector": {"inputSize": 1280, "tileSize": 128, "threads": 1}, "#
+                    + #""http": {"listen": "127.0.0.1:0"}, "streams": [{"name": "cam", "url": "udp://127.0.0.1:\#(port)", "options": {\#(quickProbe)}}]"#
+            ))
+        let readyz = "http://\(try listeningAddress())/readyz"
+        let idle = try await get(readyz)
+        XCTAssertEqual(idle.status, 200, "waiting for a stream is not a stall: \(idle.json)")
+        let sender = try startSender(try clip(seconds: 4), port: port)
+        defer { sender.terminate() }
+        var answer = idle
+        let deadline = Date().addingTimeInterval(60)
+        while answer.status == 200, Date() < deadline {
+            try await Task.sleep(nanoseconds: 100_000_000)
+            answer = try await get(readyz)
+        }
+        XCTAssertEqual(answer.status, 503, daemonLog())
+        XCTAssertEqual(answer.json["ready"] as? Bool, false)
+        let reason = answer.json["reason"] as? String ?? ""
+        XCTAssertTrue(reason.contains("stream cam has not advanced for"), reason)
+        sender.terminate()
+        // The frame in hand ends, the source has gone quiet: ready again.
+        var again = answer
+        let recovery = Date().addingTimeInterval(60)
+        while again.status != 200, Date() < recovery {
+            try await Task.sleep(nanoseconds: 200_000_000)
+            again = try await get(readyz)
+        }
+        XCTAssertEqual(again.status, 200, "\(again.json)")
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
+
     /// Off loopback a token is required by the configuration, and then by every request.
     func testOffLoopbackEveryRequestNeedsTheToken() async throws {
         let refused = try runProcess(trackd, ["serve", "--config", try config(#", "http": {"listen": "0.0.0.0:0"}"#)])
