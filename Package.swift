@@ -70,11 +70,18 @@ let package = Package(
             ],
             swiftSettings: openVINOHeaders
         ),
+        // `trackd serve`'s files: its configuration, the spool and its job files (parsed
+        // without the daemon's network stack, so the fuzzer builds quickly).
+        .target(
+            name: "ServiceFiles",
+            dependencies: ["Detection", "Pipeline", "Tracking", "VideoIO"],
+            swiftSettings: openVINOHeaders
+        ),
         // `trackd serve`: spool jobs, live streams, systemd notification, status, HTTP API.
         .target(
             name: "Service",
             dependencies: [
-                "Pipeline", "Detection", "TrackLog", "Tracking", "VideoIO", "Render", "CMalloc",
+                "ServiceFiles", "Pipeline", "Detection", "TrackLog", "Tracking", "VideoIO", "Render", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -91,7 +98,7 @@ let package = Package(
             name: "trackd",
             dependencies: [
                 "VideoIO", "Detection", "Geometry", "Tracking", "MOTFiles", "Evaluation", "TrackLog", "Pipeline", "Render",
-                "Service",
+                "Service", "ServiceFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
@@ -125,7 +132,7 @@ let package = Package(
         // replay of the inputs kept in Benchmarks/fuzz-inputs/.
         .executableTarget(
             name: "FuzzParsers",
-            dependencies: ["Detection", "MOTFiles", "Service", "TrackLog"],
+            dependencies: ["Detection", "MOTFiles", "ServiceFiles", "TrackLog"],
             path: "Benchmarks/FuzzParsers",
             swiftSettings: openVINOHeaders
         ),
@@ -142,7 +149,7 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "Service", "Detection", "Geometry", "Pipeline", "Tracking", "VideoIO", "TestSupport",
+                "Service", "ServiceFiles", "Detection", "Geometry", "Pipeline", "Tracking", "VideoIO", "TestSupport",
                 .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: openVINOHeaders)

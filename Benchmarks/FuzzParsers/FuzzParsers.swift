@@ -6,7 +6,7 @@
 // kept under Benchmarks/fuzz-inputs/), so a finding stays a regression case.
 import Foundation
 import MOTFiles
-@_spi(Fuzzing) import Service
+import ServiceFiles
 import TrackLog
 
 enum Target: String, CaseIterable {

@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import Pipeline
 import Prometheus
+import ServiceFiles
 import ServiceLifecycle
 
 /// `trackd serve`: the daemon as a `ServiceGroup` — the spool's job workers, one

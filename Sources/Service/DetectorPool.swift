@@ -1,6 +1,7 @@
 import Detection
 import Foundation
 import Pipeline
+import ServiceFiles
 
 /// The loaded model, shared by every spool job and stream. Reading a model and
 /// compiling it takes seconds (longer than many jobs) and as much memory as the

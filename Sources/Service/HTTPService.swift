@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import Pipeline
 import Prometheus
+import ServiceFiles
 import ServiceLifecycle
 
 /// `serve`'s HTTP API, one more service of the group: health for a supervisor or a

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceFiles
 
 /// Jobs over HTTP, through the spool: a submitted job is a job file written into
 /// `inbox/` (hidden until complete, then renamed), so it is claimed, run, and resumed

@@ -2,6 +2,7 @@ import Detection
 import Foundation
 import Logging
 import Pipeline
+import ServiceFiles
 import ServiceLifecycle
 import TrackLog
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Pipeline
+import ServiceFiles
 import ServiceLifecycle
 
 /// Once a second: writes the status file (atomically, for `trackd status`), tells

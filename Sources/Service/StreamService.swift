@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import Pipeline
+import ServiceFiles
 import ServiceLifecycle
 import TrackLog
 import VideoIO

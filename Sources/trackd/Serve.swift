@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Service
+import ServiceFiles
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -8,6 +8,7 @@ import XCTest
 
 @testable import Detection
 @testable import Service
+@testable import ServiceFiles
 
 /// The services end when their task is cancelled, as they do on a graceful shutdown,
 /// without waiting out a poll or a back-off.

@@ -5,6 +5,7 @@ import XCTest
 
 @testable import Detection
 @testable import Service
+@testable import ServiceFiles
 
 /// Jobs and streams share one loaded model instead of reading it for each.
 final class DetectorPoolTests: XCTestCase {

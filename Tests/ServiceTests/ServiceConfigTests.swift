@@ -3,6 +3,7 @@ import Tracking
 import XCTest
 
 @testable import Service
+@testable import ServiceFiles
 
 /// The service's `tracker` keys sit on top of the tracker's defaults, as `trackd
 /// track --config` does, and are read by the same decoder.

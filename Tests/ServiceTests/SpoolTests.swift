@@ -1,5 +1,5 @@
 import Foundation
-import Service
+import ServiceFiles
 import TestSupport
 import XCTest
 

@@ -43,7 +43,7 @@ public struct JobSpec: Sendable, Equatable {
     }
 
     /// Reads a job file's contents (a JSON object; `name` for messages).
-    @_spi(Fuzzing) public static func parse(_ data: Data, name: String, spool: Spool) throws -> JobSpec {
+    public static func parse(_ data: Data, name: String, spool: Spool) throws -> JobSpec {
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ServiceError.refusedJob("\(name) is not a JSON object")
         }
