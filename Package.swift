@@ -140,6 +140,7 @@ let package = Package(
         .testTarget(
             name: "DetectionTests", dependencies: ["Detection", "Geometry", "VideoIO", "TestSupport"],
             swiftSettings: openVINOHeaders),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: openVINOHeaders),
         .testTarget(name: "TrackLogTests", dependencies: ["TrackLog", "Geometry", "Tracking", "TestSupport"]),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),

@@ -6,7 +6,10 @@ import Foundation
 final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
     private let capacity: Int
     private let condition = NSCondition()
-    private var items: [Element] = []
+    /// Items from `head` on; the slots before it are emptied as their items leave, so
+    /// that what is popped or dropped (frames: decoded pictures, tensors) is freed at
+    /// once, not when the array is next compacted.
+    private var items: [Element?] = []
     private var head = 0
     private var closed = false
     private var failure: (any Error)?
@@ -44,14 +47,10 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
         guard !cancelled else { return nil }
         var dropped = 0
         if items.count - head >= capacity {
-            head += 1
+            _ = removeOldest()
             dropped = 1
         }
         items.append(item)
-        if head > 64 {
-            items.removeFirst(head)
-            head = 0
-        }
         condition.broadcast()
         return dropped
     }
@@ -81,16 +80,26 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
         while head == items.count && !closed && !cancelled { condition.wait() }
         if cancelled { return nil }
         if head < items.count {
-            let item = items[head]
-            head += 1
-            if head > 64 {
-                items.removeFirst(head)
-                head = 0
-            }
+            let item = removeOldest()
             condition.broadcast()
             return item
         }
         if let failure { throw failure }
         return nil
+    }
+
+    /// Takes the oldest item out, emptying its slot; under the lock.
+    private func removeOldest() -> Element {
+        let item = items[head]!
+        items[head] = nil
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 64 {
+            items.removeFirst(head)
+            head = 0
+        }
+        return item
     }
 }
