@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "ServiceFiles", "Pipeline", "Detection", "TrackLog", "Tracking", "VideoIO", "Render", "CMalloc",
+                "ServiceFiles", "Pipeline", "Detection", "TrackLog", "VideoIO", "Render", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
