@@ -31,8 +31,11 @@ final class PictureTests: XCTestCase {
     /// An encoded picture decodes (with FFmpeg's JPEG decoder, through the reader)
     /// to the same size and, within JPEG's loss, the same colours.
     func testJPEGRoundTrip() throws {
-        let width = 96
-        let height = 64
+        try roundTrip(width: 96, height: 64)
+        try roundTrip(width: 97, height: 65)  // odd sizes, as some cameras have
+    }
+
+    private func roundTrip(width: Int, height: Int) throws {
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         for y in 0..<height {
             for x in 0..<width {
@@ -49,7 +52,7 @@ final class PictureTests: XCTestCase {
         try Data(jpeg).write(to: URL(fileURLWithPath: path))
         let decoded = try XCTUnwrap(try FrameReader(path).nextFrame()).image
         XCTAssertEqual([decoded.width, decoded.height], [width, height])
-        for (x, want) in [(10, (220, 40, 30)), (80, (20, 90, 200))] {
+        for (x, want) in [(10, (220, 40, 30)), (width - 10, (20, 90, 200))] {
             let got = decoded[x, 30]
             XCTAssertEqual(Double(got.0), Double(want.0), accuracy: 12, "red at x \(x)")
             XCTAssertEqual(Double(got.1), Double(want.1), accuracy: 12, "green at x \(x)")
