@@ -33,8 +33,6 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
         ),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
-        // glibc's allocator: its statistics, and where large blocks come from.
-        .target(name: "CMalloc"),
         // Boxes and observations: the shapes detectors give and trackers take.
         .target(name: "Geometry"),
         // Optimal linear assignment (Jonker-Volgenant), for the tracker and for scoring.
@@ -81,7 +79,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "ServiceFiles", "Pipeline", "Detection", "TrackLog", "VideoIO", "Render", "CMalloc",
+                "ServiceFiles", "Pipeline", "Detection", "TrackLog", "VideoIO", "Render",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -111,6 +109,7 @@ let package = Package(
         ),
         // Fixture paths, subprocesses and the ffmpeg / ffprobe references for the tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "CMallocInfo", path: "Tests/CMallocInfo"),
         .executableTarget(
             name: "TrackerBenchmark",
             dependencies: ["Assignment", "Geometry", "Tracking", "MOTFiles"],
@@ -144,7 +143,7 @@ let package = Package(
         .testTarget(name: "TrackLogTests", dependencies: ["TrackLog", "Geometry", "Tracking", "TestSupport"]),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
-        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMalloc"]),
+        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
         .testTarget(
             name: "TrackdCLITests", dependencies: ["trackd", "FuzzParsers", "TestSupport", "MOTFiles", "TrackLog", "Render"]),
         .testTarget(

@@ -39,7 +39,8 @@ free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0
 
 # Frames tracked by every stream so far, from the Prometheus text.
 tracked() {
-    curl -s "http://127.0.0.1:$1/metrics" |
+    "$python" -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+        "http://127.0.0.1:$1/metrics" |
         awk '/^trackd_frames_tracked_total\{/ && !/source="spool"/ { n += $NF } END { printf "%d\n", n }'
 }
 

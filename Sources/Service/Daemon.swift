@@ -1,4 +1,3 @@
-import CMalloc
 import Detection
 import Foundation
 import Logging
@@ -17,11 +16,6 @@ public enum Daemon {
     public static func run(configPath: String, version: String, logger: Logger) async throws {
         // First of all: SIGHUP's default action would end the process.
         signal(SIGHUP, SIG_IGN)
-        // Large blocks (frames, model outputs: about 1 MB, made and freed every frame)
-        // stay mapped on their own, at glibc's initial threshold. Its dynamic one moves
-        // them into each stream thread's malloc arena once they are freed, where they
-        // stay resident: about 25 MiB per stream (Benchmarks/streams.sh).
-        trackd_map_blocks_from(128 * 1024)
         let config = try ServiceConfig.load(configPath)
         let spool = try Spool(root: config.spool)
         // The model must load before the service says it is ready (nothing else runs

@@ -1,4 +1,4 @@
-import CMalloc
+import CMallocInfo
 import TestSupport
 import VideoIO
 import XCTest
