@@ -9,10 +9,10 @@ import ServiceLifecycle
 
 /// `serve`'s HTTP API, one more service of the group: health for a supervisor or a
 /// load balancer, Prometheus metrics, the daemon's status, jobs submitted and followed
-/// (`JobsAPI`), each stream's latest frame with its tracks, track events, and a page. The API answers JSON; an error is
-/// `{"error": "..."}` with its status code. Off a loopback address every request
-/// needs `Authorization: Bearer <token>` (401 otherwise), as the configuration
-/// requires a token there.
+/// (`JobsAPI`), each stream's latest frame with its tracks (a JPEG), track events, and
+/// a page. The rest answers JSON; an error is `{"error": "..."}` with its status code.
+/// Off a loopback address every request needs `Authorization: Bearer <token>` (401
+/// otherwise), as the configuration requires a token there.
 struct HTTPService: Service {
     let http: ServiceConfig.HTTPConfig
     let config: Locked<ServiceConfig>
