@@ -408,29 +408,40 @@ public final class FrameReader {
             letterbox = box
             (width, height) = (w, h)
         }
+        let image = try Self.image(
+            of: frame, width: width, height: height, letterbox: letterbox, options: options, scaler: scaler,
+            destination: objects.destination!, source: info.source)
+        return (image, letterbox)
+    }
+
+    /// `frame` converted into a `width`×`height` image of `options.pixelFormat`: the
+    /// picture fills it, or lies in `letterbox` with the padding around it.
+    static func image(
+        of frame: UnsafeMutablePointer<AVFrame>, width: Int, height: Int, letterbox: Letterbox?, options: Options,
+        scaler: Scaler, destination: UnsafeMutablePointer<AVFrame>, source: String
+    ) throws -> Image {
         let content =
             letterbox.map { (w: $0.contentWidth, h: $0.contentHeight, x: $0.padLeft, y: $0.padTop) }
             ?? (w: width, h: height, x: 0, y: 0)
-
         let stride = width * options.pixelFormat.bytesPerPixel
         var failure: Int32 = 0
         let pixels = try [UInt8](unsafeUninitializedCapacity: stride * height) { buffer, count in
             let base = buffer.baseAddress!
             if let box = letterbox {
-                Self.fillPadding(base, box: box, stride: stride, value: options.padValue)
+                fillPadding(base, box: box, stride: stride, value: options.padValue)
             }
             let target = base + content.y * stride + content.x * options.pixelFormat.bytesPerPixel
             failure = try scaler.scale(
                 frame, into: target, bufferSize: buffer.count - (target - base),
                 width: content.w, height: content.h, stride: stride,
-                options: options, destination: objects.destination!, source: info.source)
+                options: options, destination: destination, source: source)
             count = failure == 0 ? buffer.count : 0
         }
         if failure < 0 {
             throw VideoError(
-                .readFailed, source: info.source, message: "pixel conversion failed: \(FFError.message(failure))", code: failure)
+                .readFailed, source: source, message: "pixel conversion failed: \(FFError.message(failure))", code: failure)
         }
-        return (Image(width: width, height: height, pixelFormat: options.pixelFormat, pixels: pixels), letterbox)
+        return Image(width: width, height: height, pixelFormat: options.pixelFormat, pixels: pixels)
     }
 
     static func fillPadding(_ base: UnsafeMutablePointer<UInt8>, box: Letterbox, stride: Int, value: UInt8) {

@@ -34,18 +34,9 @@ public final class Picture: @unchecked Sendable {
         guard let frame, let destination else {
             throw VideoError(.readFailed, source: "a picture", message: "out of memory")
         }
-        let stride = w * 3
-        var failure: Int32 = 0
-        let pixels = try [UInt8](unsafeUninitializedCapacity: stride * h) { buffer, count in
-            failure = try Scaler().scale(
-                frame, into: buffer.baseAddress!, bufferSize: buffer.count, width: w, height: h, stride: stride,
-                options: options, destination: destination, source: "a picture")
-            count = failure == 0 ? buffer.count : 0
-        }
-        guard failure == 0 else {
-            throw VideoError(.readFailed, source: "a picture", message: "pixel conversion failed: \(FFError.message(failure))")
-        }
-        return Image(width: w, height: h, pixelFormat: .rgb24, pixels: pixels)
+        return try FrameReader.image(
+            of: frame, width: w, height: h, letterbox: nil, options: options, scaler: Scaler(), destination: destination,
+            source: "a picture")
     }
 }
 
