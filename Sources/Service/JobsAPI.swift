@@ -135,11 +135,7 @@ struct JobsAPI: Sendable {
 
     /// `api-<UTC time>-<random>.json`: sorts by submission, never collides.
     private static func newID() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
         let random = (0..<4).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        return "api-\(formatter.string(from: Date()))-\(random).json"
+        return "api-\(basicUTCTimestamp())-\(random).json"
     }
 }

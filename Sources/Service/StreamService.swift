@@ -256,15 +256,12 @@ final class StreamService: Service, Sendable {
         }
 
         func newLogPath() -> String {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "UTC")
-            formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-            var path = directory + "/\(name)-\(formatter.string(from: Date())).jsonl"
+            let stamp = basicUTCTimestamp()
+            var path = directory + "/\(name)-\(stamp).jsonl"
             var k = 1
             while FileManager.default.fileExists(atPath: path) {
                 k += 1
-                path = directory + "/\(name)-\(formatter.string(from: Date()))-\(k).jsonl"
+                path = directory + "/\(name)-\(stamp)-\(k).jsonl"
             }
             return path
         }
