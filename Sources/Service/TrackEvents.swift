@@ -6,36 +6,38 @@ import TrackLog
 /// `/api/v1/events`. A client that reads too slowly loses the oldest events, never
 /// holds up tracking.
 final class TrackEvents: Sendable {
-    private let clients = Locked<[UUID: AsyncStream<String>.Continuation]>([:])
-    private let closed = Locked(false)
+    /// The clients, and whether the service has stopped (under one lock, so that no
+    /// client can join after the others were ended).
+    private let state = Locked<(clients: [UUID: AsyncStream<String>.Continuation], closed: Bool)>(([:], false))
 
     /// A new client's events, until `finish` or until it stops listening.
     func subscribe() -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(1024))
         let id = UUID()
-        continuation.onTermination = { [clients] _ in clients.withLock { $0[id] = nil } }
-        if closed.value {
-            continuation.finish()
-        } else {
-            clients.withLock { $0[id] = continuation }
+        continuation.onTermination = { [state] _ in state.withLock { $0.clients[id] = nil } }
+        let joined = state.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            state.clients[id] = continuation
+            return true
         }
+        if !joined { continuation.finish() }
         return stream
     }
 
     /// Whether anyone listens: events are made only then.
-    var hasClients: Bool { !clients.value.isEmpty }
+    var hasClients: Bool { !state.value.clients.isEmpty }
 
     func publish(_ event: String) {
-        for client in clients.value.values { client.yield(event) }
+        for client in state.value.clients.values { client.yield(event) }
     }
 
     /// Ends every client's stream: the service is stopping.
     func finish() {
-        closed.value = true
-        for client in clients.withLock({ clients in
-            defer { clients = [:] }
-            return clients.values
-        }) { client.finish() }
+        let clients = state.withLock { state in
+            defer { (state.clients, state.closed) = ([:], true) }
+            return state.clients.values
+        }
+        for client in clients { client.finish() }
     }
 }
 
