@@ -56,17 +56,19 @@ public final class Spool: @unchecked Sendable {
     }
 
     /// Moves `inbox/name` into `processing/` under a name no other job has used —
-    /// none in `processing/`, `done/` or `failed/`, and no log of that stem — and
-    /// returns it: the job's name from then on (its log, its place in `done/` or
+    /// no job in `processing/`, `done/` or `failed/` with that stem, and no log of it —
+    /// and returns it: the job's name from then on (its log, its place in `done/` or
     /// `failed/`). A second `dup.mp4` becomes `dup-2.mp4`; `cam.json` after `cam.mp4`,
-    /// `cam-2.json`. nil if the file is gone (someone else took it).
+    /// `cam-2.json`. Stems, not names, are compared: `q.mp4` and `q.json` claimed in one
+    /// poll would otherwise both log to `q.jsonl` before either log exists. nil if the
+    /// file is gone (someone else took it).
     public func claim(_ name: String) -> String? {
+        let stems = Set(
+            [processing, done, failed].flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? [] }
+                .map(Spool.stem))
         var claimed = name
         for k in 2... {
-            let taken =
-                [processing, done, failed].contains { entryExists($0 + "/" + claimed) }
-                || entryExists(logPath(claimed))
-            if !taken { break }
+            if !stems.contains(Spool.stem(claimed)), !entryExists(logPath(claimed)) { break }
             claimed = Spool.stem(name) + "-\(k)" + Spool.suffix(name)
         }
         guard rename(inbox + "/" + name, processing + "/" + claimed) == 0 else { return nil }

@@ -94,6 +94,23 @@ final class SpoolJobTests: XCTestCase {
         XCTAssertEqual(spool.leftInProcessing(), ["bad-2.mp4", "cam-2.json", "dup-2.mp4", "dup-3.mp4", "new.mp4"])
     }
 
+    func testJobsOfOneStemClaimedTogetherGetLogsOfTheirOwn() throws {
+        let spool = try Spool(root: dir.path)
+        // Both visible in one poll: neither has a log yet when the other is claimed.
+        try put(spool.inbox + "/q.mp4")
+        try put(spool.inbox + "/q.json")
+        let first = try XCTUnwrap(spool.claim("q.json"))
+        let second = try XCTUnwrap(spool.claim("q.mp4"))
+        XCTAssertEqual([first, second], ["q.json", "q-2.mp4"])
+        XCTAssertNotEqual(spool.logPath(first), spool.logPath(second))
+        // A failed job's error report does not hold its stem back from another.
+        try put(spool.inbox + "/r.mp4")
+        XCTAssertEqual(spool.claim("r.mp4"), "r.mp4")
+        spool.fail("r.mp4", error: "broken")
+        try put(spool.inbox + "/r.json")
+        XCTAssertEqual(spool.claim("r.json"), "r-2.json", "r's log name belongs to the failed r.mp4")
+    }
+
     func testAJobNamingAFIFOOrADirectoryIsRefused() throws {
         let spool = try Spool(root: dir.path)
         XCTAssertEqual(mkfifo(spool.media + "/pipe.mp4", 0o600), 0)
