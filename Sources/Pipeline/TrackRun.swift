@@ -85,7 +85,7 @@ public final class TrackSession {
     ) {
         self.metrics = metrics
         self.onFrame = onFrame
-        tracker = Tracker(config: config)
+        tracker = Tracker(config: config, classes: source.detector.classes)
         classes = source.detector.classes
         picture = (Double(source.video.width), Double(source.video.height))
         log = outputs.log

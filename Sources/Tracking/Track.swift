@@ -6,7 +6,9 @@ struct Track: Sendable {
     var id: Int?
     var state = TrackState.tentative
     var filter: BoxFilter
+    /// The class its detections voted for, their scores summed (`votes`).
     var classID: Int
+    private var votes: [(classID: Int, score: Double)]
     var score: Double
     var hits = 1
     /// Frames in a row without an observation.
@@ -24,6 +26,7 @@ struct Track: Sendable {
     init(_ observation: Observation, at time: Double, noise: BoxFilter.Noise) {
         filter = BoxFilter(observation.box, noise: noise)
         classID = observation.classID
+        votes = [(observation.classID, observation.score)]
         score = observation.score
         predicted = observation.box
         lastObservation = observation.box
@@ -68,6 +71,7 @@ struct Track: Sendable {
         lastObservation = observation.box
         lastObservationTime = now
         score = observation.score
+        vote(observation)
         misses = 0
         hits += 1
         switch state {
@@ -75,6 +79,18 @@ struct Track: Sendable {
         case .lost: state = .confirmed
         default: break
         }
+    }
+
+    /// Counts an observation's class; the track takes the class with the most score,
+    /// and keeps its own on a tie.
+    private mutating func vote(_ observation: Observation) {
+        if let k = votes.firstIndex(where: { $0.classID == observation.classID }) {
+            votes[k].score += observation.score
+        } else {
+            votes.append((observation.classID, observation.score))
+        }
+        let own = votes.first { $0.classID == classID }?.score ?? 0
+        if let best = votes.max(by: { $0.score < $1.score }), best.score > own { classID = best.classID }
     }
 
     /// Moves all the track knows of its place by (dx, dy) pixels, as the camera

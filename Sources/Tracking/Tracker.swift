@@ -37,10 +37,21 @@ public struct Tracker: Sendable {
     private var nextID = 1
     private var lastTime: Double?
     private var cameraMotion: CameraMotionEstimator
+    /// Each class id's group in `config.classGroups`, nil for a class in none.
+    private let groupOf: [Int?]
 
-    public init(config: TrackerConfig = TrackerConfig()) {
+    /// `classes`: the detector's class names by id, which `config.classGroups` names.
+    public init(config: TrackerConfig = TrackerConfig(), classes: [String] = []) {
         self.config = config
         cameraMotion = CameraMotionEstimator(model: config.cameraMotion)
+        groupOf = classes.map { name in config.classGroups.firstIndex { $0.contains(name) } }
+    }
+
+    /// Whether a detection of class `a` may continue a track of class `b`.
+    private func compatible(_ a: Int, _ b: Int) -> Bool {
+        guard config.perClass, a != b else { return true }
+        guard a >= 0, b >= 0, a < groupOf.count, b < groupOf.count, let group = groupOf[a] else { return false }
+        return groupOf[b] == group
     }
 
     /// Live tracks (tentative, confirmed and lost).
@@ -161,7 +172,7 @@ public struct Tracker: Sendable {
             let trackBox = box(track)
             for (c, k) in pending.enumerated() {
                 let o = observations[k]
-                if config.perClass && o.classID != track.classID { continue }
+                if !compatible(o.classID, track.classID) { continue }
                 let iou = trackBox.iou(o.box)
                 guard iou >= minIoU else { continue }
                 costs[r * pending.count + c] = 1 - iou

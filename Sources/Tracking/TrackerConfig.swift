@@ -31,6 +31,12 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
     /// across classes): a car never continues a person's track. False lets a track
     /// follow an object whose class the detector hesitates over.
     public var perClass = true
+    /// Classes a detector hesitates between for one object: with `perClass`, a
+    /// detection may still continue a track of another class of its group (a van is a
+    /// car in one frame and a truck in the next, and stays one track). A track's class
+    /// is the vote of its detections, their scores summed. Names not in the
+    /// detector's classes are ignored.
+    public var classGroups: [[String]] = [["car", "truck", "bus", "van"]]
 
     public init() {}
 }
@@ -38,7 +44,7 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
 extension TrackerConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case highScore, lowScore, newTrackScore, matchIoU, lowScoreMatchIoU, tentativeMatchIoU,
-            confirmHits, maxLostSeconds, noise, cameraMotion, perClass
+            confirmHits, maxLostSeconds, noise, cameraMotion, perClass, classGroups
     }
 
     /// Reads a configuration in which every key is optional (a missing key keeps its
@@ -59,6 +65,12 @@ extension TrackerConfig {
         noise = try c.decodeIfPresent(BoxFilter.Noise.self, forKey: .noise) ?? noise
         cameraMotion = try c.decodeIfPresent(CameraMotionModel.self, forKey: .cameraMotion) ?? cameraMotion
         perClass = try c.decodeIfPresent(Bool.self, forKey: .perClass) ?? perClass
+        classGroups = try c.decodeIfPresent([[String]].self, forKey: .classGroups) ?? classGroups
+        let grouped = classGroups.flatMap { $0 }
+        if let twice = grouped.first(where: { name in grouped.filter { $0 == name }.count > 1 }) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .classGroups, in: c, debugDescription: "'\(twice)' is in more than one group")
+        }
         if confirmHits < 1 {
             throw DecodingError.dataCorruptedError(forKey: .confirmHits, in: c, debugDescription: "must be at least 1")
         }

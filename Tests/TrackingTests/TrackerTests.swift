@@ -1,3 +1,4 @@
+import Foundation
 import Geometry
 import TestSupport
 import Tracking
@@ -173,6 +174,47 @@ final class TrackerTests: XCTestCase {
         _ = try agnostic.update([Observation(box: box, score: 0.9, classID: 1)], time: 0)
         _ = try agnostic.update([Observation(box: box, score: 0.9, classID: 1)], time: 0.04)
         XCTAssertEqual(try agnostic.update([Observation(box: box, score: 0.9, classID: 2)], time: 0.08).map(\.id), [1])
+    }
+
+    /// A van the detector calls a car in some frames and a truck in others stays one
+    /// track, whose class is the vote of its detections; a person never continues it.
+    func testAnObjectWhoseClassFlickersWithinItsGroupStaysOneTrack() throws {
+        let classes = ["person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck"]
+        let (person, car, truck) = (0, 2, 7)
+        var tracker = Tracker(config: TrackerConfig(), classes: classes)
+        var ids = Set<Int>()
+        var reported: [Int] = []
+        for f in 0..<30 {
+            // Truck in 2 frames of 3, with lower scores as the car frames.
+            let box = Box(left: 100 + Double(f), top: 100, width: 120, height: 60)
+            let observation =
+                f % 3 == 0 ? Observation(box: box, score: 0.9, classID: car) : Observation(box: box, score: 0.7, classID: truck)
+            for object in try tracker.update([observation], time: Double(f) / 10) {
+                ids.insert(object.id)
+                reported.append(object.classID)
+            }
+        }
+        XCTAssertEqual(ids, [1], "one track through the flicker")
+        XCTAssertEqual(reported.count, 30)
+        XCTAssertEqual(reported.last, truck, "the vote: 20 × 0.7 for truck against 10 × 0.9 for car")
+        // A person over the same box starts a track of its own.
+        let box = Box(left: 130, top: 100, width: 120, height: 60)
+        XCTAssertEqual(try tracker.update([Observation(box: box, score: 0.9, classID: person)], time: 3), [])
+
+        // Groups are the configuration's: with none, the flicker splits the track.
+        var config = TrackerConfig()
+        config.classGroups = []
+        var split = Tracker(config: config, classes: classes)
+        var splitIDs = Set<Int>()
+        for f in 0..<30 {
+            let box = Box(left: 100 + Double(f), top: 100, width: 120, height: 60)
+            let observation = Observation(box: box, score: 0.9, classID: f < 15 ? car : truck)
+            for object in try split.update([observation], time: Double(f) / 10) { splitIDs.insert(object.id) }
+        }
+        XCTAssertEqual(splitIDs.count, 2)
+        XCTAssertThrowsError(try TrackerConfig(json: Data(#"{"classGroups": [["car", "truck"], ["truck", "bus"]]}"#.utf8))) {
+            XCTAssertTrue("\($0)".contains("'truck' is in more than one group"), "\($0)")
+        }
     }
 
     func testSameInputGivesIdenticalOutput() throws {
