@@ -33,8 +33,6 @@ public final class RunOutputs {
     let log: TrackLogWriter?
     let mot: MOTResultWriter?
 
-    private let motPath: String?
-
     /// `refiner`: the MOT results are refined offline (`Refiner`); the log never is.
     public init(logPath: String?, motPath: String?, refiner: Refiner? = nil) throws {
         let log = try logPath.map(TrackLogWriter.init(path:))
@@ -45,14 +43,13 @@ public final class RunOutputs {
             throw error
         }
         self.log = log
-        self.motPath = motPath
     }
 
-    /// Takes the outputs back: the run failed before it began. The log never
-    /// appeared (it does with its header); the MOT results file is removed.
+    /// Takes the outputs back: the run failed before it began. Neither appeared
+    /// under its name (the log does with its header, the MOT results at the end).
     public func discard() {
         log?.abandon()
-        if let motPath { try? FileManager.default.removeItem(atPath: motPath) }
+        mot?.discard()
     }
 }
 

@@ -50,18 +50,22 @@ public struct Renderer {
         let reader = try TrackLogReader(path: log)
         let frames = try FrameReader(video)
         try checkTheLogIsOf(video, frames.info, reader.header, log: log)
-        let target = URL(fileURLWithPath: output)
-        // The extension stays last: it chooses the container.
-        let partial = target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.deletingPathExtension().lastPathComponent).partial.\(target.pathExtension)").path
+        let destination = OutputFile(output)
+        // The extension of the name given chooses the container; a name without one
+        // (`-`, /dev/null) gets Matroska, which a pipe can take: it never seeks back.
+        let container: VideoWriter.Container =
+            URL(fileURLWithPath: output).pathExtension.isEmpty ? .named("matroska") : .forFileName(output)
         do {
-            let summary = try render(frames, reader, into: partial)
-            guard rename(partial, output) == 0 else {
-                throw RenderError.cannotWrite(path: output, reason: String(cString: strerror(errno)))
+            let summary = try render(
+                frames, reader, into: destination.workingPath ?? VideoWriter.standardOutput, container: container)
+            do {
+                try destination.commit()
+            } catch let error as TextOutput.WriteError {
+                throw RenderError.cannotWrite(path: output, reason: error.reason)
             }
             return summary
         } catch {
-            unlink(partial)
+            destination.discard()
             throw error
         }
     }
@@ -82,9 +86,12 @@ public struct Renderer {
         }
     }
 
-    private func render(_ frames: FrameReader, _ reader: TrackLogReader, into path: String) throws -> RenderSummary {
+    private func render(
+        _ frames: FrameReader, _ reader: TrackLogReader, into path: String, container: VideoWriter.Container
+    ) throws -> RenderSummary {
         let info = frames.info
-        let writer = try VideoWriter(path: path, width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 25)
+        let writer = try VideoWriter(
+            path: path, width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 25, container: container)
         var summary = RenderSummary(codec: writer.codecName)
         let picture = Box(x1: 0, y1: 0, x2: Double(info.width), y2: Double(info.height))
         let (thickness, scale) = Canvas.strokes(height: info.height)

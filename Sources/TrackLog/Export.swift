@@ -189,23 +189,41 @@ extension FrameExporter {
 /// --format mot` uses: `frame,id,left,top,width,height,score,-1,-1,-1`, frames from 1,
 /// the log's boxes; refined (gaps filled, boxes smoothed) when given a `Refiner`.
 public final class MOTResultWriter {
+    private let file: OutputFile
     private let output: TextOutput
     private let exporter: FrameExporter
 
+    /// The results are put in place by `finish` (see `OutputFile`).
     public init(path: String, refiner: Refiner? = nil) throws {
-        let output = try TextOutput(creating: path)
+        file = OutputFile(path)
+        let output = try TextOutput(file)
         // Only `tracks` waits on lost tracks; MOT rows are written frame by frame.
         exporter = try FrameExporter(format: .mot, refiner: refiner, maxLostSeconds: 0) { try output.write($0) }
         self.output = output
     }
+
+    /// Takes back results that will not be finished: whatever the path held stays.
+    public func discard() {
+        file.discard()
+    }
+
+    // Results never finished (a failed run) leave nothing behind; once put in place
+    // there is nothing left to take back.
+    deinit { file.discard() }
 
     public func append(_ frame: LogFrame) throws {
         try exporter.add(frame)
     }
 
     public func finish() throws {
-        _ = try exporter.finish()
-        try output.close()
+        do {
+            _ = try exporter.finish()
+            try output.close()
+            try file.commit()
+        } catch {
+            file.discard()
+            throw error
+        }
     }
 }
 

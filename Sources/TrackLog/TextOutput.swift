@@ -24,12 +24,10 @@ public final class TextOutput {
         self.owned = owned
     }
 
-    /// Creates (or empties) the file at `path`; errors call it `name` (default: `path`),
-    /// so a file written beside its target can be reported as the target.
-    public convenience init(creating path: String, name: String? = nil) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw WriteError(name: name ?? path, reason: String(cString: strerror(errno))) }
-        self.init(fd: fd, name: name ?? path, owned: true)
+    /// Opens `output`'s working path (see `OutputFile`); errors name the output as
+    /// given, not the hidden file written beside it. `commit` it once closed.
+    public convenience init(_ output: OutputFile) throws {
+        self.init(fd: try output.open(), name: output.isStandardOutput ? "standard output" : output.name, owned: true)
     }
 
     deinit {

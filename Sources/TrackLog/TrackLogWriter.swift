@@ -25,16 +25,16 @@ public enum TrackLogError: Error, Sendable, Equatable, CustomStringConvertible {
 /// last complete line: each line goes to the kernel in one `write` as soon as it is
 /// made (nothing is buffered in the process), the data reach the disk at least once
 /// a second (`fdatasync`) and at the end (`fsync`). The log appears under its name
-/// only with its header: until `begin`, it is written as a hidden file beside it
-/// (`.<name>.<pid>.partial`), renamed into place once the header is on disk, so a run
-/// killed early or started on a full disk leaves no empty log behind (and an older
-/// file of that name stays as it was until then).
+/// only with its header: until `begin`, it is written as a hidden file beside it,
+/// renamed into place once the header is on disk, so a run killed early or started on
+/// a full disk leaves no empty log behind (and an older file of that name stays as it
+/// was until then). A device, a FIFO and `-` (standard output) are written in place,
+/// and a link's target is replaced (`OutputFile`).
 public final class TrackLogWriter {
     public let path: String
     private var fd: Int32
-    /// The hidden file written until the header is in; nil once renamed, or when
-    /// `path` is a device or a pipe (written in place: /dev/null, /dev/full).
-    private var pending: String?
+    /// Where the log goes, until it is there: nil once the header is in place.
+    private var pending: OutputFile?
     private var lastSync = Date()
     private let encoder: JSONEncoder
 
@@ -42,17 +42,13 @@ public final class TrackLogWriter {
     /// `begin` then writes the header.
     public init(path: String) throws {
         self.path = path
-        var st = stat()
-        if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
-            fd = open(path, O_WRONLY | O_CLOEXEC)
-        } else {
-            let url = URL(fileURLWithPath: path)
-            let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial")
-                .path
-            fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            pending = partial
+        let output = OutputFile(path)
+        do {
+            fd = try output.open()
+        } catch let error as TextOutput.WriteError {
+            throw TrackLogError.cannotCreate(path: path, reason: error.reason)
         }
-        guard fd >= 0 else { throw TrackLogError.cannotCreate(path: path, reason: String(cString: strerror(errno))) }
+        pending = output
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     }
@@ -61,15 +57,14 @@ public final class TrackLogWriter {
     public func begin(_ header: LogHeader) throws {
         do {
             try write(try encoder.encode(header))
-            guard let partial = pending else { return }
-            // A link named as the log keeps pointing at it: the file it names is replaced.
-            let target =
-                (try? FileManager.default.destinationOfSymbolicLink(atPath: path)).map {
-                    $0.hasPrefix("/")
-                        ? $0 : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent($0).path
-                } ?? path
-            guard fdatasync(fd) == 0, rename(partial, target) == 0 else {
+            guard let output = pending else { return }
+            if case .replacing = output.destination, fdatasync(fd) != 0 {
                 throw TrackLogError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+            do {
+                try output.commit()
+            } catch let error as TextOutput.WriteError {
+                throw TrackLogError.writeFailed(path: path, reason: error.reason)
             }
             pending = nil
         } catch {
@@ -80,8 +75,8 @@ public final class TrackLogWriter {
 
     /// Gives up a log whose header was never written: nothing is left behind.
     public func abandon() {
-        guard let partial = pending else { return }
-        unlink(partial)
+        guard let output = pending else { return }
+        output.discard()
         pending = nil
         close(fd)
         fd = -1

@@ -23,8 +23,19 @@ public final class VideoWriter {
     private let frameDuration: Int64
     private var finished = false
 
+    /// The `path` that means standard output.
+    public static let standardOutput = "-"
+
+    /// How the container is chosen.
+    public enum Container: Sendable {
+        /// By a file name's extension: `path`'s own when nil.
+        case forFileName(String?)
+        /// By FFmpeg's short name (`matroska`).
+        case named(String)
+    }
+
     /// Opens `path` for a `width`×`height` video at about `frameRate` frames per second.
-    public init(path: String, width: Int, height: Int, frameRate: Double) throws {
+    public init(path: String, width: Int, height: Int, frameRate: Double, container: Container = .forFileName(nil)) throws {
         self.path = path
         self.width = width
         self.height = height
@@ -40,7 +51,12 @@ public final class VideoWriter {
         codecName = String(cString: encoder.pointee.name)
 
         do {
-            try check(avformat_alloc_output_context2(&format, nil, nil, path), "choose a container for the file name")
+            switch container {
+            case .forFileName(let name):
+                try check(avformat_alloc_output_context2(&format, nil, nil, name ?? path), "choose a container for the file name")
+            case .named(let name):
+                try check(avformat_alloc_output_context2(&format, nil, name, path), "open the \(name) container")
+            }
             guard let format else { throw VideoError(.writeFailed, source: path, message: "no container for this file name") }
             codec = avcodec_alloc_context3(encoder)
             stream = avformat_new_stream(format, nil)
@@ -66,7 +82,10 @@ public final class VideoWriter {
             try check(avcodec_parameters_from_context(stream.pointee.codecpar, codec), "describe the stream")
             stream.pointee.time_base = codec.pointee.time_base
             if format.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
-                try check(avio_open(&format.pointee.pb, ffmpegURL(path, existing: false), AVIO_FLAG_WRITE), "create the file")
+                try check(
+                    avio_open(
+                        &format.pointee.pb, path == Self.standardOutput ? "pipe:1" : ffmpegURL(path, existing: false),
+                        AVIO_FLAG_WRITE), "create the file")
             }
             try check(avformat_write_header(format, nil), "write the header")
 

@@ -21,7 +21,7 @@ struct Export: ParsableCommand {
     @Option(help: ArgumentHelp("What to write.", valueName: "format"))
     var format: ExportFormat
 
-    @Option(help: ArgumentHelp("Where to write (default: standard output).", valueName: "file"))
+    @Option(help: ArgumentHelp("Where to write (default, or -: standard output).", valueName: "file"))
     var out: String?
 
     @OptionGroup var refinement: RefineArguments
@@ -34,25 +34,18 @@ struct Export: ParsableCommand {
             try files.check()
             let reader = try TrackLogReader(path: log)
             let refiner = refinement.refiner(maxLostSeconds: reader.header.tracker.maxLostSeconds)
+            // A file is written beside its target and renamed at the end: no
+            // half-written file (OutputFile).
+            let destination = OutputFile(out ?? "-")
+            let output = try TextOutput(destination)
             let summary: ExportSummary
-            if let out {
-                // Written beside the target and renamed at the end: no half-written file.
-                let partial = out + ".partial"
-                let output = try TextOutput(creating: partial, name: out)
-                do {
-                    summary = try FrameExporter.export(reader, format: format, refiner: refiner) { try output.write($0) }
-                    try output.close()
-                    guard rename(partial, out) == 0 else {
-                        throw ValidationError("cannot write \(out): \(String(cString: strerror(errno)))")
-                    }
-                } catch {
-                    try? FileManager.default.removeItem(atPath: partial)
-                    throw error
-                }
-            } else {
-                summary = try FrameExporter.export(reader, format: format, refiner: refiner) {
-                    try TextOutput.standardOutput.write($0)
-                }
+            do {
+                summary = try FrameExporter.export(reader, format: format, refiner: refiner) { try output.write($0) }
+                try output.close()
+                try destination.commit()
+            } catch {
+                destination.discard()
+                throw error
             }
             if summary.truncated {
                 CLI.printWarning(

@@ -1,10 +1,12 @@
 import Foundation
+import TrackLog
 
 /// The files a command reads and writes, checked before any work: no output may be
 /// one of the inputs, and no two outputs one file. "One file" is decided by device and
 /// inode for files that exist — so symbolic links, hard links and `./` spellings all
-/// count — and by the absolute path, its folder's links resolved, for files not yet
-/// made. Devices and FIFOs (`/dev/null`, a pipe) are left alone: nothing is lost there.
+/// count — and, for files not yet made, by the name every link on the way (a dangling
+/// one too) finally leads to. Devices and FIFOs (`/dev/null`, a pipe) are left alone:
+/// nothing is lost there. Two outputs cannot both be `-`, standard output.
 struct FileRoles {
     private var inputs: [(role: String, path: String)] = []
     private var outputs: [(role: String, path: String)] = []
@@ -23,7 +25,7 @@ struct FileRoles {
 
     func check() throws {
         let inputIDs = inputs.map { Self.identity($0.path) }
-        let outputIDs = outputs.map { Self.identity($0.path) }
+        let outputIDs = outputs.map { $0.path == "-" ? .standardOutput : Self.identity($0.path) }
         for (k, out) in outputs.enumerated() {
             guard let target = outputIDs[k] else { continue }
             if let i = inputIDs.firstIndex(of: target) {
@@ -43,6 +45,7 @@ struct FileRoles {
     private enum Identity: Equatable {
         case inode(dev: UInt64, ino: UInt64)
         case path(String)
+        case standardOutput
     }
 
     /// Which file `path` names; nil for an existing file that is not a regular one.
@@ -52,10 +55,6 @@ struct FileRoles {
             guard st.st_mode & S_IFMT == S_IFREG else { return nil }
             return .inode(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
         }
-        let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent().path
-        guard let resolved = realpath(folder, nil) else { return .path(url.standardizedFileURL.path) }
-        defer { free(resolved) }
-        return .path(String(cString: resolved) + "/" + url.lastPathComponent)
+        return .path(OutputFile.resolvingLinks(path))
     }
 }

@@ -22,7 +22,8 @@ struct RenderCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Its track log.", valueName: "log"))
     var log: String
 
-    @Option(name: [.short, .long], help: ArgumentHelp("The video to write.", valueName: "out.mp4"))
+    @Option(
+        name: [.short, .long], help: ArgumentHelp("The video to write (-: Matroska on standard output).", valueName: "out.mp4"))
     var output: String
 
     @Option(help: ArgumentHelp("Seconds of trail drawn behind each track.", valueName: "seconds"))
@@ -54,7 +55,13 @@ struct RenderCommand: ParsableCommand {
             if summary.framesPastTheVideo > 0 {
                 CLI.printWarning("\(video) ends before \(log): its last \(summary.framesPastTheVideo) frames were not drawn")
             }
-            print("rendered \(summary.frames) frames, \(summary.boxes) boxes (\(summary.codec)) -> \(output)")
+            // With the video on standard output, the summary goes to standard error.
+            let line = "rendered \(summary.frames) frames, \(summary.boxes) boxes (\(summary.codec)) -> \(output)\n"
+            if output == "-" {
+                FileHandle.standardError.write(Data(line.utf8))
+            } else {
+                print(line, terminator: "")
+            }
         } catch {
             throw CLI.failure(error)
         }

@@ -141,11 +141,14 @@ struct Track: ParsableCommand {
         let figures = String(
             format: "%d frames in %.1f s (%.1f fps): %d tracks -> %@", result.frames, result.wallSeconds,
             result.wallSeconds > 0 ? Double(result.frames) / result.wallSeconds : 0, result.tracks, target)
+        // With an output on standard output, the summary goes to standard error.
+        let say: (String) -> Void =
+            [logPath, motOut].contains("-") ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { print($0) }
         switch result.status {
         case .complete:
-            print("tracked " + figures)
+            say("tracked " + figures)
         case .interrupted:
-            print("interrupted after " + figures)
+            say("interrupted after " + figures)
             throw ExitCode(128 + (result.signal ?? SIGINT))
         case .failed:
             CLI.printError((result.error ?? "failed") + " (logged \(figures))")

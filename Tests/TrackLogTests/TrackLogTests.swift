@@ -330,7 +330,7 @@ final class TrackLogTests: XCTestCase {
         let writer = try TrackLogWriter(path: path)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path), "not under its name before the header")
         XCTAssertEqual(entries().count, 1)
-        XCTAssertTrue(entries()[0].hasPrefix(".log.jsonl.") && entries()[0].hasSuffix(".partial"), "\(entries())")
+        XCTAssertTrue(entries()[0].hasPrefix(".log.") && entries()[0].hasSuffix(".partial.jsonl"), "\(entries())")
         try writer.begin(header())
         XCTAssertEqual(entries(), ["log.jsonl"])
         let text = try String(contentsOfFile: path, encoding: .utf8)
