@@ -17,6 +17,7 @@ public enum Daemon {
         // First of all: SIGHUP's default action would end the process.
         signal(SIGHUP, SIG_IGN)
         let config = try ServiceConfig.load(configPath)
+        for warning in config.http?.warnings ?? [] { logger.warning("\(configPath): \(warning)") }
         let spool = try Spool(root: config.spool)
         // The model must load before the service says it is ready (nothing else runs
         // yet, so its front end may be silenced); every job and stream then shares it.
@@ -63,14 +64,21 @@ public enum Daemon {
                 })
         }
 
-        // SIGHUP: read the configuration again; jobs that start afterwards use it.
+        // SIGHUP: read the configuration again; jobs that start afterwards use it, and
+        // the HTTP API's next request its token and allowed hosts and origins.
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         hangup.setEventHandler {
             do {
-                let fresh = try ServiceConfig.load(configPath)
+                let given = try ServiceConfig.load(configPath)
+                let fresh = try Self.reloaded(given, listening: config.http, file: configPath)
                 if fresh.spool != box.value.spool || fresh.streams != box.value.streams {
                     logger.warning("reloaded \(configPath): a new spool or new streams take effect at the next start")
                 }
+                if given.http?.host != fresh.http?.host || given.http?.port != fresh.http?.port {
+                    logger.warning(
+                        "reloaded \(configPath): a new http.listen (or http added or removed) takes effect at the next start")
+                }
+                for warning in fresh.http?.warnings ?? [] { logger.warning("\(configPath): \(warning)") }
                 box.value = fresh
                 logger.info("reloaded \(configPath)")
             } catch {
@@ -89,5 +97,25 @@ public enum Daemon {
         if config.http == nil { ready() }
         try await group.run()
         logger.info("stopped")
+    }
+
+    /// The configuration a reload puts in force: `fresh`, except that the HTTP API goes
+    /// on listening where it listens (`listening`; none if it was not started), and
+    /// off loopback only with a token.
+    static func reloaded(_ fresh: ServiceConfig, listening: ServiceConfig.HTTPConfig?, file: String) throws -> ServiceConfig {
+        var fresh = fresh
+        guard let listening else {
+            fresh.http = nil
+            return fresh
+        }
+        var http = fresh.http ?? listening
+        (http.host, http.port) = (listening.host, listening.port)
+        if http.token == nil, !http.isLoopback {
+            throw ConfigError(
+                file: file, field: "http.token",
+                reason: "the API listens on \(http.host), off loopback, until a restart: a token is still required")
+        }
+        fresh.http = http
+        return fresh
     }
 }

@@ -11,8 +11,11 @@ import ServiceLifecycle
 /// load balancer, Prometheus metrics, the daemon's status, jobs submitted and followed
 /// (`JobsAPI`), each stream's latest frame with its tracks (a JPEG), track events, and
 /// a page. The rest answers JSON; an error is `{"error": "..."}` with its status code.
-/// Off a loopback address every request needs `Authorization: Bearer <token>` (401
-/// otherwise), as the configuration requires a token there.
+/// With a token (required off a loopback address) every request needs
+/// `Authorization: Bearer <token>` (401 otherwise). Before that, `BrowserGuard`
+/// refuses what a web page in a browser could make of the API. The token and the
+/// allowed hosts and origins are read from the configuration in force at each
+/// request, so a SIGHUP that changes them applies at once.
 struct HTTPService: Service {
     let http: ServiceConfig.HTTPConfig
     let config: Locked<ServiceConfig>
@@ -29,7 +32,8 @@ struct HTTPService: Service {
     func run() async throws {
         let router = Router()
         router.add(middleware: ErrorsAsJSON())
-        if let token = http.token { router.add(middleware: BearerToken(token: token)) }
+        router.add(middleware: BrowserGuard { [config, http] in config.value.http ?? http })
+        router.add(middleware: BearerToken { [config, http] in (config.value.http ?? http).token })
         let jobs = JobsAPI(spool: spool, state: state, running: running) { [config] in config.value.maxJobBytes }
         router.get("/") { _, _ in
             answer(ByteBuffer(string: StatusPage.html), type: "text/html; charset=utf-8")
@@ -177,12 +181,13 @@ struct ErrorsAsJSON<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Refuses a request without `Authorization: Bearer <token>`.
+/// Refuses a request without `Authorization: Bearer <token>` while a token is set.
 struct BearerToken<Context: RequestContext>: RouterMiddleware {
-    let token: String
+    let token: @Sendable () -> String?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
     {
+        guard let token = token() else { return try await next(request, context) }
         let given = request.headers[.authorization] ?? ""
         guard given.hasPrefix("Bearer "), Self.same(Array(given.utf8.dropFirst(7)), Array(token.utf8)) else {
             var response = json(["error": "a bearer token is required (Authorization: Bearer <token>)"], status: .unauthorized)
@@ -196,5 +201,70 @@ struct BearerToken<Context: RequestContext>: RouterMiddleware {
     private static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+/// What keeps a web page in a browser on this machine (or one whose name an attacker
+/// points at it: DNS rebinding) from driving or reading the API, token or not:
+/// - a `Host` that is a name must be `localhost`, the listen address or one of
+///   `http.allowedHosts` (a rebinding page sends its own name; IP addresses cannot be
+///   rebound) — 421 otherwise;
+/// - an `Origin` (which browsers send on every cross-origin request and every POST or
+///   DELETE) must be the API's own or one of `http.allowedOrigins` — 403 otherwise;
+/// - a POST must say `Content-Type: application/json`, which no page can send to
+///   another origin without the preflight this server never grants — 415 otherwise.
+struct BrowserGuard<Context: RequestContext>: RouterMiddleware {
+    let settings: @Sendable () -> ServiceConfig.HTTPConfig
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
+        let http = settings()
+        let authority = request.head.authority
+        if let authority, !Self.hostAllowed(authority, http) {
+            throw HTTPError(
+                .misdirectedRequest,
+                message: "Host \(authority) is not this server's: add it to http.allowedHosts to reach the API by that name")
+        }
+        if let origin = request.headers[.origin], !Self.originAllowed(origin, authority: authority, http) {
+            throw HTTPError(.forbidden, message: "cross-origin request from \(origin) refused: add it to http.allowedOrigins")
+        }
+        if request.method == .post || request.method == .put || request.method == .patch {
+            let type = request.headers[.contentType] ?? ""
+            let media = type.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            guard media.lowercased() == "application/json" else {
+                throw HTTPError(
+                    .unsupportedMediaType,
+                    message: "send the body as Content-Type: application/json (given: \(type.isEmpty ? "none" : type))")
+            }
+        }
+        return try await next(request, context)
+    }
+
+    /// `authority` is `host[:port]` or `[v6]:port`.
+    static func hostAllowed(_ authority: String, _ http: ServiceConfig.HTTPConfig) -> Bool {
+        let host = hostPart(authority).lowercased()
+        if host == "localhost" || host == http.host.lowercased() { return true }
+        if http.allowedHosts.contains("*") || http.allowedHosts.contains(host) { return true }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
+    static func originAllowed(_ origin: String, authority: String?, _ http: ServiceConfig.HTTPConfig) -> Bool {
+        if http.allowedOrigins.contains("*") || http.allowedOrigins.contains(origin) { return true }
+        // The API's own page: the origin names the host and port the request went to.
+        guard let authority, let url = URL(string: origin), url.scheme == "http", let host = url.host else { return false }
+        let own = (host.contains(":") ? "[\(host)]" : host) + (url.port.map { ":\($0)" } ?? "")
+        return own.lowercased() == authority.lowercased()
+    }
+
+    private static func hostPart(_ authority: String) -> String {
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[authority.index(after: authority.startIndex)..<close])
+        }
+        if let colon = authority.lastIndex(of: ":"), authority.firstIndex(of: ":") == colon {
+            return String(authority[..<colon])
+        }
+        return authority
     }
 }

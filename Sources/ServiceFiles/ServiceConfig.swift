@@ -98,6 +98,15 @@ extension ServiceConfig {
         /// The bearer token every request must carry; required unless `host` is a
         /// loopback address (127.0.0.0/8, ::1, localhost).
         public var token: String?
+        /// Host names, besides IP addresses and `localhost`, that a request's `Host`
+        /// may give: a page whose name resolves to this machine (DNS rebinding) gives
+        /// its own name, so it is refused. `"*"` allows any.
+        public var allowedHosts: [String] = []
+        /// Origins (`https://ops.example.com`) whose pages may call the API from a
+        /// browser, besides the API's own page. `"*"` allows any.
+        public var allowedOrigins: [String] = []
+        /// What is wrong but not refused: a secret file that others may read.
+        public var warnings: [String] = []
 
         public init() {}
 
@@ -116,6 +125,12 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     public var field: String
     public var reason: String
     public var description: String { "\(file): \(field.isEmpty ? "" : field + ": ")\(reason)" }
+
+    public init(file: String, field: String, reason: String) {
+        self.file = file
+        self.field = field
+        self.reason = reason
+    }
 }
 
 extension ServiceConfig {
@@ -221,7 +236,7 @@ extension ServiceConfig.HTTPConfig {
 
     fileprivate init(_ h: Fields) throws {
         self.init()
-        try h.known(["listen", "token", "tokenFile"])
+        try h.known(["listen", "token", "tokenFile", "allowedHosts", "allowedOrigins"])
         if let listen = try h.string("listen") {
             guard let (host, port) = Self.hostAndPort(listen) else {
                 throw h.error("listen", "must be an address and a port, as 127.0.0.1:8089 or [::1]:8089")
@@ -236,6 +251,7 @@ extension ServiceConfig.HTTPConfig {
                 throw h.error("tokenFile", "cannot read \(file)")
             }
             token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if let warning = Self.readableByOthers(file) { warnings.append(warning) }
         } else {
             token = given
         }
@@ -246,6 +262,26 @@ extension ServiceConfig.HTTPConfig {
         if token == nil, !isLoopback {
             throw h.error("token", "is required (or tokenFile) when listen is not a loopback address: \(host)")
         }
+        allowedHosts = try h.strings("allowedHosts")?.map { $0.lowercased() } ?? []
+        if let bad = allowedHosts.first(where: { $0.isEmpty || $0.contains(where: { " /:@".contains($0) }) }) {
+            throw h.error("allowedHosts", "'\(bad)' is not a host name (no scheme, port or path)")
+        }
+        allowedOrigins = try h.strings("allowedOrigins") ?? []
+        for origin in allowedOrigins where origin != "*" {
+            guard let url = URL(string: origin), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+                url.path.isEmpty, url.query == nil, url.user == nil
+            else {
+                throw h.error("allowedOrigins", "'\(origin)' is not an origin, as https://ops.example.com[:port]")
+            }
+        }
+    }
+
+    /// A warning, as ssh gives, for a secret file that other users may read.
+    static func readableByOthers(_ file: String) -> String? {
+        var st = stat()
+        guard stat(file, &st) == 0, st.st_mode & 0o004 != 0 else { return nil }
+        return "\(file) holds a secret and any user of this machine may read it (mode "
+            + String(st.st_mode & 0o777, radix: 8) + "): chmod o-r it"
     }
 
     /// `host:port`, `[v6]:port`; the host must be an IP address or `localhost`.

@@ -1,4 +1,5 @@
 import Detection
+import TestSupport
 import Tracking
 import XCTest
 
@@ -45,6 +46,60 @@ final class ServiceConfigTests: XCTestCase {
         ] {
             XCTAssertThrowsError(try parse(bad), bad) { XCTAssertTrue("\($0)".hasPrefix("c.json: http.\(field): "), "\($0)") }
         }
+    }
+
+    /// Names and origins a browser may use, checked at load; a secret file that other
+    /// users may read is taken with a warning, as ssh warns.
+    func testAllowedHostsAndOriginsAndAReadableTokenFile() throws {
+        func parse(_ http: String) throws -> ServiceConfig.HTTPConfig? {
+            try ServiceConfig.parse(Data(#"{"http": \#(http)}"#.utf8), file: "c.json").http
+        }
+        let http = try XCTUnwrap(
+            try parse(#"{"allowedHosts": ["Trackd.LAN", "*"], "allowedOrigins": ["https://ops.example.com:8443", "*"]}"#))
+        XCTAssertEqual(http.allowedHosts, ["trackd.lan", "*"])
+        XCTAssertEqual(http.allowedOrigins, ["https://ops.example.com:8443", "*"])
+        for (bad, field) in [
+            (#"{"allowedHosts": ["http://x"]}"#, "allowedHosts"), (#"{"allowedHosts": ["x:80"]}"#, "allowedHosts"),
+            (#"{"allowedHosts": "x"}"#, "allowedHosts"), (#"{"allowedOrigins": ["ops.example.com"]}"#, "allowedOrigins"),
+            (#"{"allowedOrigins": ["https://x/path"]}"#, "allowedOrigins"),
+            (#"{"allowedOrigins": ["ftp://x"]}"#, "allowedOrigins")
+        ] {
+            XCTAssertThrowsError(try parse(bad), bad) { XCTAssertTrue("\($0)".hasPrefix("c.json: http.\(field): "), "\($0)") }
+        }
+
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("token").path
+        try "0123456789abcdef0123".write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(file, 0o644), 0)
+        let open = try XCTUnwrap(try parse(#"{"tokenFile": "\#(file)"}"#))
+        XCTAssertEqual(open.token, "0123456789abcdef0123")
+        XCTAssertEqual(open.warnings.count, 1)
+        XCTAssertTrue(open.warnings[0].contains("any user of this machine may read it (mode 644)"), "\(open.warnings)")
+        XCTAssertEqual(chmod(file, 0o640), 0)
+        XCTAssertEqual(try parse(#"{"tokenFile": "\#(file)"}"#)?.warnings, [])
+    }
+
+    /// A reload takes the new token and lists, but the API goes on where it listens,
+    /// and off loopback never without a token.
+    func testAReloadKeepsTheListenAddressAndATokenOffLoopback() throws {
+        var running = ServiceConfig.HTTPConfig()
+        (running.host, running.port, running.token) = ("0.0.0.0", 8089, "old-token-0123456789")
+        var fresh = ServiceConfig()
+        fresh.http = ServiceConfig.HTTPConfig()
+        fresh.http?.token = "new-token-0123456789"
+        let kept = try Daemon.reloaded(fresh, listening: running, file: "c.json")
+        XCTAssertEqual(kept.http?.host, "0.0.0.0")
+        XCTAssertEqual(kept.http?.token, "new-token-0123456789")
+        fresh.http?.token = nil
+        XCTAssertThrowsError(try Daemon.reloaded(fresh, listening: running, file: "c.json")) {
+            XCTAssertTrue("\($0)".hasPrefix("c.json: http.token: "), "\($0)")
+        }
+        fresh.http = nil
+        XCTAssertEqual(
+            try Daemon.reloaded(fresh, listening: running, file: "c.json").http, running, "http removed: kept as it runs")
+        fresh.http = running
+        XCTAssertNil(try Daemon.reloaded(fresh, listening: nil, file: "c.json").http, "not started: not started by a reload")
     }
 
     func testDetectorInputSizeAndNMSMode() throws {

@@ -267,3 +267,34 @@ public enum DamagedMP4 {
         for k in 0..<4 { bytes[offset + k] = UInt8(truncatingIfNeeded: value >> (24 - 8 * k)) }
     }
 }
+
+/// One HTTP/1.1 exchange over a plain socket to `127.0.0.1:port`, `request` sent as
+/// given (so a test can send any `Host` or a request a client library would not), read
+/// until the server closes: the status code and the body.
+public func rawHTTP(port: Int, _ request: String, timeout: Int = 30) throws -> (status: Int, body: String) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestError.command("socket: errno \(errno)") }
+    defer { close(fd) }
+    var wait = timeval(tv_sec: timeout, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw TestError.command("connect to port \(port): errno \(errno)") }
+    let bytes = Array(request.utf8)
+    guard write(fd, bytes, bytes.count) == bytes.count else { throw TestError.command("write: errno \(errno)") }
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while case let n = read(fd, &buffer, buffer.count), n > 0 { answer += buffer[..<n] }
+    let text = String(decoding: answer, as: UTF8.self)
+    let parts = text.components(separatedBy: "\r\n\r\n")
+    let statusLine = parts.first?.split(separator: "\r\n").first ?? ""
+    guard let status = statusLine.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
+        throw TestError.command("no HTTP answer: \(text)")
+    }
+    return (status, parts.dropFirst().joined(separator: "\r\n\r\n"))
+}

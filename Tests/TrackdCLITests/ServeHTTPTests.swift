@@ -24,6 +24,7 @@ extension ServeTests {
         if let body {
             request.httpMethod = "POST"
             request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         let (data, http) = try await fetch(request)
         let json = try XCTUnwrap(
@@ -37,7 +38,7 @@ extension ServeTests {
     }
 
     /// The address the daemon's status says it listens on, once it does.
-    private func listeningAddress() throws -> String {
+    func listeningAddress() throws -> String {
         var address = ""
         try wait("the HTTP API to listen") {
             guard let data = FileManager.default.contents(atPath: spool + "/status.json"),

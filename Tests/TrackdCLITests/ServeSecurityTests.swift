@@ -1,0 +1,90 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// What a web page in a browser on the daemon's host cannot do to its API, and what a
+/// reload of the configuration changes at once, asked over loopback with requests
+/// written byte for byte (a client library would not send a foreign `Host`).
+extension ServeTests {
+    private func ask(
+        _ port: Int, _ method: String, _ target: String, host: String? = nil, headers: [String] = [], body: String = ""
+    ) throws -> (status: Int, body: String) {
+        let lines =
+            ["\(method) \(target) HTTP/1.1", "Host: \(host ?? "127.0.0.1:\(port)")", "Connection: close"] + headers
+            + (method == "GET" ? [] : ["Content-Length: \(body.utf8.count)"])
+        return try rawHTTP(port: port, lines.joined(separator: "\r\n") + "\r\n\r\n" + body)
+    }
+
+    func testAWebPageCannotDriveTheLoopbackAPIAndAReloadChangesTheToken() throws {
+        let port = try freeTCPPort()
+        let path = try config(#", "http": {"listen": "127.0.0.1:\#(port)"}"#)
+        let daemon = try start(path)
+        _ = try listeningAddress()
+        let evil = "Origin: http://evil.example"
+        let json = "Content-Type: application/json"
+        let job = #"{"source": "media/none.mp4"}"#
+        let cases: [(String, String, String?, [String], String, Int)] = [
+            // A cross-site "simple" POST: no preflight, so the server must refuse it.
+            ("POST", "/api/v1/jobs", nil, ["Content-Type: text/plain", evil], job, 403),
+            ("POST", "/api/v1/jobs", nil, ["Content-Type: text/plain"], job, 415),
+            ("POST", "/api/v1/jobs", nil, ["Content-Type: application/x-www-form-urlencoded"], job, 415),
+            ("POST", "/api/v1/jobs", nil, [], job, 415),
+            ("POST", "/api/v1/jobs", nil, [json, evil], job, 403),
+            ("POST", "/api/v1/jobs", nil, [json, "Origin: null"], job, 403),
+            ("DELETE", "/api/v1/jobs/x.json", nil, [evil], "", 403),
+            ("GET", "/api/v1/status", nil, [evil], "", 403),
+            // DNS rebinding: the page's own name, pointed at 127.0.0.1.
+            ("GET", "/api/v1/status", "evil.example:\(port)", [], "", 421),
+            ("GET", "/api/v1/streams/cam/snapshot.jpg", "evil.example", [], "", 421),
+            ("POST", "/api/v1/jobs", "evil.example:\(port)", [json], job, 421),
+            // This machine's own names and addresses, and the API's own page.
+            ("GET", "/api/v1/status", "localhost:\(port)", [], "", 200),
+            ("GET", "/api/v1/status", "[::1]:\(port)", [], "", 200),
+            ("GET", "/api/v1/status", nil, ["Origin: http://127.0.0.1:\(port)"], "", 200),
+            // Past the guard, the body is checked: an empty job is a 400, not a 415.
+            ("POST", "/api/v1/jobs", nil, ["Content-Type: application/json; charset=utf-8"], "{}", 400)
+        ]
+        for (method, target, host, headers, body, expected) in cases {
+            let answer = try ask(port, method, target, host: host, headers: headers, body: body)
+            XCTAssertEqual(answer.status, expected, "\(method) \(target) \(host ?? "") \(headers): \(answer.body)")
+            if expected >= 400 { XCTAssertTrue(answer.body.contains(#""error""#), answer.body) }
+        }
+        XCTAssertEqual(files("inbox"), [], "no job got through")
+
+        // A reload: a token (the old configuration had none), a name and an origin.
+        let first = "first-token-0123456789"
+        let second = "second-token-0123456789"
+        func reload(token: String) throws {
+            let before = daemonLog().components(separatedBy: "reloaded \(path)").count
+            _ = try config(
+                #", "http": {"listen": "127.0.0.1:\#(port)", "token": "\#(token)", "allowedHosts": ["trackd.lan"], "allowedOrigins": ["https://ops.example.com"]}"#
+            )
+            kill(daemon.processIdentifier, SIGHUP)
+            try wait("the reload") { daemonLog().components(separatedBy: "reloaded \(path)").count > before }
+        }
+        try reload(token: first)
+        XCTAssertEqual(try ask(port, "GET", "/api/v1/status").status, 401, "a token is now required")
+        XCTAssertEqual(try ask(port, "GET", "/api/v1/status", headers: ["Authorization: Bearer \(first)"]).status, 200)
+        XCTAssertEqual(
+            try ask(port, "GET", "/api/v1/status", host: "trackd.lan:\(port)", headers: ["Authorization: Bearer \(first)"])
+                .status,
+            200, "an allowed name")
+        XCTAssertEqual(
+            try ask(
+                port, "GET", "/api/v1/status", headers: ["Authorization: Bearer \(first)", "Origin: https://ops.example.com"]
+            ).status, 200, "an allowed origin")
+        // A leaked token is revoked by the next reload.
+        try reload(token: second)
+        XCTAssertEqual(try ask(port, "GET", "/api/v1/status", headers: ["Authorization: Bearer \(first)"]).status, 401)
+        XCTAssertEqual(try ask(port, "GET", "/api/v1/status", headers: ["Authorization: Bearer \(second)"]).status, 200)
+
+        // A new listen address waits for a restart, and says so.
+        _ = try config(#", "http": {"listen": "127.0.0.1:\#(try freeTCPPort())", "token": "\#(second)"}"#)
+        kill(daemon.processIdentifier, SIGHUP)
+        try wait("the warning") {
+            daemonLog().contains("a new http.listen (or http added or removed) takes effect at the next start")
+        }
+        XCTAssertEqual(try ask(port, "GET", "/api/v1/status", headers: ["Authorization: Bearer \(second)"]).status, 200)
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
+}
