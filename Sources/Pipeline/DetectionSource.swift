@@ -94,7 +94,8 @@ public final class VideoSource: DetectionSource {
         let info = reader.info
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
         source = LogHeader.Source(
-            path: path.contains("://") ? path : URL(fileURLWithPath: path).standardizedFileURL.path, bytes: bytes)
+            path: path.contains("://") ? redactingCredentials(path) : URL(fileURLWithPath: path).standardizedFileURL.path,
+            bytes: bytes)
         video = LogHeader.Video(
             width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 0,
             timeBase: info.timeBase.description)

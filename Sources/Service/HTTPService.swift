@@ -102,12 +102,12 @@ struct HTTPService: Service {
         }
         router.get("/api/v1/jobs") { _, _ in json(["jobs": jobs.list()]) }
         router.get("/api/v1/jobs/:id") { _, context in
-            let id = try context.parameters.require("id")
+            let id = try jobID(context)
             guard let job = jobs.job(id) else { throw HTTPError(.notFound, message: "no job \(id)") }
             return json(job)
         }
         router.delete("/api/v1/jobs/:id") { _, context in
-            let id = try context.parameters.require("id")
+            let id = try jobID(context)
             guard let job = try jobs.cancel(id) else { throw HTTPError(.notFound, message: "no job \(id)") }
             return json(job, status: .accepted)
         }
@@ -149,6 +149,12 @@ struct HTTPService: Service {
         var ready: Bool
         var reason: String?
     }
+}
+
+/// The `{id}` of a job's path, percent-decoded as clients encode it.
+private func jobID(_ context: some RequestContext) throws -> String {
+    let raw = try context.parameters.require("id")
+    return raw.removingPercentEncoding ?? raw
 }
 
 /// A JSON response: keys sorted, so answers compare byte for byte.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ServiceFiles
+import VideoIO
 
 /// Jobs over HTTP, through the spool: a submitted job is a job file written into
 /// `inbox/` (hidden until complete, then renamed), so it is claimed, run, and resumed
@@ -26,8 +27,11 @@ struct JobsAPI: Sendable {
     /// "options": {"stride", "start", "end"}}`. 201 with the job; 400 for a body the
     /// spool would refuse.
     func submit(_ body: ByteBuffer) throws -> Job {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] else {
-            throw HTTPError(.badRequest, message: "the body must be a JSON object")
+        let object: [String: Any]
+        do {
+            object = try StrictJSON.object(Data(buffer: body))
+        } catch {
+            throw HTTPError(.badRequest, message: "the body \(error.reason)")
         }
         if let unknown = object.keys.sorted().first(where: { $0 != "source" && $0 != "options" }) {
             throw HTTPError(.badRequest, message: "unknown field '\(unknown)'")
@@ -53,11 +57,17 @@ struct JobsAPI: Sendable {
             // The spool's own rules, messages included ("options" keys become the job's).
             _ = try JobSpec.parse(data, name: id, spool: spool)
         } catch let ServiceError.refusedJob(reason) {
-            let message = ["'video'", "'url'"].reduce(reason) { $0.replacingOccurrences(of: $1, with: "'source'") }
+            let message = ["'video'", "'url'"].reduce(redactingCredentials(reason)) {
+                $0.replacingOccurrences(of: $1, with: "'source'")
+            }
             throw HTTPError(.badRequest, message: message)
         }
         let hidden = spool.inbox + "/." + id
-        guard FileManager.default.createFile(atPath: hidden, contents: data), rename(hidden, spool.inbox + "/" + id) == 0 else {
+        // A URL's password is for the daemon alone: the job file is then its user's only.
+        let mode = hasCredentials(source) ? 0o600 : 0o644
+        guard FileManager.default.createFile(atPath: hidden, contents: data, attributes: [.posixPermissions: mode]),
+            rename(hidden, spool.inbox + "/" + id) == 0
+        else {
             try? FileManager.default.removeItem(atPath: hidden)
             throw HTTPError(.internalServerError, message: "cannot write into \(spool.inbox)")
         }
@@ -71,7 +81,8 @@ struct JobsAPI: Sendable {
 
     /// The job `id`, looked up in the spool's folders; nil when there is none.
     func job(_ id: String) -> Job? {
-        guard !id.contains("/"), !id.hasPrefix(".") else { return nil }
+        // A job's error report and a file still being written are not jobs.
+        guard !id.contains("/"), !id.hasPrefix("."), !id.hasSuffix(".error.json"), !id.hasSuffix(".part") else { return nil }
         return Job.State.allCases.first { FileManager.default.fileExists(atPath: folder($0) + "/" + id) }
             .map { describe(id, $0) }
     }
@@ -117,6 +128,7 @@ struct JobsAPI: Sendable {
         case .done, .failed:
             throw HTTPError(.conflict, message: "job \(id) has already ended (\(found.state.rawValue))")
         case .processing where running.cancel(id):
+            spool.markCancelled(id)
             return found
         case .queued, .processing:
             // Not running (yet): taken out of the spool's hands. A worker that claims it

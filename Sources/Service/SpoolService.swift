@@ -5,6 +5,7 @@ import Pipeline
 import ServiceFiles
 import ServiceLifecycle
 import TrackLog
+import VideoIO
 
 /// Claims jobs from the spool and runs up to `workers` of them at once, each on its
 /// own thread. On start, jobs left in `processing/` by a crash or a stop run again
@@ -39,6 +40,11 @@ final class SpoolService: Service, Sendable {
     func run() async throws {
         var queue: [String] = []
         for name in spool.leftInProcessing() {
+            if spool.isMarkedCancelled(name) {
+                logger.notice("job \(name) left in processing/ was cancelled: not run again")
+                spool.fail(name, error: Self.cancelled)
+                continue
+            }
             if let kept = spool.keepPartialLog(name) {
                 logger.warning("resuming job \(name) left in processing/; its partial log is kept as \(kept)")
             } else {
@@ -83,29 +89,55 @@ final class SpoolService: Service, Sendable {
     /// The error a cancelled job is moved to `failed/` with.
     static let cancelled = "cancelled over the HTTP API"
 
+    /// A job that gave no frame for `stallSeconds`.
+    private struct JobStalled: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// A job stopped before its end: cancelled over the API (to `failed/`, for good),
+    /// or by a shutdown (left in `processing/` to run again at the next start).
+    private func stopped(_ name: String, frames: Int) {
+        if running.isCancelled(name) {
+            logger.notice("job \(name): cancelled after \(frames) frames")
+            spool.fail(name, error: Self.cancelled)
+            state.jobEnded(name, .cancelled)
+        } else {
+            logger.notice("job \(name): stopped after \(frames) frames; left in processing/ to resume")
+            state.jobEnded(name, .stopped)
+        }
+    }
+
     /// One job, start to end, on its own thread.
     private func runJob(_ name: String, settings: ServiceConfig, stop: StopSignal) {
         let spec: JobSpec
         do {
             spec = try JobSpec.load(name, spool: spool, maxJobBytes: settings.maxJobBytes)
         } catch {
+            let error = redactingCredentials("\(error)")
             logger.error("\(error)")
-            state.jobEnded(name, .failed("\(error)"))
-            spool.fail(name, error: "\(error)")
+            state.jobEnded(name, .failed(error))
+            spool.fail(name, error: error)
             return
         }
         let logPath = spool.logPath(name)
-        logger.info("job \(name): tracking \(spec.source) -> \(logPath)")
+        logger.info("job \(name): tracking \(redactingCredentials(spec.source)) -> \(logPath)")
         state.jobStarted(name, log: logPath)
+        let watch = ProgressWatch(limit: settings.stallSeconds, stop: stop)
         var failure: String?
         do {
             let detector = try detectors.take(settings.detector)
             let outputs = try RunOutputs(logPath: logPath, motPath: nil)
             let source: VideoSource
             do {
+                // The job's stop ends a wait on the source at once (a cancel, a
+                // shutdown, or the watch).
                 source = try VideoSource(
                     path: spec.source, detector: detector, options: settings.detector.options,
-                    selection: spec.selection, metrics: Self.metrics)
+                    selection: spec.selection, stop: stop, metrics: Self.metrics)
+            } catch  where stop.requested != nil {
+                outputs.discard()
+                if let stalled = watch.failure { throw JobStalled(description: stalled) }
+                return stopped(name, frames: 0)
             } catch {
                 outputs.discard()
                 throw error
@@ -115,26 +147,21 @@ final class SpoolService: Service, Sendable {
             defer { lifecycle.finish() }
             let result = try run.run(source, outputs: outputs, stop: stop, metrics: Self.metrics, onFrame: lifecycle.frame) {
                 [state] p in
+                watch.advanced()
                 state.jobProgress(name, frames: p.frames, fps: p.framesPerSecond)
             }
             switch result.status {
             case .complete:
                 logger.info("job \(name): \(result.frames) frames, \(result.tracks) tracks -> \(logPath)")
                 spool.complete(name)
-            case .interrupted where running.isCancelled(name):
-                logger.notice("job \(name): cancelled after \(result.frames) frames")
-                spool.fail(name, error: Self.cancelled)
-                state.jobEnded(name, .cancelled)
-                return
             case .interrupted:
-                logger.notice("job \(name): stopped after \(result.frames) frames; left in processing/ to resume")
-                state.jobEnded(name, .stopped)
-                return
+                if let stalled = watch.failure { throw JobStalled(description: stalled) }
+                return stopped(name, frames: result.frames)
             case .failed:
                 failure = result.error ?? "failed"
             }
         } catch {
-            failure = "\(error)"
+            failure = redactingCredentials("\(error)")
         }
         if let failure {
             logger.error("job \(name) failed: \(failure)")

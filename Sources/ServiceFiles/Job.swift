@@ -44,11 +44,21 @@ public struct JobSpec: Sendable, Equatable {
 
     /// Reads a job file's contents (a JSON object; `name` for messages).
     public static func parse(_ data: Data, name: String, spool: Spool) throws -> JobSpec {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ServiceError.refusedJob("\(name) is not a JSON object")
+        let object: [String: Any]
+        do {
+            object = try StrictJSON.object(data)
+        } catch {
+            throw ServiceError.refusedJob("\(name) \(error.reason)")
         }
         if let unknown = object.keys.sorted().first(where: { !["video", "url", "stride", "start", "end"].contains($0) }) {
             throw ServiceError.refusedJob("\(name): unknown field '\(unknown)'")
+        }
+        for key in ["video", "url"] {
+            if let text = object[key] as? String,
+                text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            {
+                throw ServiceError.refusedJob("\(name): '\(key)' holds a control character (a NUL, a line break, ...)")
+            }
         }
         let source: String
         switch (object["video"], object["url"]) {
@@ -89,7 +99,8 @@ public struct JobSpec: Sendable, Equatable {
             )
         }
         guard let host = parts.host, !host.isEmpty else { throw ServiceError.refusedJob("\(job): 'url' has no host: \(url)") }
-        return url
+        // FFmpeg's protocol names are lower case: `HTTP://` would pass here and fail there.
+        return scheme + url.dropFirst(scheme.count)
     }
 
     /// The absolute path with every link resolved, if it exists.

@@ -146,11 +146,11 @@ extension ServiceConfig {
     }
 
     public static func parse(_ data: Data, file: String) throws -> ServiceConfig {
-        let json: Any
+        let json: [String: Any]
         do {
-            json = try JSONSerialization.jsonObject(with: data)
+            json = try StrictJSON.object(data)
         } catch {
-            throw ConfigError(file: file, field: "", reason: "not valid JSON")
+            throw ConfigError(file: file, field: "", reason: error.reason)
         }
         return try ServiceConfig(reader: Fields(json, path: "", file: file))
     }

@@ -98,20 +98,37 @@ public final class Spool: @unchecked Sendable {
         return nil
     }
 
+    /// Records that a running job was cancelled (`processing/.<job>.cancelled`), so
+    /// that a restart before it reaches `failed/` does not run it again.
+    public func markCancelled(_ job: String) {
+        _ = FileManager.default.createFile(atPath: cancelMark(job), contents: nil)
+    }
+
+    public func isMarkedCancelled(_ job: String) -> Bool { entryExists(cancelMark(job)) }
+
+    private func cancelMark(_ job: String) -> String { processing + "/." + job + ".cancelled" }
+
     /// Moves a finished job to `done/`.
     public func complete(_ job: String) {
         move(job, to: done)
+        unlink(cancelMark(job))
     }
 
-    /// Moves a job to `failed/` with `<name>.error.json` beside it.
+    /// Moves a job to `failed/` with `<name>.error.json` beside it, as private as the
+    /// job's own file (a job file holding a password is its user's only).
     public func fail(_ job: String, from dir: String? = nil, error: String) {
         let name = move(job, from: dir ?? processing, to: failed)
+        unlink(cancelMark(job))
         let report: [String: Any] = [
             "job": job, "error": error, "time": ISO8601DateFormatter().string(from: Date())
         ]
+        var st = stat()
+        let mode = lstat(failed + "/" + name, &st) == 0 ? Int(st.st_mode & 0o666) : 0o600
         if let data = try? JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]) {
             // Best effort: the caller has logged the error already.
-            _ = FileManager.default.createFile(atPath: failed + "/" + name + ".error.json", contents: data + Data("\n".utf8))
+            _ = FileManager.default.createFile(
+                atPath: failed + "/" + name + ".error.json", contents: data + Data("\n".utf8),
+                attributes: [.posixPermissions: mode])
         }
     }
 

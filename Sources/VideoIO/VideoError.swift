@@ -26,7 +26,7 @@ public struct VideoError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var kind: Kind
-    /// The path or URL that was opened.
+    /// The path or URL that was opened, without a URL's credentials.
     public var source: String
     /// FFmpeg's message, or trackd's where FFmpeg gave none.
     public var message: String
@@ -37,7 +37,7 @@ public struct VideoError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public init(_ kind: Kind, source: String, message: String, code: Int32? = nil, framesDecoded: Int? = nil) {
         self.kind = kind
-        self.source = source
+        self.source = redactingCredentials(source)
         self.message = message
         self.code = code
         self.framesDecoded = framesDecoded

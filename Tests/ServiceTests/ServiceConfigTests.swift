@@ -9,6 +9,14 @@ import XCTest
 /// The service's `tracker` keys sit on top of the tracker's defaults, as `trackd
 /// track --config` does, and are read by the same decoder.
 final class ServiceConfigTests: XCTestCase {
+    func testAKeyGivenTwiceIsRefused() throws {
+        XCTAssertThrowsError(
+            try ServiceConfig.parse(Data(#"{"http": {"token": "0123456789abcdef", "token": "x"}}"#.utf8), file: "c.json")
+        ) {
+            XCTAssertEqual("\($0)", "c.json: gives the key 'token' twice in one object")
+        }
+    }
+
     func testTrackerKeysOverrideTheDefaults() throws {
         let config = try ServiceConfig.parse(Data(#"{"tracker": {"maxLostSeconds": 2}}"#.utf8), file: "c.json")
         XCTAssertEqual(config.tracker.highScore, TrackerConfig().highScore)

@@ -1,7 +1,8 @@
 import Foundation
-import ServiceFiles
 import TestSupport
 import XCTest
+
+@testable import ServiceFiles
 
 /// The spool's rule for files still being written, on a clock the test gives: no
 /// waiting, so the result does not depend on how busy the machine is.
@@ -109,6 +110,31 @@ final class SpoolJobTests: XCTestCase {
         spool.fail("r.mp4", error: "broken")
         try put(spool.inbox + "/r.json")
         XCTAssertEqual(spool.claim("r.json"), "r-2.json", "r's log name belongs to the failed r.mp4")
+    }
+
+    /// Job files are read strictly: a key given twice, a control character in a path
+    /// or URL, and a number JSON cannot hold are refused with what is wrong; a URL's
+    /// scheme is taken in any case and handed on in the case FFmpeg knows.
+    func testJobFilesAreReadStrictly() throws {
+        let spool = try Spool(root: dir.path)
+        try put(spool.media + "/good.mp4")
+        for (text, message) in [
+            (#"{"video": "media/good.mp4", "video": "/etc/passwd"}"#, "j.json gives the key 'video' twice in one object"),
+            (#"{"video": "media/good.mp4", "vid\u0065o": "x"}"#, "gives the key 'video' twice"),
+            (#"{"video": "media/good.mp4", "stride": 1e400}"#, "j.json is not valid JSON (Number 1e400"),
+            (#"{"video": "media/good.mp4\u0000.txt"}"#, "j.json: 'video' holds a control character"),
+            (#"{"url": "http://host/a.mp4\r\nX: y"}"#, "j.json: 'url' holds a control character"),
+            ("[1]", "j.json is not a JSON object")
+        ] {
+            XCTAssertThrowsError(try JobSpec.parse(Data(text.utf8), name: "j.json", spool: spool), text) { error in
+                XCTAssertTrue("\(error)".contains(message), "\(text): \(error)")
+            }
+        }
+        // Nested objects and arrays keep their own keys.
+        XCTAssertNil(StrictJSON.repeatedKey(in: Data(#"{"a": {"b": 1}, "b": [{"a": 2}, {"a": 3}], "c": "a"}"#.utf8)))
+        XCTAssertEqual(
+            try JobSpec.parse(Data(#"{"url": "HTTP://Example.com/A.mp4"}"#.utf8), name: "j.json", spool: spool).source,
+            "http://Example.com/A.mp4")
     }
 
     func testAJobNamingAFIFOOrADirectoryIsRefused() throws {

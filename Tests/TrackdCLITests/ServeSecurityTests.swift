@@ -49,7 +49,25 @@ extension ServeTests {
             XCTAssertEqual(answer.status, expected, "\(method) \(target) \(host ?? "") \(headers): \(answer.body)")
             if expected >= 400 { XCTAssertTrue(answer.body.contains(#""error""#), answer.body) }
         }
+        // Bodies read strictly, with what is wrong.
+        for (body, message) in [
+            (#"{"source": "media/a.mp4", "source": "/etc/passwd"}"#, "the body gives the key 'source' twice"),
+            (#"{"source": "media/a.mp4\u0000.txt"}"#, "'source' holds a control character"),
+            (#"{"source": "media/a.mp4", "options": {"stride": 1e400}}"#, "the body is not valid JSON (Number 1e400")
+        ] {
+            let answer = try ask(port, "POST", "/api/v1/jobs", headers: [json], body: body)
+            XCTAssertEqual(answer.status, 400, body)
+            XCTAssertTrue(answer.body.contains(message), "\(body): \(answer.body)")
+        }
         XCTAssertEqual(files("inbox"), [], "no job got through")
+
+        // A job's error report is not a job; an id may come percent-encoded.
+        try Data("x".utf8).write(to: URL(fileURLWithPath: spool + "/failed/old.mp4"))
+        try Data(#"{"error": "broken"}"#.utf8).write(to: URL(fileURLWithPath: spool + "/failed/old.mp4.error.json"))
+        XCTAssertEqual(try ask(port, "GET", "/api/v1/jobs/old.mp4.error.json").status, 404)
+        let encoded = try ask(port, "GET", "/api/v1/jobs/old%2Emp4")
+        XCTAssertEqual(encoded.status, 200, encoded.body)
+        XCTAssertTrue(encoded.body.contains(#""error":"broken""#) && encoded.body.contains(#""state":"failed""#), encoded.body)
 
         // A reload: a token (the old configuration had none), a name and an origin.
         let first = "first-token-0123456789"
