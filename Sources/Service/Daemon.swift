@@ -16,6 +16,13 @@ public enum Daemon {
     public static func run(configPath: String, version: String, logger: Logger) async throws {
         // First of all: SIGHUP's default action would end the process.
         signal(SIGHUP, SIG_IGN)
+        // Every descriptor the system allows (the unit raises the hard limit): the API's
+        // connections are capped well below, so streams and logs keep theirs.
+        var files = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &files) == 0, files.rlim_cur < files.rlim_max {
+            files.rlim_cur = files.rlim_max
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &files)
+        }
         let config = try ServiceConfig.load(configPath)
         for warning in config.http?.warnings ?? [] { logger.warning("\(configPath): \(warning)") }
         let spool = try Spool(root: config.spool)

@@ -111,9 +111,14 @@ struct HTTPService: Service {
             guard let job = try jobs.cancel(id) else { throw HTTPError(.notFound, message: "no job \(id)") }
             return json(job, status: .accepted)
         }
+        // A slow client is closed after idleSeconds (a header sent a byte at a time
+        // never completes a part), and at most maxConnections are served at once.
         let app = Application(
             router: router,
-            configuration: ApplicationConfiguration(address: .hostname(http.host, port: http.port), serverName: "trackd"),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(http.idleSeconds * 1e9)))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(http.host, port: http.port), serverName: "trackd",
+                availableConnectionsDelegate: .maximum(http.maxConnections, logger: logger)),
             onServerRunning: { [listening, http, logger] channel in
                 let port = channel.localAddress?.port ?? http.port
                 let address = http.host.contains(":") ? "[\(http.host)]:\(port)" : "\(http.host):\(port)"

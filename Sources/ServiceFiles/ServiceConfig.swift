@@ -105,6 +105,12 @@ extension ServiceConfig {
         /// Origins (`https://ops.example.com`) whose pages may call the API from a
         /// browser, besides the API's own page. `"*"` allows any.
         public var allowedOrigins: [String] = []
+        /// Connections served at once; more wait in the listen queue. Well below the
+        /// process's descriptors, so that clients cannot take those of streams and logs.
+        public var maxConnections = 256
+        /// A connection that sends no complete request part (a header trickled a byte
+        /// at a time) or stays idle this long is closed.
+        public var idleSeconds = 10.0
         /// What is wrong but not refused: a secret file that others may read.
         public var warnings: [String] = []
 
@@ -236,7 +242,9 @@ extension ServiceConfig.HTTPConfig {
 
     fileprivate init(_ h: Fields) throws {
         self.init()
-        try h.known(["listen", "token", "tokenFile", "allowedHosts", "allowedOrigins"])
+        try h.known(["listen", "token", "tokenFile", "allowedHosts", "allowedOrigins", "maxConnections", "idleSeconds"])
+        maxConnections = try h.int("maxConnections", in: 1...16384) ?? maxConnections
+        idleSeconds = try h.number("idleSeconds", in: 0.1...3600) ?? idleSeconds
         if let listen = try h.string("listen") {
             guard let (host, port) = Self.hostAndPort(listen) else {
                 throw h.error("listen", "must be an address and a port, as 127.0.0.1:8089 or [::1]:8089")

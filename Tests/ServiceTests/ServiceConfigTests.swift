@@ -70,7 +70,8 @@ final class ServiceConfigTests: XCTestCase {
             (#"{"allowedHosts": ["http://x"]}"#, "allowedHosts"), (#"{"allowedHosts": ["x:80"]}"#, "allowedHosts"),
             (#"{"allowedHosts": "x"}"#, "allowedHosts"), (#"{"allowedOrigins": ["ops.example.com"]}"#, "allowedOrigins"),
             (#"{"allowedOrigins": ["https://x/path"]}"#, "allowedOrigins"),
-            (#"{"allowedOrigins": ["ftp://x"]}"#, "allowedOrigins")
+            (#"{"allowedOrigins": ["ftp://x"]}"#, "allowedOrigins"), (#"{"maxConnections": 0}"#, "maxConnections"),
+            (#"{"idleSeconds": 0}"#, "idleSeconds")
         ] {
             XCTAssertThrowsError(try parse(bad), bad) { XCTAssertTrue("\($0)".hasPrefix("c.json: http.\(field): "), "\($0)") }
         }

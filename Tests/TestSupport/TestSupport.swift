@@ -272,19 +272,10 @@ public enum DamagedMP4 {
 /// given (so a test can send any `Host` or a request a client library would not), read
 /// until the server closes: the status code and the body.
 public func rawHTTP(port: Int, _ request: String, timeout: Int = 30) throws -> (status: Int, body: String) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestError.command("socket: errno \(errno)") }
+    let fd = try connectLoopback(port: port)
     defer { close(fd) }
     var wait = timeval(tv_sec: timeout, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw TestError.command("connect to port \(port): errno \(errno)") }
     let bytes = Array(request.utf8)
     guard write(fd, bytes, bytes.count) == bytes.count else { throw TestError.command("write: errno \(errno)") }
     var answer: [UInt8] = []
@@ -297,4 +288,22 @@ public func rawHTTP(port: Int, _ request: String, timeout: Int = 30) throws -> (
         throw TestError.command("no HTTP answer: \(text)")
     }
     return (status, parts.dropFirst().joined(separator: "\r\n\r\n"))
+}
+
+/// A TCP connection to `127.0.0.1:port`: its descriptor, for the caller to close.
+public func connectLoopback(port: Int) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestError.command("socket: errno \(errno)") }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        close(fd)
+        throw TestError.command("connect to port \(port): errno \(errno)")
+    }
+    return fd
 }

@@ -124,7 +124,7 @@ extension ServeTests {
         XCTAssertTrue(log.contains("http://***@127.0.0.1"), log)
 
         // A job cancelled whose move to failed/ never happened is not run again.
-        FileManager.default.createFile(atPath: spool + "/processing/.\(resumed).cancelled", contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: spool + "/processing/.\(resumed).cancelled", contents: nil))
         daemon = try start(path)
         try wait("the cancelled job to be failed") { files("failed").contains(resumed + ".error.json") }
         XCTAssertTrue(errorReport(resumed).contains("cancelled over the HTTP API"), errorReport(resumed))

@@ -105,4 +105,43 @@ extension ServeTests {
         XCTAssertEqual(try ask(port, "GET", "/api/v1/status", headers: ["Authorization: Bearer \(second)"]).status, 200)
         XCTAssertEqual(stop(daemon).0, 0)
     }
+
+    /// Slow clients (a header sent a byte at a time, or never finished) are closed
+    /// after idleSeconds, at most maxConnections are served at once, and the API still
+    /// answers.
+    func testSlowClientsAreClosedAndCappedAndTheAPIStillAnswers() throws {
+        let port = try freeTCPPort()
+        let daemon = try start(
+            try config(#", "http": {"listen": "127.0.0.1:\#(port)", "maxConnections": 16, "idleSeconds": 1}"#))
+        _ = try listeningAddress()
+        let descriptors = {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.processIdentifier)/fd"))?.count ?? 0
+        }
+        let before = descriptors()
+        var sockets: [Int32] = []
+        defer { for fd in sockets { close(fd) } }
+        for _ in 0..<60 {
+            let fd = try connectLoopback(port: port)
+            sockets.append(fd)
+            let start = Array("GET /healthz HTTP/1.1\r\nHo".utf8)
+            XCTAssertEqual(write(fd, start, start.count), start.count)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertLessThanOrEqual(descriptors() - before, 16 + 2, "no more than maxConnections taken")
+        // Each is closed by the server (an end of file here) once idle for a second;
+        // those waiting in the listen queue are taken and closed in turn.
+        var open = Set(sockets)
+        try wait("every slow client to be closed", timeout: 30) {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            for fd in open {
+                let n = read(fd, &buffer, buffer.count)
+                if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { open.remove(fd) }
+            }
+            return open.isEmpty
+        }
+        let health = try rawHTTP(port: port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        XCTAssertEqual(health.status, 200)
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
 }
