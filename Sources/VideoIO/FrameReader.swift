@@ -92,6 +92,14 @@ public final class FrameReader {
     private var earlyEnd: (message: String, code: Int32?)?
     private var lastVideoPacketWasCorrupt = false
     private var reportedEarlyEnd = false
+    /// A network source's timeout in seconds (nil for a file), when the current wait
+    /// for a packet began, and when a wait that long last ended: a read that fails
+    /// after waiting that long, or in the burst of packets the demuxer hands out
+    /// right after one that did (what it held when the input stopped), is a sender
+    /// gone silent, not a damaged stream.
+    private var networkWait: Double?
+    private var waitingSince: Double?
+    private var longWaitEndedAt: Double?
 
     /// Opens `source`, a path or any URL FFmpeg can open, and prepares its best
     /// video stream for decoding.
@@ -127,6 +135,7 @@ public final class FrameReader {
         let fifo = try Self.waitForWriter(source, interrupt: options.interrupt)
         objects.fifo = fifo
         let waitLimit = Self.waitLimit(for: source, given: options.formatOptions)
+        networkWait = waitLimit
         let openStarted = monotonicSeconds()
         func openError(_ code: Int32) -> VideoError {
             VideoError(opening: source, code: code, waited: monotonicSeconds() - openStarted, waitLimit: waitLimit)
@@ -154,7 +163,24 @@ public final class FrameReader {
         if infoCode < 0 { throw openError(infoCode) }
 
         var decoder: UnsafePointer<AVCodec>?
-        let streamIndex = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0)
+        var streamIndex = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0)
+        // An attached picture (an MP3's or M4A's cover) is a video stream to FFmpeg, of
+        // one frame: a video beside it is taken instead, and alone it is no video.
+        let all = UnsafeBufferPointer(start: fmt.pointee.streams, count: Int(fmt.pointee.nb_streams))
+        let isVideo = { (k: Int) in
+            all[k].map {
+                $0.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+                    && $0.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC == 0
+            }
+                ?? false
+        }
+        if streamIndex >= 0, !isVideo(Int(streamIndex)) {
+            guard let video = all.indices.first(where: isVideo) else {
+                throw VideoError(
+                    .noVideoStream, source: source, message: "its only picture is an attached cover picture, not a video")
+            }
+            streamIndex = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, Int32(video), -1, &decoder, 0)
+        }
         if streamIndex == FFError.decoderNotFound {
             // Name the codec that is missing: the first video stream's.
             let streams = UnsafeBufferPointer(start: fmt.pointee.streams, count: Int(fmt.pointee.nb_streams))
@@ -301,18 +327,32 @@ public final class FrameReader {
     private func sendNextPacket() throws {
         guard let fmt = objects.format, let ctx = objects.codec, let packet = objects.packet else { return }
         while true {
+            if waitingSince == nil { waitingSince = monotonicSeconds() }
             let code = av_read_frame(fmt, packet)
+            let waited = monotonicSeconds() - (waitingSince ?? 0)
             if code == FFError.again {
                 usleep(5_000)  // A non-blocking source has no data yet.
                 continue
             }
             if code < 0 {
                 if code != FFError.eof { earlyEnd = (FFError.message(code), code) }
+                if let wait = networkWait,
+                    waited >= wait * 0.9 || longWaitEndedAt.map({ monotonicSeconds() - $0 < 1 }) == true
+                {
+                    let seconds = wait == wait.rounded() ? String(Int(wait)) : String(wait)
+                    throw VideoError(
+                        .timedOut, source: info.source,
+                        message:
+                            "nothing received in \(seconds) s after \(stats.framesDelivered) frames (\(FFError.message(code)))",
+                        code: code, framesDecoded: stats.framesDelivered)
+                }
                 avcodec_send_packet(ctx, nil)
                 state = .draining
                 return
             }
             defer { av_packet_unref(packet) }
+            if let wait = networkWait, waited >= wait * 0.9 { longWaitEndedAt = monotonicSeconds() }
+            waitingSince = nil
             guard packet.pointee.stream_index == Int32(info.streamIndex) else { continue }
 
             lastVideoPacketWasCorrupt = packet.pointee.flags & AV_PKT_FLAG_CORRUPT != 0

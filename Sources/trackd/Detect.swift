@@ -57,8 +57,11 @@ struct DetectorArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Decode a YOLO model's output as this layout instead of recognising it.", valueName: "layout"))
     var layout: YOLOLayout?
 
+    /// Values refused by the parser (exit 64), before any model loads.
     func validate() throws {
         guard threads >= 0 else { throw ValidationError("--threads must not be negative") }
+        guard (0...1).contains(conf) else { throw ValidationError("--conf must be in [0, 1], got \(conf)") }
+        guard iou > 0, iou <= 1 else { throw ValidationError("--iou must be in (0, 1], got \(iou)") }
     }
 
     var options: DetectorOptions {

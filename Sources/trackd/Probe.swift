@@ -120,6 +120,12 @@ struct ProbeReport: Encodable {
         if let p = corruptPackets, let f = corruptFrames, p + f > 0 {
             rows.append(("skipped", "\(Self.plural(p, "damaged packet")), \(Self.plural(f, "damaged frame"))"))
         }
+        if let missing = missingFrames, missing > 0 {
+            rows.append(("missing", "\(Self.plural(missing, "frame")) the container declares never decoded"))
+        }
+        if let repaired = repairedTimes, repaired > 0 {
+            rows.append(("repaired", "\(Self.plural(repaired, "frame time")) that repeated or went back"))
+        }
         let width = rows.map(\.0.count).max()! + 2
         return rows.map { ($0.0 + ":").padding(toLength: width, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n")

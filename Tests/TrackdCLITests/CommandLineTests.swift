@@ -17,7 +17,10 @@ final class CommandLineTests: XCTestCase {
             (["export"], "trackd: error: Missing expected argument '<log>'"),
             (["serve", "--config"], "trackd: error: Missing value for '--config <file>'"),
             (["render", "v.mp4"], "trackd: error: Missing expected argument"),
-            (["nosuch"], "trackd: error: Unexpected argument 'nosuch'")
+            (["nosuch"], "trackd: error: Unexpected argument 'nosuch'"),
+            (["track", "x.mp4", "--conf", "2"], "trackd: error: --conf must be in [0, 1], got 2.0"),
+            (["detect", "x.jpg", "--conf=-0.1"], "trackd: error: --conf must be in [0, 1]"),
+            (["track", "x.mp4", "--iou", "0"], "trackd: error: --iou must be in (0, 1], got 0.0")
         ]
         for (arguments, start) in cases {
             let result = try runProcess(trackd, arguments)

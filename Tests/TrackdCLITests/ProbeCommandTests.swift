@@ -56,6 +56,42 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertEqual(missing.stderr, "trackd: error: 12:31.mp4: file not found: No such file or directory\n")
     }
 
+    /// A cover picture (an MP3's attached picture) is one frame of a "video" stream to
+    /// FFmpeg, not a video: alone it is refused, and beside a video the video is read.
+    func testAnAttachedCoverPictureIsNotAVideo() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cover = dir.appendingPathComponent("cover.png").path
+        let song = dir.appendingPathComponent("song.mp3").path
+        let clip = dir.appendingPathComponent("clip.mp4").path
+        for arguments in [
+            ["-f", "lavfi", "-i", "color=red:s=64x64", "-frames:v", "1", cover],
+            [
+                "-f", "lavfi", "-i", "sine=d=1", "-i", cover, "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v", "png",
+                "-disposition:v", "attached_pic", song
+            ],
+            [
+                "-i", cover, "-i", Fixtures.path("h264.mp4"), "-map", "0", "-map", "1", "-c:v:0", "png", "-c:v:1", "copy",
+                "-disposition:v:0", "attached_pic", clip
+            ]
+        ] {
+            let made = try runProcess("ffmpeg", ["-v", "error", "-y"] + arguments)
+            XCTAssertEqual(made.status, 0, made.stderr)
+        }
+        for command in [["probe", "--count", song], ["track", song, "--out", dir.appendingPathComponent("s.jsonl").path]] {
+            let result = try runProcess(trackd, command)
+            XCTAssertEqual(result.status, 1, "\(command)")
+            XCTAssertEqual(
+                result.stderr,
+                "trackd: error: \(song): no video stream: its only picture is an attached cover picture, not a video\n")
+        }
+        let video = try probe(["--count", "--json", clip])
+        XCTAssertEqual(video.status, 0, video.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: video.stdout) as? [String: Any])
+        XCTAssertEqual(report["frames"] as? Int, 60)
+        XCTAssertEqual(report["codec"] as? String, "h264")
+    }
+
     func testJSONWithoutCountHasNoFrames() throws {
         let result = try probe(["--json", Fixtures.path("hevc-audio.mkv")])
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])

@@ -376,7 +376,7 @@ final class TrackVideoTests: XCTestCase {
             XCTAssertTrue(said.contains("interrupted before the video opened"), said)
             XCTAssertFalse(FileManager.default.fileExists(atPath: log), "no log for a source that never opened")
             XCTAssertFalse(
-                ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.hasSuffix(".partial") })
+                ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.contains(".partial") })
         }
 
         // Three seconds of video, then silence.
@@ -478,6 +478,45 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertTrue(second.stderr.contains("2 frames of those it declares never decoded"), second.stderr)
         XCTAssertEqual(second.stderr.filter { $0 == "\n" }.count, 1, second.stderr)
         XCTAssertEqual(try readLog(path("early.jsonl")).end?.missingFrames, 2)
+
+        // probe --count says the same in its text as in its JSON.
+        for (video, label, value) in [
+            (early, "missing:", "2 frames the container declares never decoded"), (late, "repaired:", "2 frame times")
+        ] {
+            let text = try runProcess(trackd, ["probe", "--count", video])
+            XCTAssertEqual(text.status, 0, text.stderr)
+            let row = text.output.split(separator: "\n").first { $0.hasPrefix(label) }
+            XCTAssertTrue(row?.contains(value) ?? false, text.output)
+        }
+    }
+
+    /// A live sender that stops is a timeout, said as such, not a damaged video.
+    func testASenderThatStopsIsATimeoutNotADamagedVideo() throws {
+        let port = try freeUDPPort()
+        nonisolated(unsafe) var result: ProcessResult?
+        let ended = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { [trackd, log = path("udp.jsonl")] in
+            result = try? runProcess(trackd, ["track", "udp://127.0.0.1:\(port)", "-o", "timeout=2000000", "--out", log])
+            ended.signal()
+        }
+        Thread.sleep(forTimeInterval: 1)
+        // Ten seconds of video in real time (so that the reader is past its first
+        // look at the stream), then nothing.
+        let sent = try runProcess(
+            "ffmpeg",
+            [
+                "-v", "error", "-re", "-stream_loop", "4", "-i", Fixtures.path("h264.mp4"), "-c", "copy", "-f", "mpegts",
+                "udp://127.0.0.1:\(port)"
+            ])
+        XCTAssertEqual(sent.status, 0, sent.stderr)
+        XCTAssertEqual(ended.wait(timeout: .now() + 60), .success)
+        let track = try XCTUnwrap(result)
+        XCTAssertEqual(track.status, 1)
+        XCTAssertTrue(track.stderr.contains("timed out: nothing received in 2 s after"), track.stderr)
+        XCTAssertFalse(track.stderr.contains("truncated"), track.stderr)
+        let (_, frames, end) = try readLog(path("udp.jsonl"))
+        XCTAssertEqual(end?.status, .failed)
+        XCTAssertGreaterThan(frames.count, 150)
     }
 
     func testUnwritableOutputFailsBeforeAnyWork() throws {
