@@ -64,12 +64,18 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// The consumer stops early: a waiting producer is released.
-    func cancel() {
+    /// The consumer stops early: a waiting producer is released, and the items still
+    /// waiting are let go. Returns how many there were.
+    @discardableResult
+    func cancel() -> Int {
         condition.lock()
+        defer { condition.unlock() }
         cancelled = true
+        let left = items.count - head
+        items.removeAll()
+        head = 0
         condition.broadcast()
-        condition.unlock()
+        return left
     }
 
     /// The next item, waiting for one; nil when closed and drained, or cancelled;

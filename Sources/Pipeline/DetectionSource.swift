@@ -130,11 +130,11 @@ public final class VideoSource: DetectionSource {
                     metrics.decoded.increment()
                     if live {
                         frame.info.time = monotonicSeconds() - clockOrigin
-                        guard let dropped = queue.pushDroppingOldest(frame) else { return }
+                        guard let dropped = queue.pushDroppingOldest(frame) else { return metrics.dropped.increment() }
                         drops.withLock { $0 += dropped }
                         if dropped > 0 { metrics.dropped.increment(by: dropped) }
                     } else {
-                        guard queue.push(frame) else { return }
+                        guard queue.push(frame) else { return metrics.dropped.increment() }
                     }
                     metrics.queueDepth.record(queue.count)
                 }
@@ -170,9 +170,11 @@ public final class VideoSource: DetectionSource {
         return DetectedFrame(index: frame.index, time: frame.time, observations: observations)
     }
 
+    /// Frames decoded ahead and never taken count as dropped.
     public func cancel() {
         cancelled.request(SIGTERM)
-        queue.cancel()
+        let left = queue.cancel()
+        if left > 0 { metrics.dropped.increment(by: left) }
     }
 }
 

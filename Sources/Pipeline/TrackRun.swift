@@ -122,7 +122,7 @@ public final class TrackSession {
         frames += 1
         logFrames += 1
         metrics.tracked.increment()
-        metrics.activeTracks.record(tracker.liveTrackCount)
+        metrics.activeTracks(tracker.liveTrackCount, of: self)
         let written = log?.bytesWritten ?? 0
         if written > logBytesCounted { metrics.logBytes.increment(by: written - logBytesCounted) }
         logBytesCounted = written
@@ -146,6 +146,7 @@ public final class TrackSession {
         decodeStats: DecodeStats = DecodeStats()
     ) throws -> (frames: Int, tracks: Int) {
         let counts = (logFrames, logIDs.count)
+        metrics.activeTracks(nil, of: self)
         try endLog(status, error: error, droppedFrames: droppedFrames, decodeStats: decodeStats)
         try mot?.finish()
         return counts

@@ -43,6 +43,9 @@ public enum Daemon {
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         Gauge(label: "trackd_build_info", dimensions: [("version", version)]).record(1)
+        // The jobs' series exist, at 0, before the first job (the streams' do as their
+        // services start).
+        _ = SpoolService.metrics
         let running = RunningJobs()
         let events = TrackEvents()
         let snapshots = Snapshots()

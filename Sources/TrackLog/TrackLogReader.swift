@@ -4,7 +4,9 @@ import Foundation
 ///
 /// A log cut short by a crash ends in a partial line without its newline: the reader
 /// returns every complete line before it and sets `truncatedTail`. A damaged line in
-/// the middle is an error naming the line. Unknown fields and unknown line types are
+/// the middle is an error naming the line, and so is a frame line that repeats or goes
+/// back (its index or its time not after the line before) or holds a number that is
+/// not finite: trackd writes neither. Unknown fields and unknown line types are
 /// skipped, so newer minor versions of the schema stay readable; a different major
 /// version is refused.
 public final class TrackLogReader {
@@ -16,6 +18,8 @@ public final class TrackLogReader {
     public private(set) var lineNumber = 0
     private var lines: LineReader
     private let decoder = JSONDecoder()
+    /// The last frame line's index and time, since the last header.
+    private var previous: (frame: Int, time: Double)?
 
     public init(path: String) throws {
         self.path = path
@@ -73,9 +77,12 @@ public final class TrackLogReader {
                 switch parsed.type {
                 case "frame":
                     if let problem = parsed.problem { throw problem }
+                    try checkOrder(fields)
                     return .line(.frame)
                 case "end": return .line(.end(try decoder.decode(LogEnd.self, from: Data(line))))
-                case "header": return .line(.header(try decoder.decode(LogHeader.self, from: Data(line))))
+                case "header":
+                    previous = nil
+                    return .line(.header(try decoder.decode(LogHeader.self, from: Data(line))))
                 case nil: throw FrameLineParser.FieldError(reason: "missing type")
                 default: return .otherType  // a line type from a newer trackd
                 }
@@ -95,6 +102,27 @@ public final class TrackLogReader {
             }
         }
         return nil
+    }
+
+    /// A frame comes after the one before it, in index and in time, with finite numbers.
+    private func checkOrder(_ fields: FrameFields) throws(FrameLineParser.FieldError) {
+        guard fields.time.isFinite else {
+            throw FrameLineParser.FieldError(reason: "time \(fields.time) is not a finite number of seconds")
+        }
+        if let previous {
+            guard fields.frame > previous.frame else {
+                throw FrameLineParser.FieldError(
+                    reason: "frame \(fields.frame) repeats or goes back (the frame line before is frame \(previous.frame))")
+            }
+            guard fields.time > previous.time else {
+                throw FrameLineParser.FieldError(
+                    reason: "time \(fields.time) s is not after the frame line before's (\(previous.time) s)")
+            }
+        }
+        for t in fields.tracks where ![t.score, t.left, t.top, t.width, t.height].allSatisfy(\.isFinite) {
+            throw FrameLineParser.FieldError(reason: "track \(t.id) has a number that is not finite")
+        }
+        previous = (fields.frame, fields.time)
     }
 
     private static func reason(_ error: any Error) -> String {

@@ -49,9 +49,11 @@ struct Export: ParsableCommand {
             }
             if summary.truncated {
                 CLI.printWarning(
-                    "\(log) ends in a cut-off line (the run was killed); exported its \(summary.frames) complete frames")
+                    "\(log) ends in a cut-off line (its run was killed, or its disk filled up); exported its \(summary.frames) complete frames"
+                )
             } else if summary.unfinished {
-                CLI.printWarning("\(log) has no end line (the run was killed); exported its \(summary.frames) frames")
+                CLI.printWarning(
+                    "\(log) has no end line (its run was killed, or its disk filled up); exported its \(summary.frames) frames")
             }
         } catch {
             throw CLI.failure(error)

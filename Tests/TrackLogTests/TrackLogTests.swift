@@ -111,6 +111,37 @@ final class TrackLogTests: XCTestCase {
         }
     }
 
+    /// trackd writes frames in order with finite numbers; a log that does not (edited,
+    /// or two logs run together) is an error naming the line, not silent garbage.
+    func testFramesOutOfOrderOrNotFiniteAreNamed() throws {
+        let path = try write([frame(0, [(1, 0, 1)]), frame(1, [(1, 0, 2)]), frame(2, [(1, 0, 3)])])
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        for (edit, message) in [
+            (
+                { (l: inout [String]) in l.insert(l[2], at: 3) },
+                "4: frame 1 repeats or goes back (the frame line before is frame 1)"
+            ),
+            ({ (l: inout [String]) in l.swapAt(2, 3) }, "4: frame 1 repeats or goes back (the frame line before is frame 2)"),
+            (
+                { (l: inout [String]) in l[3] = l[3].replacingOccurrences(of: #""time":0.2"#, with: #""time":0.05"#) },
+                "4: time 0.05 s is not after the frame line before's (0.1 s)"
+            ),
+            (
+                { (l: inout [String]) in l[2] = l[2].replacingOccurrences(of: #""time":0.1"#, with: #""time":1e999"#) },
+                "3: time inf is not a finite number of seconds"
+            ),
+            (
+                { (l: inout [String]) in l[2] = l[2].replacingOccurrences(of: #""box":[2.0,"#, with: #""box":[1e999,"#) },
+                "3: track 1 has a number that is not finite"
+            )
+        ] {
+            var edited = lines
+            edit(&edited)
+            try (edited.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try readAll(path), message) { XCTAssertEqual("\($0)", "\(path):\(message)") }
+        }
+    }
+
     func testUnknownKeysAndLineTypesAreSkipped() throws {
         let path = try write([frame(0, [(1, 0, 1)])])
         var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)

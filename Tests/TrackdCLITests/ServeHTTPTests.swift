@@ -86,6 +86,17 @@ extension ServeTests {
         XCTAssertEqual(missing.status, 404)
         XCTAssertNotNil(missing.json["error"] as? String)
 
+        // Every series a dashboard plots is there before any job, at 0.
+        let samples = try await metrics(base + "/metrics")
+        for family in [
+            "trackd_frames_decoded_total", "trackd_frames_tracked_total", "trackd_frames_dropped_total", "trackd_active_tracks",
+            "trackd_queue_depth", "trackd_log_bytes_written_total", "trackd_detector_latency_seconds_count"
+        ] {
+            XCTAssertEqual(samples[family + #"{"source": "spool"}"#]?.last as? Double, 0, "\(family): \(samples.keys.sorted())")
+            XCTAssertNotNil(samples[family + #"{"source": "cam"}"#], "\(family) of the stream")
+        }
+        XCTAssertNotNil(samples[#"trackd_stream_reconnects_total{"stream": "cam"}"#], "\(samples.keys.sorted())")
+
         let (code, seconds) = stop(daemon)
         XCTAssertEqual(code, 0)
         XCTAssertLessThan(seconds, 5)
@@ -273,6 +284,14 @@ extension ServeTests {
         XCTAssertEqual(end?.status, .interrupted)
         XCTAssertLessThan(frames.count, 300, "stopped before the end")
 
+        // The frames the cancelled job decoded ahead count as dropped: every decoded
+        // frame is tracked or dropped.
+        let samples = try await metrics(base.replacingOccurrences(of: "/api/v1/jobs", with: "/metrics"))
+        func value(_ name: String) -> Double { samples[name + #"{"source": "spool"}"#]?.last as? Double ?? -1 }
+        XCTAssertEqual(
+            value("trackd_frames_decoded_total"), value("trackd_frames_tracked_total") + value("trackd_frames_dropped_total"),
+            "\(samples)")
+
         let again = try await get(base + "/" + first, delete: true)
         XCTAssertEqual(again.status, 409)
         let unknown = try await get(base + "/api-none.json", delete: true)
@@ -284,6 +303,25 @@ extension ServeTests {
     /// /metrics as Prometheus reads it: parsed by Prometheus's own Python client (from
     /// the venv scripts/setup makes), with the families a dashboard needs.
     private func checkMetrics(_ url: String, trackedBySpool: Int) async throws {
+        let samples = try await metrics(url)
+        func value(_ key: String) -> Double? { samples[key]?.last as? Double }
+        func type(_ key: String) -> String? { samples[key]?.first as? String }
+        XCTAssertEqual(
+            value(#"trackd_frames_tracked_total{"source": "spool"}"#), Double(trackedBySpool), "\(samples.keys.sorted())")
+        XCTAssertEqual(type(#"trackd_frames_tracked_total{"source": "spool"}"#), "counter")
+        XCTAssertEqual(value(#"trackd_frames_decoded_total{"source": "spool"}"#), Double(trackedBySpool))
+        XCTAssertEqual(value(#"trackd_jobs{"state": "done"}"#), 1)
+        XCTAssertEqual(type(#"trackd_jobs{"state": "done"}"#), "gauge")
+        XCTAssertEqual(value(#"trackd_detector_latency_seconds_count{"source": "spool"}"#), Double(trackedBySpool))
+        XCTAssertEqual(type(#"trackd_detector_latency_seconds_count{"source": "spool"}"#), "histogram")
+        XCTAssertGreaterThan(value(#"trackd_log_bytes_written_total{"source": "spool"}"#) ?? 0, 1000)
+        XCTAssertEqual(value(#"trackd_active_tracks{"source": "spool"}"#), 0, "no job runs: no track is active")
+        XCTAssertNotNil(value(#"trackd_queue_depth{"source": "spool"}"#))
+        XCTAssertTrue(samples.keys.contains { $0.hasPrefix("trackd_build_info") }, "\(samples.keys.sorted())")
+    }
+
+    /// Every sample of /metrics, by name and labels: its family's type and its value.
+    func metrics(_ url: String) async throws -> [String: [Any]] {
         let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
         XCTAssertEqual((response as? HTTPURLResponse)?.statusCode, 200)
         XCTAssertTrue(
@@ -309,21 +347,7 @@ extension ServeTests {
                 text.path
             ])
         XCTAssertEqual(parsed.status, 0, parsed.stderr)
-        let samples = try XCTUnwrap(try JSONSerialization.jsonObject(with: parsed.stdout) as? [String: [Any]])
-        func value(_ key: String) -> Double? { samples[key]?.last as? Double }
-        func type(_ key: String) -> String? { samples[key]?.first as? String }
-        XCTAssertEqual(
-            value(#"trackd_frames_tracked_total{"source": "spool"}"#), Double(trackedBySpool), "\(samples.keys.sorted())")
-        XCTAssertEqual(type(#"trackd_frames_tracked_total{"source": "spool"}"#), "counter")
-        XCTAssertEqual(value(#"trackd_frames_decoded_total{"source": "spool"}"#), Double(trackedBySpool))
-        XCTAssertEqual(value(#"trackd_jobs{"state": "done"}"#), 1)
-        XCTAssertEqual(type(#"trackd_jobs{"state": "done"}"#), "gauge")
-        XCTAssertEqual(value(#"trackd_detector_latency_seconds_count{"source": "spool"}"#), Double(trackedBySpool))
-        XCTAssertEqual(type(#"trackd_detector_latency_seconds_count{"source": "spool"}"#), "histogram")
-        XCTAssertGreaterThan(value(#"trackd_log_bytes_written_total{"source": "spool"}"#) ?? 0, 1000)
-        XCTAssertNotNil(value(#"trackd_active_tracks{"source": "spool"}"#))
-        XCTAssertNotNil(value(#"trackd_queue_depth{"source": "spool"}"#))
-        XCTAssertTrue(samples.keys.contains { $0.hasPrefix("trackd_build_info") }, "\(samples.keys.sorted())")
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: parsed.stdout) as? [String: [Any]])
     }
 
     /// /api/v1/events streams each track's start and end as server-sent events, and a
