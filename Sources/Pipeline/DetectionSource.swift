@@ -39,11 +39,17 @@ public struct FrameSelection: Sendable {
     public var start: Double?
     /// Stop after this time (seconds).
     public var end: Double?
+    /// Stop after this many frames processed (a recording that never ends).
+    public var maxFrames: Int?
+    /// Stop after this many seconds of work, on the wall clock.
+    public var maxSeconds: Double?
 
-    public init(stride: Int = 1, start: Double? = nil, end: Double? = nil) {
+    public init(stride: Int = 1, start: Double? = nil, end: Double? = nil, maxFrames: Int? = nil, maxSeconds: Double? = nil) {
         self.stride = stride
         self.start = start
         self.end = end
+        self.maxFrames = maxFrames
+        self.maxSeconds = maxSeconds
     }
 }
 
@@ -119,12 +125,18 @@ public final class VideoSource: DetectionSource {
         thread = Thread {
             let reader = owned.value
             var counted = 0
+            var taken = 0
+            let started = monotonicSeconds()
             do {
                 while var frame = try reader.nextFrame({ info in
                     if let end = selection.end, info.time > end { return .stop }
+                    if let most = selection.maxFrames, taken >= most { return .stop }
+                    if let most = selection.maxSeconds, monotonicSeconds() - started > most { return .stop }
                     if let start = selection.start, info.time < start { return .skip }
                     defer { counted += 1 }
-                    return counted % selection.stride == 0 ? .take : .skip
+                    guard counted % selection.stride == 0 else { return .skip }
+                    taken += 1
+                    return .take
                 }) {
                     stats.value = reader.stats
                     metrics.decoded.increment()

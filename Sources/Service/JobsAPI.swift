@@ -24,7 +24,7 @@ struct JobsAPI: Sendable {
     }
 
     /// POST /api/v1/jobs: `{"source": "<path under the spool, or an http(s) URL>",
-    /// "options": {"stride", "start", "end"}}`. 201 with the job; 400 for a body the
+    /// "options": {"stride", "start", "end", "maxFrames", "maxSeconds"}}`. 201 with the job; 400 for a body the
     /// spool would refuse.
     func submit(_ body: ByteBuffer) throws -> Job {
         let object: [String: Any]

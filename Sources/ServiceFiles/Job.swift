@@ -20,8 +20,14 @@ public struct JobSpec: Sendable, Equatable {
     public var stride = 1
     public var start: Double?
     public var end: Double?
+    /// Frames to track at most, and seconds to work at most: a recording served
+    /// without end (a URL) stops there, `done`.
+    public var maxFrames: Int?
+    public var maxSeconds: Double?
 
-    public var selection: FrameSelection { FrameSelection(stride: stride, start: start, end: end) }
+    public var selection: FrameSelection {
+        FrameSelection(stride: stride, start: start, end: end, maxFrames: maxFrames, maxSeconds: maxSeconds)
+    }
 
     /// Reads `processing/<name>`.
     public static func load(_ name: String, spool: Spool, maxJobBytes: Int) throws -> JobSpec {
@@ -50,7 +56,8 @@ public struct JobSpec: Sendable, Equatable {
         } catch {
             throw ServiceError.refusedJob("\(name) \(error.reason)")
         }
-        if let unknown = object.keys.sorted().first(where: { !["video", "url", "stride", "start", "end"].contains($0) }) {
+        let known = ["video", "url", "stride", "start", "end", "maxFrames", "maxSeconds"]
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw ServiceError.refusedJob("\(name): unknown field '\(unknown)'")
         }
         for key in ["video", "url"] {
@@ -73,6 +80,18 @@ public struct JobSpec: Sendable, Equatable {
                 throw ServiceError.refusedJob("\(name): 'stride' must be a whole number >= 1")
             }
             spec.stride = n
+        }
+        if let v = object["maxFrames"] {
+            guard let n = v as? Int, n >= 1 else {
+                throw ServiceError.refusedJob("\(name): 'maxFrames' must be a whole number >= 1")
+            }
+            spec.maxFrames = n
+        }
+        if let v = object["maxSeconds"] {
+            guard let n = (v as? NSNumber)?.doubleValue, n > 0, n.isFinite else {
+                throw ServiceError.refusedJob("\(name): 'maxSeconds' must be a number of seconds > 0")
+            }
+            spec.maxSeconds = n
         }
         for key in ["start", "end"] {
             guard let v = object[key] else { continue }

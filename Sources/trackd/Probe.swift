@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import VideoIO
 
 struct Probe: ParsableCommand {
@@ -11,7 +12,9 @@ struct Probe: ParsableCommand {
             one thread, so that a damaged stream gives the same count every time) and
             prints the exact number of decodable frames; damaged frames that were
             skipped are counted too. A video that ends early (cut short or damaged)
-            prints what was counted, then an error, and exits with status 1.
+            prints what was counted, then an error, and exits with status 1. A source
+            that gives nothing for --stall-seconds (a server that trickles a byte a
+            second never trips the network timeout) is given up with an error.
             """
     )
 
@@ -31,6 +34,17 @@ struct Probe: ParsableCommand {
     @Flag(help: "Decode every frame to count them exactly.")
     var count = false
 
+    @Option(
+        name: .customLong("stall-seconds"),
+        help: ArgumentHelp(
+            "Give up when the source gives no stream information (while opening) or no frame (with --count) for this long.",
+            valueName: "seconds"))
+    var stallSeconds: Double = 30
+
+    func validate() throws {
+        guard stallSeconds > 0, stallSeconds.isFinite else { throw ValidationError("--stall-seconds must be positive") }
+    }
+
     func run() throws {
         CLI.quietFFmpeg()
         var options = FrameReader.Options()
@@ -38,19 +52,26 @@ struct Probe: ParsableCommand {
         // With several decoder threads, which frames of a damaged stream decode
         // depends on their timing: one thread gives the same count every run.
         if count { options.decoderThreads = 1 }
+        // FFmpeg asks the interrupt callback from inside every wait on the source.
+        let progress = Locked(monotonicSeconds())
+        let limit = stallSeconds
+        options.interrupt = { monotonicSeconds() - progress.value > limit }
+        let stalled = GaveUp(
+            description: "\(redactingCredentials(video)): gave up: nothing usable received in \(limit) s (--stall-seconds)")
         let reader: FrameReader
         do {
             reader = try FrameReader(video, options: options)
         } catch {
-            throw CLI.failure(error)
+            throw CLI.failure(monotonicSeconds() - progress.value > limit ? stalled : error)
         }
+        progress.value = monotonicSeconds()
         var report = ProbeReport(reader.info)
         var failure: (any Error)?
         if count {
             do {
-                while try reader.nextFrameInfo() != nil {}
+                while try reader.nextFrameInfo() != nil { progress.value = monotonicSeconds() }
             } catch {
-                failure = error
+                failure = monotonicSeconds() - progress.value > limit ? stalled : error
             }
             report.frames = reader.stats.framesDelivered
             report.corruptPackets = reader.stats.corruptPackets
@@ -62,6 +83,11 @@ struct Probe: ParsableCommand {
         print(json ? CLI.json(report) : report.text())
         if let failure { throw CLI.failure(failure) }
     }
+}
+
+/// A source that gave nothing usable for `--stall-seconds`.
+private struct GaveUp: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// `probe`'s output, for people and for scripts.

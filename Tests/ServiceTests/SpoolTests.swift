@@ -124,7 +124,9 @@ final class SpoolJobTests: XCTestCase {
             (#"{"video": "media/good.mp4", "stride": 1e400}"#, "j.json is not valid JSON (Number 1e400"),
             (#"{"video": "media/good.mp4\u0000.txt"}"#, "j.json: 'video' holds a control character"),
             (#"{"url": "http://host/a.mp4\r\nX: y"}"#, "j.json: 'url' holds a control character"),
-            ("[1]", "j.json is not a JSON object")
+            ("[1]", "j.json is not a JSON object"),
+            (#"{"video": "media/good.mp4", "maxFrames": 0}"#, "j.json: 'maxFrames' must be a whole number >= 1"),
+            (#"{"video": "media/good.mp4", "maxSeconds": -1}"#, "j.json: 'maxSeconds' must be a number of seconds > 0")
         ] {
             XCTAssertThrowsError(try JobSpec.parse(Data(text.utf8), name: "j.json", spool: spool), text) { error in
                 XCTAssertTrue("\(error)".contains(message), "\(text): \(error)")

@@ -307,3 +307,51 @@ public func connectLoopback(port: Int) throws -> Int32 {
     }
     return fd
 }
+
+/// A web server on loopback that answers every request with the headers of a large
+/// video and then one byte every half second: a source that never trips a network
+/// timeout and never gives a frame. Stopped with SIGKILL: it is only a stand-in.
+public final class TrickleServer {
+    public let port: Int
+    private let process: Process
+
+    public init() throws {
+        let script = """
+            import socket, sys, threading, time
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            s.listen(16)
+            print(s.getsockname()[1], flush=True)
+            def serve(c):
+                try:
+                    c.recv(65536)
+                    c.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Type: video/mp4\\r\\nContent-Length: 100000000\\r\\n\\r\\n")
+                    while True:
+                        c.sendall(b"\\0")
+                        time.sleep(0.5)
+                except OSError:
+                    pass
+            while True:
+                c, _ = s.accept()
+                threading.Thread(target=serve, args=(c,), daemon=True).start()
+            """
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw TestError.command("the trickle server did not say its port: \(line)")
+        }
+        self.port = port
+    }
+
+    public func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}

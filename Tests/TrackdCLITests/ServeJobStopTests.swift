@@ -7,43 +7,6 @@ import XCTest
 /// after `stallSeconds` without a frame; a cancel outlives a restart; and the password
 /// in a job's URL is never shown.
 extension ServeTests {
-    /// A web server on loopback that answers every request with the headers of a large
-    /// video and then one byte every half second. Stopped with SIGKILL: it is only a
-    /// stand-in, and needs no goodbye.
-    private func startTrickleServer() throws -> (process: Process, port: Int) {
-        let script = """
-            import socket, sys, threading, time
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            s.listen(16)
-            print(s.getsockname()[1], flush=True)
-            def serve(c):
-                try:
-                    c.recv(65536)
-                    c.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Type: video/mp4\\r\\nContent-Length: 100000000\\r\\n\\r\\n")
-                    while True:
-                        c.sendall(b"\\0")
-                        time.sleep(0.5)
-                except OSError:
-                    pass
-            while True:
-                c, _ = s.accept()
-                threading.Thread(target=serve, args=(c,), daemon=True).start()
-            """
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        server.arguments = ["-c", script]
-        let out = Pipe()
-        server.standardOutput = out
-        try server.run()
-        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            kill(server.processIdentifier, SIGKILL)
-            throw TestError.command("the trickle server did not say its port: \(line)")
-        }
-        return (server, port)
-    }
-
     private func submit(_ port: Int, _ url: String) throws -> String {
         let body = #"{"source": "\#(url)"}"#
         let answer = try rawHTTP(
@@ -67,17 +30,38 @@ extension ServeTests {
     }
 
     func testATrickledJobEndsAtACancelAShutdownAndAfterStallSecondsAndItsPasswordIsNeverShown() throws {
-        let trickle = try startTrickleServer()
-        defer {
-            kill(trickle.process.processIdentifier, SIGKILL)
-            trickle.process.waitUntilExit()
-        }
+        let trickle = try TrickleServer()
+        defer { trickle.stop() }
         let port = try freeTCPPort()
         let path = try config(#", "stallSeconds": 3, "http": {"listen": "127.0.0.1:\#(port)"}"#)
         var daemon = try start(path)
         _ = try listeningAddress()
         let secret = "s3cret-pass"
         let slow = "http://viewer:\(secret)@127.0.0.1:\(trickle.port)/slow.mp4"
+        // probe gives such a source up too.
+        let probe = try runProcess(trackd, ["probe", slow, "--stall-seconds", "2"])
+        XCTAssertEqual(probe.status, 1)
+        XCTAssertEqual(
+            probe.stderr,
+            "trackd: error: http://***@127.0.0.1:\(trickle.port)/slow.mp4: gave up: nothing usable received in 2.0 s (--stall-seconds)\n"
+        )
+
+        // A recording that never ends stops at maxFrames, done.
+        try FileManager.default.createDirectory(atPath: spool + "/media", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try clip(seconds: 2), toPath: spool + "/media/clip.mp4")
+        let body = #"{"source": "media/clip.mp4", "options": {"maxFrames": 5}}"#
+        let bounded = try rawHTTP(
+            port: port,
+            "POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        XCTAssertEqual(bounded.status, 201, bounded.body)
+        let boundedID = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(bounded.body.utf8)) as? [String: Any])?["id"] as? String)
+        try wait("the bounded job") { files("done").contains(boundedID) }
+        let (_, boundedFrames, boundedEnd) = try readLog(
+            spool + "/logs/" + boundedID.replacingOccurrences(of: ".json", with: ".jsonl"))
+        XCTAssertEqual(boundedFrames.count, 5)
+        XCTAssertEqual(boundedEnd?.status, .complete)
 
         // A cancel ends the wait on the source at once.
         let cancelled = try submit(port, slow)
