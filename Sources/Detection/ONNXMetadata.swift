@@ -32,6 +32,8 @@ import Foundation
 
     /// Class names from a Python dict literal such as `{0: 'person', 1: "kid's bike"}`,
     /// as Ultralytics and YOLOv5 write them; nil if it is not one.
+    static let maxClassID = 65_535
+
     @_spi(Fuzzing) public static func names(_ literal: String) -> [String]? {
         var byID: [Int: String] = [:]
         var s = Substring(literal.trimmingCharacters(in: .whitespaces))
@@ -61,7 +63,9 @@ import Foundation
             s = s.dropFirst()
             byID[id] = name
         }
-        guard !byID.isEmpty, let top = byID.keys.max() else { return nil }
+        // Ids number the classes from 0: one far past them (a damaged or hostile file)
+        // would make a list of billions of names.
+        guard !byID.isEmpty, let top = byID.keys.max(), top <= Self.maxClassID else { return nil }
         return (0...top).map { byID[$0] ?? String($0) }
     }
 

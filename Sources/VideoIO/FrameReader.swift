@@ -131,16 +131,26 @@ public final class FrameReader {
             }
             fmt?.pointee.interrupt_callback.opaque = Unmanaged.passUnretained(box).toOpaque()
         }
-        // A FIFO is read through the descriptor that waited for its writer.
-        let fifo = try Self.waitForWriter(source, interrupt: options.interrupt)
-        objects.fifo = fifo
+        // A local file is read through the descriptor trackd opened and checked.
+        let local = try Self.openLocal(source, interrupt: options.interrupt)
+        switch local {
+        case .fifo(let fd): objects.fifo = fd
+        case .file(let input):
+            objects.input = input
+            if fmt == nil { fmt = avformat_alloc_context() }
+            fmt?.pointee.pb = input.context
+            fmt?.pointee.flags |= AVFMT_FLAG_CUSTOM_IO
+        case nil: break
+        }
         let waitLimit = Self.waitLimit(for: source, given: options.formatOptions)
         networkWait = waitLimit
         let openStarted = monotonicSeconds()
         func openError(_ code: Int32) -> VideoError {
             VideoError(opening: source, code: code, waited: monotonicSeconds() - openStarted, waitLimit: waitLimit)
         }
-        let openCode = avformat_open_input(&fmt, fifo.map { "pipe:\($0)" } ?? ffmpegURL(source, existing: true), nil, &dictionary)
+        let url: String
+        if case .fifo(let fd) = local { url = "pipe:\(fd)" } else { url = ffmpegURL(source, existing: true) }
+        let openCode = avformat_open_input(&fmt, url, nil, &dictionary)
         guard openCode == 0, let fmt else { throw openError(openCode) }
         objects.format = fmt
         // Whatever no demuxer or protocol took was misspelt or does not apply here
@@ -545,18 +555,48 @@ public final class FrameReader {
         return own.map { $0 / 1_000_000 } ?? networkTimeout
     }
 
-    /// FFmpeg opens a FIFO with a blocking open(2) that no interrupt callback reaches,
-    /// so one without a writer would hold the caller for good. For a FIFO, this opens
-    /// the read end itself (a non-blocking open returns at once) and waits, asking
-    /// `interrupt` every 0.1 s, until a writer has sent data or come and gone; it
-    /// returns that descriptor, made blocking again, for FFmpeg to read as `pipe:N`
-    /// (opening the path again would block for good once the writer has left,
-    /// however much it wrote). Nil for anything but a FIFO.
-    static func waitForWriter(_ source: String, interrupt: (@Sendable () -> Bool)?) throws -> Int32? {
+    /// A local input, opened by trackd: a FIFO read through `pipe:N`, or a regular
+    /// file read through `FileInput`.
+    enum LocalInput {
+        case fifo(Int32)
+        case file(FileInput)
+    }
+
+    /// FFmpeg opens a file with a blocking open(2) that no interrupt callback reaches,
+    /// so a FIFO without a writer — given, or put in a regular file's place between a
+    /// check and the open — would hold the caller for good. A local path is opened
+    /// here, non-blocking (which returns at once for a FIFO), and what the descriptor
+    /// is, not what the path was a moment before, decides: a regular file is read
+    /// through that descriptor; for a FIFO this waits, asking `interrupt` every 0.1 s,
+    /// until a writer has sent data or come and gone, and hands FFmpeg that
+    /// descriptor, made blocking again (opening the path again would block for good
+    /// once the writer has left, however much it wrote). Nil for a URL, a name that is
+    /// not there, a directory or a device: FFmpeg opens those and names what is wrong.
+    static func openLocal(_ source: String, interrupt: (@Sendable () -> Bool)?) throws -> LocalInput? {
         var status = stat()
-        guard !source.contains("://"), stat(source, &status) == 0, status.st_mode & S_IFMT == S_IFIFO else { return nil }
+        guard !source.contains("://"), stat(source, &status) == 0,
+            [S_IFIFO, S_IFREG].contains(status.st_mode & S_IFMT)
+        else { return nil }
         let fd = open(source, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw VideoError(opening: source, code: FFError.posix(errno)) }
+        guard fstat(fd, &status) == 0 else {
+            let code = FFError.posix(errno)
+            close(fd)
+            throw VideoError(opening: source, code: code)
+        }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG:
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+            guard let input = FileInput(fd) else {
+                close(fd)
+                throw VideoError(.readFailed, source: source, message: "out of memory")
+            }
+            return .file(input)
+        case S_IFIFO: break
+        default:
+            close(fd)
+            throw VideoError(.notMediaFile, source: source, message: "it is no longer a regular file or a FIFO")
+        }
         var wait = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         while true {
             if interrupt?() == true {
@@ -568,7 +608,7 @@ public final class FrameReader {
             if poll(&wait, 1, 100) > 0, wait.revents != 0 { break }
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        return fd
+        return .fifo(fd)
     }
 
     private static func keys(of dictionary: OpaquePointer?) -> [String] {
@@ -645,6 +685,8 @@ private final class FFmpegObjects {
     var interrupt: InterruptBox?
     /// A FIFO's read end, read by FFmpeg's `pipe:` protocol (which never closes it).
     var fifo: Int32?
+    /// A regular file's reader; FFmpeg never frees a context it was given.
+    var input: FileInput?
 
     deinit {
         av_frame_free(&destination)
@@ -653,6 +695,54 @@ private final class FFmpegObjects {
         avcodec_free_context(&codec)
         avformat_close_input(&format)
         interrupt = nil
+        input = nil
         if let fifo { close(fifo) }
+    }
+}
+
+/// A regular file FFmpeg reads through the descriptor trackd opened (an I/O context
+/// of trackd's over read(2) and lseek(2)); the file's name still tells FFmpeg's
+/// probe its extension.
+final class FileInput {
+    let fd: Int32
+    private(set) var context: UnsafeMutablePointer<AVIOContext>?
+
+    init?(_ fd: Int32) {
+        self.fd = fd
+        let size: Int32 = 1 << 16
+        guard let buffer = av_malloc(Int(size))?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        context = avio_alloc_context(
+            buffer, size, 0, nil,
+            { opaque, buffer, size in
+                guard let opaque, let buffer else { return FFError.posix(EINVAL) }
+                let fd = Unmanaged<FileInput>.fromOpaque(opaque).takeUnretainedValue().fd
+                while true {
+                    let n = read(fd, buffer, Int(size))
+                    if n > 0 { return Int32(n) }
+                    if n == 0 { return FFError.eof }
+                    if errno != EINTR { return FFError.posix(errno) }
+                }
+            }, nil,
+            { opaque, offset, whence in
+                guard let opaque else { return Int64(FFError.posix(EINVAL)) }
+                let fd = Unmanaged<FileInput>.fromOpaque(opaque).takeUnretainedValue().fd
+                if whence & AVSEEK_SIZE != 0 {
+                    var status = stat()
+                    return fstat(fd, &status) == 0 ? Int64(status.st_size) : Int64(FFError.posix(errno))
+                }
+                let at = lseek(fd, off_t(offset), whence & ~AVSEEK_FORCE)
+                return at < 0 ? Int64(FFError.posix(errno)) : Int64(at)
+            })
+        guard context != nil else {
+            av_free(buffer)
+            return nil
+        }
+        context?.pointee.opaque = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit {
+        if context != nil { av_freep(&context!.pointee.buffer) }
+        avio_context_free(&context)
+        close(fd)
     }
 }

@@ -261,6 +261,9 @@ final class DetectionHelperTests: XCTestCase {
         XCTAssertEqual(ONNXMetadata.names("{0: 'Normal', 1: 'Fall'}"), ["Normal", "Fall"])
         XCTAssertEqual(ONNXMetadata.names(#"{0: 'a', 1: "kid's bike", 3: 'x\'y'}"#), ["a", "kid's bike", "2", "x'y"])
         XCTAssertNil(ONNXMetadata.names("['a', 'b']"))
+        // An id far past the others (found by fuzzing) would ask for billions of names.
+        XCTAssertNil(ONNXMetadata.names("{0: 'a', 1000000000000000000: 'b'}"))
+        XCTAssertEqual(ONNXMetadata.names("{65535: 'z'}")?.count, 65536)
         XCTAssertNil(ONNXMetadata.names("{0: 'unterminated}"))
         XCTAssertEqual(ONNXMetadata.imageSize("[640, 480]")?.width, 480)
         XCTAssertEqual(ONNXMetadata.imageSize("320")?.height, 320)
