@@ -7,6 +7,7 @@
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/avutil.h>
+#include <libavutil/display.h>
 #include <libavutil/error.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
@@ -23,6 +24,14 @@ static inline int trackd_averror_demuxer_not_found(void) { return AVERROR_DEMUXE
 static inline int trackd_averror_protocol_not_found(void) { return AVERROR_PROTOCOL_NOT_FOUND; }
 static inline int trackd_averror_exit(void) { return AVERROR_EXIT; }
 static inline int64_t trackd_nopts_value(void) { return AV_NOPTS_VALUE; }
+
+/// The counterclockwise rotation, in degrees, of a stream's display matrix (a phone's
+/// portrait video is stored landscape with one); 0 without one. NaN for a matrix that
+/// is not a rotation.
+static inline double trackd_display_rotation(const AVStream *stream) {
+    const uint8_t *matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    return matrix ? av_display_rotation_get((const int32_t *)matrix) : 0;
+}
 
 /// FFmpeg's message for an error code (what av_err2str gives in C).
 static inline void trackd_strerror(int code, char *buffer, size_t size) {

@@ -104,7 +104,7 @@ public final class VideoSource: DetectionSource {
             bytes: bytes)
         video = LogHeader.Video(
             width: info.width, height: info.height, frameRate: info.frameRate?.value ?? 0,
-            timeBase: info.timeBase.description)
+            timeBase: info.timeBase.description, rotation: info.rotation == 0 ? nil : info.rotation)
         detector = LogHeader.DetectorInfo(
             model: options.modelPath ?? "default", kind: model.summary, classes: model.classNames,
             confidence: options.confidence, iou: options.iou, stride: selection.stride,

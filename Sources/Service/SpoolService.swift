@@ -142,6 +142,11 @@ final class SpoolService: Service, Sendable {
                 outputs.discard()
                 throw error
             }
+            if let turn = source.video.rotation {
+                logger.warning(
+                    "job \(name): the picture is to be turned \(turn)° clockwise for display; tracked as stored (video.rotation in the log's header)"
+                )
+            }
             let run = TrackRun(tracker: settings.tracker, trackdVersion: version)
             let lifecycle = TrackLifecycle(source: "job:" + name, maxLostSeconds: settings.tracker.maxLostSeconds, events: events)
             defer { lifecycle.finish() }

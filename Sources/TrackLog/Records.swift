@@ -45,11 +45,15 @@ public struct LogHeader: Codable, Sendable, Equatable {
         public var frameRate: Double
         /// The stream's time base, as "num/den".
         public var timeBase: String
-        public init(width: Int, height: Int, frameRate: Double, timeBase: String) {
+        /// Degrees clockwise the picture is to be turned for display (the container's
+        /// display matrix); absent when none. Boxes are in the picture as stored.
+        public var rotation: Int?
+        public init(width: Int, height: Int, frameRate: Double, timeBase: String, rotation: Int? = nil) {
             self.width = width
             self.height = height
             self.frameRate = frameRate
             self.timeBase = timeBase
+            self.rotation = rotation
         }
     }
 

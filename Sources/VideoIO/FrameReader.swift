@@ -251,7 +251,8 @@ public final class FrameReader {
             duration: Self.duration(of: stream, in: fmt),
             declaredFrameCount: Self.declaredFrames(of: stream, demuxer: demuxer),
             streamIndex: Int(streamIndex),
-            audioStreamCount: streams.filter { $0?.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO }.count
+            audioStreamCount: streams.filter { $0?.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO }.count,
+            rotation: Self.rotation(of: stream)
         )
     }
 
@@ -641,6 +642,14 @@ public final class FrameReader {
         let indexed = Int(avformat_index_get_entries_count(stream))
         if demuxer == "avi", indexed > 0 { return indexed }
         return stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil
+    }
+
+    /// The display matrix's turn, clockwise, in whole degrees from 0 to 359.
+    private static func rotation(of stream: UnsafeMutablePointer<AVStream>) -> Int {
+        let counterclockwise = trackd_display_rotation(stream)
+        guard counterclockwise.isFinite else { return 0 }
+        let degrees = Int((-counterclockwise).rounded()) % 360
+        return degrees < 0 ? degrees + 360 : degrees
     }
 
     private static func frameRate(of stream: UnsafeMutablePointer<AVStream>) -> Rational? {

@@ -38,6 +38,10 @@ public struct MediaInfo: Sendable, Equatable {
     /// Index of the chosen stream among all streams in the file.
     public var streamIndex: Int
     public var audioStreamCount: Int
+    /// Degrees clockwise (90, 180, 270) the picture is to be turned for display, as
+    /// the container's display matrix says (a phone's portrait video is stored
+    /// landscape); 0 without one. Frames are read as stored, not turned.
+    public var rotation = 0
 }
 
 /// Problems met while reading that did not stop it.

@@ -107,6 +107,7 @@ struct ProbeReport: Encodable {
     var duration: Double?
     var declaredFrames: Int?
     var audioStreams: Int
+    var rotation: Int
     var frames: Int?
     var corruptPackets: Int?
     var corruptFrames: Int?
@@ -130,6 +131,7 @@ struct ProbeReport: Encodable {
         duration = info.duration
         declaredFrames = info.declaredFrameCount
         audioStreams = info.audioStreamCount
+        rotation = info.rotation
     }
 
     func text() -> String {
@@ -142,6 +144,9 @@ struct ProbeReport: Encodable {
             ("duration", duration.map { "\(Self.decimal($0, 3)) s" } ?? "unknown"),
             ("audio", audioStreams == 0 ? "none" : "\(audioStreams) stream\(audioStreams == 1 ? "" : "s")")
         ]
+        if rotation != 0 {
+            rows.append(("rotation", "\(rotation)° clockwise for display (trackd reads the picture as stored)"))
+        }
         if let frames { rows.append(("frames", "\(frames)")) }
         if let p = corruptPackets, let f = corruptFrames, p + f > 0 {
             rows.append(("skipped", "\(Self.plural(p, "damaged packet")), \(Self.plural(f, "damaged frame"))"))

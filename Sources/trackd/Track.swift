@@ -115,6 +115,12 @@ struct Track: ParsableCommand {
                 if let signal = stop.requested { throw Interrupted(signal: signal) }
                 throw error
             }
+            if let turn = source.video.rotation {
+                CLI.printWarning(
+                    "\(video ?? ""): the picture is to be turned \(turn)° clockwise for display (its display matrix); "
+                        + "trackd tracks it as stored, so the log's boxes are in the stored picture (video.rotation in its header)"
+                )
+            }
             let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
             result = try TrackRun(tracker: trackerConfig, trackdVersion: Trackd.version)
                 .run(source, outputs: outputs, stop: stop, progress: progress.map { line in { line.show($0) } })

@@ -92,6 +92,31 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertEqual(report["codec"] as? String, "h264")
     }
 
+    /// A display matrix (a phone's portrait video, stored landscape) is shown by probe,
+    /// warned about by track and recorded in the log's header: the boxes are in the
+    /// picture as stored. (FFmpeg turns a `rotate=90` tag's picture 90° counterclockwise
+    /// for display: 270° clockwise.)
+    func testADisplayMatrixIsShownWarnedAboutAndRecorded() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let turned = dir.appendingPathComponent("phone.mp4").path
+        let made = try runProcess(
+            "ffmpeg", ["-v", "error", "-y", "-i", Fixtures.path("h264.mp4"), "-c", "copy", "-metadata:s:v", "rotate=90", turned])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let json = try probe(["--json", turned])
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
+        XCTAssertEqual(report["rotation"] as? Int, 270)
+        XCTAssertEqual(
+            (try JSONSerialization.jsonObject(with: try probe(["--json", Fixtures.path("h264.mp4")]).stdout) as? [String: Any])?[
+                "rotation"] as? Int, 0)
+        XCTAssertTrue(try probe([turned]).output.contains("rotation:   270° clockwise for display"))
+        let log = dir.appendingPathComponent("phone.jsonl").path
+        let track = try runProcess(trackd, ["track", turned, "--end", "0.2", "--out", log])
+        XCTAssertEqual(track.status, 0, track.stderr)
+        XCTAssertTrue(track.stderr.contains("the picture is to be turned 270° clockwise for display"), track.stderr)
+        XCTAssertEqual(try readLog(log).reader.header.video.rotation, 270)
+    }
+
     func testJSONWithoutCountHasNoFrames() throws {
         let result = try probe(["--json", Fixtures.path("hevc-audio.mkv")])
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
