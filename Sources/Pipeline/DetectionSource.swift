@@ -65,6 +65,8 @@ public final class VideoSource: DetectionSource {
     public let video: LogHeader.Video
     public let detector: LogHeader.DetectorInfo
     public let expectedFrames: Int?
+    /// Where an http(s) source was read from in the end, after redirects.
+    public let location: String?
     private let model: any Detector
     private let queue: BoundedQueue<Frame>
     private let thread: Thread
@@ -98,6 +100,7 @@ public final class VideoSource: DetectionSource {
         readerOptions.keepsPictures = keepsPictures
         let reader = try FrameReader(path, options: readerOptions)
         let info = reader.info
+        location = info.location
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
         source = LogHeader.Source(
             path: path.contains("://") ? redactingCredentials(path) : URL(fileURLWithPath: path).standardizedFileURL.path,

@@ -34,7 +34,9 @@ struct HTTPService: Service {
         router.add(middleware: ErrorsAsJSON())
         router.add(middleware: BrowserGuard { [config, http] in config.value.http ?? http })
         router.add(middleware: BearerToken { [config, http] in (config.value.http ?? http).token })
-        let jobs = JobsAPI(spool: spool, state: state, running: running) { [config] in config.value.maxJobBytes }
+        let jobs = JobsAPI(
+            spool: spool, state: state, running: running, maxJobBytes: { [config] in config.value.maxJobBytes },
+            urlJobs: { [config, http] in (config.value.urlJobs, (config.value.http ?? http).token != nil) })
         router.get("/") { _, _ in
             answer(ByteBuffer(string: StatusPage.html), type: "text/html; charset=utf-8")
         }

@@ -11,6 +11,11 @@ struct JobsAPI: Sendable {
     let state: ServiceState
     let running: RunningJobs
     let maxJobBytes: @Sendable () -> Int
+    /// Where URL jobs may fetch from, and whether a token guards the API.
+    let urlJobs: @Sendable () -> (hosts: URLJobHosts, guarded: Bool)
+
+    /// What every API job's id starts with.
+    static let prefix = "api-"
 
     /// A job as the API reports it.
     struct Job: Codable, Sendable, Equatable {
@@ -44,6 +49,12 @@ struct JobsAPI: Sendable {
         }
         if let taken = options.keys.sorted().first(where: { $0 == "video" || $0 == "url" }) {
             throw HTTPError(.badRequest, message: "unknown option '\(taken)': the video is 'source'")
+        }
+        if source.contains("://") {
+            let policy = urlJobs()
+            if let why = policy.hosts.refusal(of: source, guarded: policy.guarded) {
+                throw HTTPError(.badRequest, message: "'source' \(redactingCredentials(source)): \(why)")
+            }
         }
         var job = options
         // Paths may hold a colon (`12:30.mp4`); a URL has "://".
@@ -148,6 +159,6 @@ struct JobsAPI: Sendable {
     /// `api-<UTC time>-<random>.json`: sorts by submission, never collides.
     private static func newID() -> String {
         let random = (0..<4).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        return "api-\(basicUTCTimestamp())-\(random).json"
+        return "\(prefix)\(basicUTCTimestamp())-\(random).json"
     }
 }

@@ -94,6 +94,11 @@ final class SpoolService: Service, Sendable {
         let description: String
     }
 
+    /// A URL job redirected where URL jobs may not fetch from.
+    private struct JobRefused: Error, CustomStringConvertible {
+        let description: String
+    }
+
     /// A job stopped before its end: cancelled over the API (to `failed/`, for good),
     /// or by a shutdown (left in `processing/` to run again at the next start).
     private func stopped(_ name: String, frames: Int) {
@@ -114,6 +119,16 @@ final class SpoolService: Service, Sendable {
             spec = try JobSpec.load(name, spool: spool, maxJobBytes: settings.maxJobBytes)
         } catch {
             let error = redactingCredentials("\(error)")
+            logger.error("\(error)")
+            state.jobEnded(name, .failed(error))
+            spool.fail(name, error: error)
+            return
+        }
+        // A job submitted over a token-protected API (named api-…) may not reach this
+        // host's loopback or link-local services, before or after redirects.
+        let guarded = name.hasPrefix(JobsAPI.prefix) && settings.http?.token != nil
+        if spec.source.contains("://"), let why = settings.urlJobs.refusal(of: spec.source, guarded: guarded) {
+            let error = "\(name): \(redactingCredentials(spec.source)): \(why)"
             logger.error("\(error)")
             state.jobEnded(name, .failed(error))
             spool.fail(name, error: error)
@@ -141,6 +156,11 @@ final class SpoolService: Service, Sendable {
             } catch {
                 outputs.discard()
                 throw error
+            }
+            if let location = source.location, let why = settings.urlJobs.refusal(of: location, guarded: guarded) {
+                source.cancel()
+                outputs.discard()
+                throw JobRefused(description: "redirected to \(redactingCredentials(location)): \(why)")
             }
             if let turn = source.video.rotation {
                 logger.warning(

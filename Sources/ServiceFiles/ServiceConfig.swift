@@ -30,6 +30,8 @@ public struct ServiceConfig: Sendable, Equatable {
     public var streams: [StreamConfig] = []
     /// The HTTP API; nil: none.
     public var http: HTTPConfig?
+    /// Where URL jobs may fetch from.
+    public var urlJobs = URLJobHosts()
 
     public init() {}
 
@@ -165,7 +167,7 @@ extension ServiceConfig {
         self.init()
         try r.known([
             "spool", "workers", "stableSeconds", "pollSeconds", "maxJobBytes", "statusFile", "stallSeconds",
-            "detector", "tracker", "streams", "http"
+            "detector", "tracker", "streams", "http", "urlJobs"
         ])
         spool = try r.string("spool") ?? spool
         guard spool.hasPrefix("/") else { throw r.error("spool", "must be an absolute path") }
@@ -203,6 +205,14 @@ extension ServiceConfig {
         }
         if let h = try r.object("http") {
             http = try HTTPConfig(h)
+        }
+        if let u = try r.object("urlJobs") {
+            try u.known(["allowHosts"])
+            let hosts = try u.strings("allowHosts")
+            if let bad = hosts?.first(where: { $0.isEmpty || $0.contains(where: { " /@".contains($0) }) }) {
+                throw u.error("allowHosts", "'\(bad)' is not a host name or address")
+            }
+            urlJobs = URLJobHosts(allowHosts: hosts)
         }
         if let list = try r.array("streams") {
             var names = Set<String>()

@@ -252,7 +252,8 @@ public final class FrameReader {
             declaredFrameCount: Self.declaredFrames(of: stream, demuxer: demuxer),
             streamIndex: Int(streamIndex),
             audioStreamCount: streams.filter { $0?.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO }.count,
-            rotation: Self.rotation(of: stream)
+            rotation: Self.rotation(of: stream),
+            location: source.lowercased().hasPrefix("http") && source.contains("://") ? Self.location(of: fmt) : nil
         )
     }
 
@@ -642,6 +643,17 @@ public final class FrameReader {
         let indexed = Int(avformat_index_get_entries_count(stream))
         if demuxer == "avi", indexed > 0 { return indexed }
         return stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil
+    }
+
+    /// The URL an http(s) input was finally read from (FFmpeg's `location`, which
+    /// follows redirects). Only for FFmpeg's own I/O: a context of trackd's has no
+    /// protocol beneath it to ask.
+    private static func location(of fmt: UnsafeMutablePointer<AVFormatContext>) -> String? {
+        guard let pb = fmt.pointee.pb else { return nil }
+        var value: UnsafeMutablePointer<UInt8>?
+        guard av_opt_get(pb, "location", AV_OPT_SEARCH_CHILDREN, &value) >= 0, let value else { return nil }
+        defer { av_free(value) }
+        return String(cString: value)
     }
 
     /// The display matrix's turn, clockwise, in whole degrees from 0 to 359.

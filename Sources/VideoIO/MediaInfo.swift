@@ -42,6 +42,9 @@ public struct MediaInfo: Sendable, Equatable {
     /// the container's display matrix says (a phone's portrait video is stored
     /// landscape); 0 without one. Frames are read as stored, not turned.
     public var rotation = 0
+    /// Where an http(s) source was read from in the end, after redirects; nil for
+    /// anything else.
+    public var location: String?
 }
 
 /// Problems met while reading that did not stop it.

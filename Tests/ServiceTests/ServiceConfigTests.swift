@@ -111,6 +111,34 @@ final class ServiceConfigTests: XCTestCase {
         XCTAssertNil(try Daemon.reloaded(fresh, listening: nil, file: "c.json").http, "not started: not started by a reload")
     }
 
+    /// Where URL jobs may fetch from: listed names, suffixes and addresses; with no
+    /// list, anywhere, but not this host's loopback or link-local services for jobs
+    /// that came over a token-protected API.
+    func testURLJobHosts() throws {
+        let listed = try ServiceConfig.parse(
+            Data(#"{"urlJobs": {"allowHosts": ["NAS.example", ".cdn.example", "10.0.0.5"]}}"#.utf8), file: "c.json"
+        ).urlJobs
+        for url in ["http://nas.example/a.mp4", "https://a.cdn.example/b.mp4", "http://10.0.0.5:8080/c.mp4"] {
+            XCTAssertNil(listed.refusal(of: url, guarded: true), url)
+        }
+        for url in ["http://evil.example/a.mp4", "http://cdn.example.evil/a.mp4", "http://127.0.0.1/a.mp4"] {
+            XCTAssertEqual(listed.refusal(of: url, guarded: false)?.hasSuffix("is not in urlJobs.allowHosts"), true, url)
+        }
+        let open = URLJobHosts()
+        for url in [
+            "http://127.0.0.1:8089/api/v1/status", "http://localhost/a.mp4", "http://[::1]/a.mp4",
+            "http://169.254.169.254/latest",
+            "http://0.0.0.0:22/", "http://[::ffff:127.0.0.1]/a.mp4"
+        ] {
+            XCTAssertEqual(open.refusal(of: url, guarded: true)?.contains("a loopback or link-local address"), true, url)
+            XCTAssertNil(open.refusal(of: url, guarded: false), "a job file dropped by hand: \(url)")
+        }
+        XCTAssertNil(open.refusal(of: "http://10.1.2.3/a.mp4", guarded: true))
+        XCTAssertThrowsError(try ServiceConfig.parse(Data(#"{"urlJobs": {"allowHosts": ["http://x"]}}"#.utf8), file: "c.json")) {
+            XCTAssertTrue("\($0)".hasPrefix("c.json: urlJobs.allowHosts: "), "\($0)")
+        }
+    }
+
     func testDetectorInputSizeAndNMSMode() throws {
         let config = try ServiceConfig.parse(
             Data(#"{"detector": {"inputSize": 512, "classAwareNMS": true}}"#.utf8), file: "c.json")

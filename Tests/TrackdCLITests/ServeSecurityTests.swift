@@ -144,4 +144,92 @@ extension ServeTests {
         XCTAssertEqual(health.status, 200)
         XCTAssertEqual(stop(daemon).0, 0)
     }
+
+    /// URL jobs fetch only where urlJobs.allowHosts says, before and after redirects;
+    /// with a token and no list, not from this host's loopback services.
+    func testURLJobsFetchOnlyWhereAllowedBeforeAndAfterRedirects() throws {
+        // A whole-file recording (index first), as a server without byte ranges serves it.
+        let clip = dir.appendingPathComponent("clip.mp4").path
+        let made = try runProcess(
+            "ffmpeg", ["-v", "error", "-y", "-i", Fixtures.path("h264.mp4"), "-c", "copy", "-movflags", "+faststart", clip])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = [
+            "-c",
+            """
+            import http.server, sys
+            class Redirect(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    if self.path == "/clip.mp4":
+                        data = open(sys.argv[1], "rb").read()
+                        self.send_response(200)
+                        self.send_header("Content-Type", "video/mp4")
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        self.wfile.write(data)
+                        return
+                    self.send_response(302)
+                    self.send_header("Location", "http://127.0.0.1:%d/clip.mp4" % self.server.server_port)
+                    self.end_headers()
+                def log_message(self, *args):
+                    pass
+            s = http.server.HTTPServer(("127.0.0.1", 0), Redirect)
+            print(s.server_port, flush=True)
+            s.serve_forever()
+            """,
+            clip
+        ]
+        let out = Pipe()
+        server.standardOutput = out
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        let web = try XCTUnwrap(
+            Int(
+                String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(
+                    in: .whitespacesAndNewlines)))
+        let port = try freeTCPPort()
+        let path = try config(#", "urlJobs": {"allowHosts": ["localhost"]}, "http": {"listen": "127.0.0.1:\#(port)"}"#)
+        let daemon = try start(path)
+        _ = try listeningAddress()
+        func submit(_ url: String) throws -> (status: Int, body: String) {
+            let body = #"{"source": "\#(url)"}"#
+            return try rawHTTP(
+                port: port,
+                "POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        }
+        let direct = try submit("http://127.0.0.1:\(web)/clip.mp4")
+        XCTAssertEqual(direct.status, 400)
+        XCTAssertTrue(direct.body.contains("127.0.0.1 is not in urlJobs.allowHosts"), direct.body)
+
+        let redirected = try submit("http://localhost:\(web)/r.mp4")
+        XCTAssertEqual(redirected.status, 201, redirected.body)
+        let id = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(redirected.body.utf8)) as? [String: Any])?["id"] as? String)
+        try wait("the redirected job to fail") { files("failed").contains(id + ".error.json") }
+        let report = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: spool + "/failed/\(id).error.json")))
+                as? [String: Any])
+        XCTAssertEqual(
+            report["error"] as? String,
+            "redirected to http://127.0.0.1:\(web)/clip.mp4: 127.0.0.1 is not in urlJobs.allowHosts")
+        XCTAssertEqual(files("done"), [])
+
+        // With a token and no list, this host's loopback is out of reach of API jobs.
+        _ = try config(#", "http": {"listen": "127.0.0.1:\#(port)", "token": "a-token-0123456789"}"#)
+        kill(daemon.processIdentifier, SIGHUP)
+        try wait("the reload") { daemonLog().contains("reloaded \(path)") }
+        let body = #"{"source": "http://localhost:8089/api/v1/status"}"#
+        let loopback = try rawHTTP(
+            port: port,
+            "POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                + "Authorization: Bearer a-token-0123456789\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        XCTAssertEqual(loopback.status, 400)
+        XCTAssertTrue(loopback.body.contains("a loopback or link-local address"), loopback.body)
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
 }
