@@ -8,11 +8,12 @@ import XCTest
 /// in a job's URL is never shown.
 extension ServeTests {
     private func submit(_ port: Int, _ url: String) throws -> String {
-        let body = #"{"source": "\#(url)"}"#
-        let answer = try rawHTTP(
-            port: port,
-            "POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        try submitJob(port, #"{"source": "\#(url)"}"#)
+    }
+
+    /// Submits a job over the API; its id.
+    private func submitJob(_ port: Int, _ body: String) throws -> String {
+        let answer = try ask(port, "POST", "/api/v1/jobs", headers: ["Content-Type: application/json"], body: body)
         XCTAssertEqual(answer.status, 201, answer.body)
         let json = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
         return try XCTUnwrap(json?["id"] as? String)
@@ -49,14 +50,7 @@ extension ServeTests {
         // A recording that never ends stops at maxFrames, done.
         try FileManager.default.createDirectory(atPath: spool + "/media", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: try clip(seconds: 2), toPath: spool + "/media/clip.mp4")
-        let body = #"{"source": "media/clip.mp4", "options": {"maxFrames": 5}}"#
-        let bounded = try rawHTTP(
-            port: port,
-            "POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
-        XCTAssertEqual(bounded.status, 201, bounded.body)
-        let boundedID = try XCTUnwrap(
-            (try JSONSerialization.jsonObject(with: Data(bounded.body.utf8)) as? [String: Any])?["id"] as? String)
+        let boundedID = try submitJob(port, #"{"source": "media/clip.mp4", "options": {"maxFrames": 5}}"#)
         try wait("the bounded job") { files("done").contains(boundedID) }
         let (_, boundedFrames, boundedEnd) = try readLog(
             spool + "/logs/" + boundedID.replacingOccurrences(of: ".json", with: ".jsonl"))
@@ -68,8 +62,7 @@ extension ServeTests {
         try wait("the job to start") { daemonLog().contains("job \(cancelled): tracking") }
         Thread.sleep(forTimeInterval: 0.5)
         let asked = Date()
-        let delete = try rawHTTP(
-            port: port, "DELETE /api/v1/jobs/\(cancelled) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        let delete = try ask(port, "DELETE", "/api/v1/jobs/\(cancelled)")
         XCTAssertEqual(delete.status, 202, delete.body)
         try wait("the cancel", timeout: 10) { files("failed").contains(cancelled + ".error.json") }
         XCTAssertLessThan(Date().timeIntervalSince(asked), 2, "a cancel takes effect within a second or so")
@@ -89,7 +82,7 @@ extension ServeTests {
         XCTAssertTrue(errorReport(refused).contains("http://***@127.0.0.1:1/none.mp4"), errorReport(refused))
         XCTAssertEqual(mode(spool + "/failed/\(refused)"), 0o600)
         XCTAssertEqual(mode(spool + "/failed/\(refused).error.json"), 0o600)
-        let listed = try rawHTTP(port: port, "GET /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        let listed = try ask(port, "GET", "/api/v1/jobs")
         XCTAssertTrue(listed.body.contains(refused), listed.body)
         let status = try String(contentsOfFile: spool + "/status.json", encoding: .utf8)
         for (what, text) in [("the job list", listed.body), ("the status", status)] {

@@ -6,7 +6,8 @@ import XCTest
 /// reload of the configuration changes at once, asked over loopback with requests
 /// written byte for byte (a client library would not send a foreign `Host`).
 extension ServeTests {
-    private func ask(
+    /// One request to the daemon's API at `port`, written byte for byte.
+    func ask(
         _ port: Int, _ method: String, _ target: String, host: String? = nil, headers: [String] = [], body: String = ""
     ) throws -> (status: Int, body: String) {
         let lines =
@@ -140,7 +141,7 @@ extension ServeTests {
             }
             return open.isEmpty
         }
-        let health = try rawHTTP(port: port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        let health = try ask(port, "GET", "/healthz")
         XCTAssertEqual(health.status, 200)
         XCTAssertEqual(stop(daemon).0, 0)
     }
@@ -196,11 +197,7 @@ extension ServeTests {
         let daemon = try start(path)
         _ = try listeningAddress()
         func submit(_ url: String) throws -> (status: Int, body: String) {
-            let body = #"{"source": "\#(url)"}"#
-            return try rawHTTP(
-                port: port,
-                "POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            try ask(port, "POST", "/api/v1/jobs", headers: ["Content-Type: application/json"], body: #"{"source": "\#(url)"}"#)
         }
         let direct = try submit("http://127.0.0.1:\(web)/clip.mp4")
         XCTAssertEqual(direct.status, 400)
@@ -223,11 +220,9 @@ extension ServeTests {
         _ = try config(#", "http": {"listen": "127.0.0.1:\#(port)", "token": "a-token-0123456789"}"#)
         kill(daemon.processIdentifier, SIGHUP)
         try wait("the reload") { daemonLog().contains("reloaded \(path)") }
-        let body = #"{"source": "http://localhost:8089/api/v1/status"}"#
-        let loopback = try rawHTTP(
-            port: port,
-            "POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                + "Authorization: Bearer a-token-0123456789\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let loopback = try ask(
+            port, "POST", "/api/v1/jobs", headers: ["Content-Type: application/json", "Authorization: Bearer a-token-0123456789"],
+            body: #"{"source": "http://localhost:8089/api/v1/status"}"#)
         XCTAssertEqual(loopback.status, 400)
         XCTAssertTrue(loopback.body.contains("a loopback or link-local address"), loopback.body)
         XCTAssertEqual(stop(daemon).0, 0)
