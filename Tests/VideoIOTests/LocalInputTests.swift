@@ -22,17 +22,25 @@ final class LocalInputTests: XCTestCase {
         try FileManager.default.copyItem(atPath: Fixtures.path("h264.mp4"), toPath: video)
         XCTAssertEqual(link(video, path), 0)
 
-        // Puts a FIFO and the video in turn under `path`, as fast as it can.
+        // Puts a FIFO and the video in turn under `path`. Each FIFO keeps a name of
+        // its own, so that a reader caught in one can be let go.
         let done = Flag()
         let swapped = DispatchSemaphore(value: 0)
+        let fifos = dir.appendingPathComponent("fifos")
+        try FileManager.default.createDirectory(at: fifos, withIntermediateDirectories: false)
         Thread.detachNewThread {
             let file = dir.appendingPathComponent("next-file").path
             let fifo = dir.appendingPathComponent("next-fifo").path
+            var n = 0
             while !done.isSet {
-                mkfifo(fifo, 0o600)
+                let kept = fifos.appendingPathComponent("\(n)").path
+                n += 1
+                mkfifo(kept, 0o600)
+                link(kept, fifo)
                 rename(fifo, path)
                 link(video, file)
                 rename(file, path)
+                usleep(200)
             }
             swapped.signal()
         }
@@ -55,10 +63,12 @@ final class LocalInputTests: XCTestCase {
             }
             if finished.wait(timeout: .now() + 10) == .timedOut {
                 XCTFail("the reader hung in its open")
-                // Release a blocking open(2) on a FIFO: a writer comes and goes.
-                let writer = open(path, O_WRONLY | O_NONBLOCK)
-                if writer >= 0 { close(writer) }
-                finished.wait()
+                // Let it go: a writer comes to each FIFO and goes.
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: fifos.path)) ?? [] {
+                    let writer = open(fifos.appendingPathComponent(name).path, O_WRONLY | O_NONBLOCK)
+                    if writer >= 0 { close(writer) }
+                }
+                _ = finished.wait(timeout: .now() + 10)
                 break
             }
             switch result {
