@@ -33,6 +33,28 @@ static inline double trackd_display_rotation(const AVStream *stream) {
     return matrix ? av_display_rotation_get((const int32_t *)matrix) : 0;
 }
 
+/// FFmpeg's last error-level message on the calling thread: an open that fails often
+/// says why only there ("Picture size 16384x16384 is invalid"), its return code being
+/// generic. Messages still reach stderr as the log level says.
+/// (The slot lives in a function: Swift imports a header's functions, not its variables.)
+static inline char *trackd_last_error(void) {
+    static _Thread_local char slot[256];
+    return slot;
+}
+
+static void trackd_log_callback(void *context, int level, const char *format, va_list arguments) {
+    if (level <= AV_LOG_ERROR) {
+        va_list copy;
+        va_copy(copy, arguments);
+        vsnprintf(trackd_last_error(), 256, format, copy);
+        va_end(copy);
+    }
+    av_log_default_callback(context, level, format, arguments);
+}
+
+static inline void trackd_capture_errors(void) { av_log_set_callback(trackd_log_callback); }
+static inline void trackd_clear_last_error(void) { trackd_last_error()[0] = 0; }
+
 /// FFmpeg's message for an error code (what av_err2str gives in C).
 static inline void trackd_strerror(int code, char *buffer, size_t size) {
     if (av_strerror(code, buffer, size) < 0) {

@@ -110,6 +110,8 @@ public final class FrameReader {
         }
 
         _ = networkStarted
+        _ = errorsCaptured
+        trackd_clear_last_error()
         var dictionary: OpaquePointer?
         defer { av_dict_free(&dictionary) }
         let timeout = Self.defaultTimeout(for: source, given: options.formatOptions)
@@ -146,7 +148,12 @@ public final class FrameReader {
         networkWait = waitLimit
         let openStarted = monotonicSeconds()
         func openError(_ code: Int32) -> VideoError {
-            VideoError(opening: source, code: code, waited: monotonicSeconds() - openStarted, waitLimit: waitLimit)
+            var error = VideoError(opening: source, code: code, waited: monotonicSeconds() - openStarted, waitLimit: waitLimit)
+            // A generic code (FFmpeg's Y4M reader says "Device or resource busy" for a
+            // picture too large): FFmpeg's own words say why.
+            let said = String(cString: trackd_last_error()).trimmingCharacters(in: .whitespacesAndNewlines)
+            if error.kind == .readFailed, !said.isEmpty { error.message += " (FFmpeg: \(said))" }
+            return error
         }
         let url: String
         if case .fifo(let fd) = local { url = "pipe:\(fd)" } else { url = ffmpegURL(source, existing: true) }
@@ -687,6 +694,9 @@ public final class FrameReader {
 /// FFmpeg's network layer (TLS libraries and friends), started once per process
 /// before the first URL is opened; Swift runs a global's initializer exactly once.
 private let networkStarted: Void = { avformat_network_init() }()
+
+/// FFmpeg's error messages kept per thread (`trackd_last_error`), set once per process.
+private let errorsCaptured: Void = { trackd_capture_errors() }()
 
 /// The interrupt check, where FFmpeg's C callback can reach it.
 private final class InterruptBox {

@@ -117,6 +117,21 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertEqual(try readLog(log).reader.header.video.rotation, 270)
     }
 
+    /// An open that fails with a code that says little ("Device or resource busy"
+    /// from FFmpeg's Y4M reader) names what FFmpeg logged about it.
+    func testAPictureTooLargeForFFmpegIsNamed() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let huge = dir.appendingPathComponent("huge.y4m").path
+        try Data("YUV4MPEG2 W16384 H16384 F25:1 Ip A1:1 C420jpeg\nFRAME\nabc".utf8).write(to: URL(fileURLWithPath: huge))
+        for command in [["probe", huge], ["track", huge, "--out", dir.appendingPathComponent("h.jsonl").path]] {
+            let result = try runProcess(trackd, command)
+            XCTAssertEqual(result.status, 1)
+            XCTAssertTrue(result.stderr.contains("(FFmpeg: Picture size 16384x16384 is invalid)"), result.stderr)
+            XCTAssertEqual(result.stderr.filter { $0 == "\n" }.count, 1, result.stderr)
+        }
+    }
+
     func testJSONWithoutCountHasNoFrames() throws {
         let result = try probe(["--json", Fixtures.path("hevc-audio.mkv")])
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
