@@ -58,12 +58,14 @@ let package = Package(
         ),
         // The track log: JSON lines, crash-safe appends, a reader that survives a cut tail.
         .target(name: "TrackLog", dependencies: ["Geometry", "Tracking", "MOTFiles"]),
+        // Counting lines, zones, dwell and speed over tracked frames: pure, no I/O.
+        .target(name: "Analytics", dependencies: ["Geometry", "TrackLog"]),
         // Video in, track log out: decoding ahead on its own thread, detection, tracking;
         // counted through swift-metrics (a no-op unless the application bootstraps it).
         .target(
             name: "Pipeline",
             dependencies: [
-                "VideoIO", "Detection", "Geometry", "Tracking", "TrackLog", "MOTFiles",
+                "VideoIO", "Detection", "Geometry", "Tracking", "TrackLog", "MOTFiles", "Analytics",
                 .product(name: "Metrics", package: "swift-metrics")
             ],
             swiftSettings: openVINOHeaders
@@ -72,14 +74,14 @@ let package = Package(
         // without the daemon's network stack, so the fuzzer builds quickly).
         .target(
             name: "ServiceFiles",
-            dependencies: ["Detection", "Pipeline", "Tracking", "VideoIO"],
+            dependencies: ["Analytics", "Detection", "Pipeline", "Tracking", "VideoIO"],
             swiftSettings: openVINOHeaders
         ),
         // `trackd serve`: spool jobs, live streams, systemd notification, status, HTTP API.
         .target(
             name: "Service",
             dependencies: [
-                "ServiceFiles", "Pipeline", "Detection", "TrackLog", "VideoIO", "Render",
+                "Analytics", "ServiceFiles", "Pipeline", "Detection", "TrackLog", "VideoIO", "Render",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -89,14 +91,14 @@ let package = Package(
             swiftSettings: openVINOHeaders
         ),
         // A track log drawn over its video, encoded with libavcodec.
-        .target(name: "Render", dependencies: ["Geometry", "VideoIO", "TrackLog"]),
+        .target(name: "Render", dependencies: ["Analytics", "Geometry", "VideoIO", "TrackLog"]),
         // MOTChallenge scoring (HOTA, CLEAR MOT, Identity) as TrackEval computes it.
         .target(name: "Evaluation", dependencies: ["MOTFiles", "Assignment"]),
         .executableTarget(
             name: "trackd",
             dependencies: [
                 "VideoIO", "Detection", "Geometry", "Tracking", "MOTFiles", "Evaluation", "TrackLog", "Pipeline", "Render",
-                "Service", "ServiceFiles",
+                "Service", "ServiceFiles", "Analytics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
@@ -141,6 +143,7 @@ let package = Package(
             swiftSettings: openVINOHeaders),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: openVINOHeaders),
         .testTarget(name: "TrackLogTests", dependencies: ["TrackLog", "Geometry", "Tracking", "TestSupport"]),
+        .testTarget(name: "AnalyticsTests", dependencies: ["Analytics", "TrackLog", "Geometry"]),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),

@@ -13,6 +13,8 @@ public struct DetectedFrame: Sendable {
     /// Presentation time in seconds.
     public var time: Double
     public var observations: [Observation]
+    /// The decoded picture, when the source keeps pictures.
+    public var picture: Picture?
 }
 
 /// Where a tracking run gets its frames' detections, and what it says about them in
@@ -74,6 +76,9 @@ public final class VideoSource: DetectionSource {
     private let stats = Locked(DecodeStats())
     private let cancelled = StopSignal()
     private let metrics: PipelineMetrics
+    /// Told when a frame is taken from the queue: waiting on the source ends there,
+    /// and trackd's own work on the frame begins (the service's stall watch).
+    private let onFrameTaken: (@Sendable () -> Void)?
 
     /// Frames dropped so far because the detector fell behind (live sources).
     public var droppedFrames: Int { drops.value }
@@ -84,7 +89,7 @@ public final class VideoSource: DetectionSource {
         path: String, detector model: any Detector, options: DetectorOptions, selection: FrameSelection = FrameSelection(),
         formatOptions: [String: String] = [:], queueCapacity: Int = 4, live: Bool = false, keepsPictures: Bool = false,
         clockOrigin: Double = monotonicSeconds(), stop: StopSignal? = nil,
-        metrics: PipelineMetrics = PipelineMetrics(source: "track")
+        metrics: PipelineMetrics = PipelineMetrics(source: "track"), onFrameTaken: (@Sendable () -> Void)? = nil
     ) throws {
         precondition(selection.stride >= 1)
         var readerOptions = model.input.readerOptions()
@@ -119,6 +124,7 @@ public final class VideoSource: DetectionSource {
         expectedFrames = inRange.map { ($0 + selection.stride - 1) / selection.stride }
         self.model = model
         self.metrics = metrics
+        self.onFrameTaken = onFrameTaken
 
         let queue = BoundedQueue<Frame>(capacity: queueCapacity)
         self.queue = queue
@@ -166,23 +172,21 @@ public final class VideoSource: DetectionSource {
 
     deinit { cancel() }
 
+    /// The next frame's detections, after waiting for the decoder (and a live source)
+    /// as long as it takes; nil at the end.
     public func next() throws -> DetectedFrame? {
-        try nextFrame().map(detect)
+        let frame = try queue.pop()
+        metrics.queueDepth.record(queue.count)
+        guard let frame else { return nil }
+        onFrameTaken?()
+        return try detect(frame)
     }
 
-    /// The next decoded frame, after waiting for the decoder (and a live source) as
-    /// long as it takes; nil at the end. With `detect`, what `next()` does, split where
-    /// waiting on the source ends and trackd's own work on the frame begins.
-    public func nextFrame() throws -> Frame? {
-        defer { metrics.queueDepth.record(queue.count) }
-        return try queue.pop()
-    }
-
-    public func detect(_ frame: Frame) throws -> DetectedFrame {
+    private func detect(_ frame: Frame) throws -> DetectedFrame {
         let started = DispatchTime.now().uptimeNanoseconds
         let observations = try model.detect(frame)
         metrics.detectorLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-        return DetectedFrame(index: frame.index, time: frame.time, observations: observations)
+        return DetectedFrame(index: frame.index, time: frame.time, observations: observations, picture: frame.picture)
     }
 
     /// Frames decoded ahead and never taken count as dropped.
@@ -194,7 +198,8 @@ public final class VideoSource: DetectionSource {
 }
 
 /// Detections replayed from a MOTChallenge det.txt: frames 1...N become indices
-/// 0..<N at times (frame − 1) / fps.
+/// 0..<N at times (frame − 1) / fps, every detection a person (MOTChallenge's
+/// detections are of pedestrians).
 public final class ReplaySource: DetectionSource {
     public let source: LogHeader.Source
     public let video: LogHeader.Video
@@ -214,7 +219,7 @@ public final class ReplaySource: DetectionSource {
             width: sequence?.width ?? 0, height: sequence?.height ?? 0, frameRate: self.frameRate,
             timeBase: "1/\(Int(self.frameRate.rounded()))")
         detector = LogHeader.DetectorInfo(
-            model: source.path, kind: "MOTChallenge det.txt replay", classes: [],
+            model: source.path, kind: "MOTChallenge det.txt replay", classes: ["person"],
             confidence: 0, iou: 0, stride: 1)
     }
 

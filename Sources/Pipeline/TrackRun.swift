@@ -1,3 +1,4 @@
+import Analytics
 import Foundation
 import Geometry
 import MOTFiles
@@ -26,6 +27,8 @@ public struct RunResult: Sendable {
     public var signal: Int32?
     /// What decoding met: repaired frame times and frames that never decoded.
     public var decodeStats = DecodeStats()
+    /// With analytics: the events, added up.
+    public var totals: EventTotals?
 }
 
 /// Outputs of a run, opened before any work so that an unwritable path fails first.
@@ -53,49 +56,37 @@ public final class RunOutputs {
     }
 }
 
-/// The tracker and its outputs for one run: frames in, log lines out. A live stream
-/// keeps one session across reconnections and moves it to a new log file when it
-/// rotates (`rotate`), so ids continue.
+/// The tracker, the analytics and the outputs for one run: detected frames in, each
+/// tracked frame handed to every sink. A live stream keeps one session across
+/// reconnections, so that ids and counts go on.
 public final class TrackSession {
     private var tracker: Tracker
+    private var analytics: Analytics?
     private let classes: [String]
     private let picture: (width: Double, height: Double)
-    private var log: TrackLogWriter?
-    private let mot: MOTResultWriter?
+    private let sinks: [any FrameSink]
     private var lastTime = -Double.infinity
     /// Added to the source's frame indices: a live stream's next source (after a
     /// reconnection) counts from 0 again, and the log's indices go on.
     private var indexOffset = 0
     private var nextIndex = 0
-    private var logFrames = 0
-    private var logIDs = Set<Int>()
-    private var logStarted = Date()
     public private(set) var frames = 0
-    private let metrics: PipelineMetrics
-    private var logBytesCounted = 0
-    /// Sees every frame as it is logged (the service's track events).
-    private let onFrame: ((LogFrame) -> Void)?
+    private var ids = Set<Int>()
+    /// Distinct track ids so far.
+    public var tracks: Int { ids.count }
 
-    public init(
-        tracker config: TrackerConfig, source: any DetectionSource, outputs: RunOutputs,
-        metrics: PipelineMetrics = PipelineMetrics(source: "track"), onFrame: ((LogFrame) -> Void)? = nil
-    ) {
-        self.metrics = metrics
-        self.onFrame = onFrame
+    public init(tracker config: TrackerConfig, source: any DetectionSource, analytics: Analytics?, sinks: [any FrameSink]) {
         tracker = Tracker(config: config, classes: source.detector.classes)
         classes = source.detector.classes
         picture = (Double(source.video.width), Double(source.video.height))
-        log = outputs.log
-        mot = outputs.mot
+        self.analytics = analytics
+        self.sinks = sinks
     }
 
     public var liveTracks: Int { tracker.liveTrackCount }
 
-    /// Writes the log's header.
-    public func begin(_ header: LogHeader) throws {
-        logStarted = Date()
-        try log?.begin(header)
-    }
+    /// The analytics' events so far, added up; nil without analytics.
+    public var totals: EventTotals? { analytics?.totals }
 
     /// Continues with a new source (a live stream reconnected): its frames are
     /// numbered on from the last one logged.
@@ -103,9 +94,17 @@ public final class TrackSession {
         indexOffset = nextIndex
     }
 
-    /// Tracks one frame and appends it to the outputs; returns it as logged.
+    /// The one frame loop: tracks the source's frames until it ends, fails or a stop is
+    /// requested (then after the current frame), calling `each` after every frame.
+    public func follow(_ source: any DetectionSource, stop: StopSignal, each: (TrackedFrame) throws -> Void = { _ in }) throws {
+        while stop.requested == nil, let detected = try source.next() {
+            try each(try process(detected))
+        }
+    }
+
+    /// Tracks one frame and hands it to every sink.
     @discardableResult
-    public func process(_ detected: DetectedFrame) throws -> LogFrame {
+    public func process(_ detected: DetectedFrame) throws -> TrackedFrame {
         let index = detected.index + indexOffset
         nextIndex = index + 1
         // The reader already repairs a file's times; this keeps them apart at the
@@ -113,67 +112,48 @@ public final class TrackSession {
         // burst), so that the tracker and every output see the same increasing times.
         let time = max((detected.time * 1e6).rounded() / 1e6, lastTime + 1e-6)
         lastTime = time
-        let tracked = try tracker.update(detected.observations, time: time)
-        let frame = LogFrame(frame: index, time: time, objects: tracked, classes: classes, picture: picture)
-        logIDs.formUnion(frame.tracks.map(\.id))
-        try log?.append(frame)
-        try mot?.append(frame)
-        onFrame?(frame)
+        let objects = try tracker.update(detected.observations, time: time)
+        let logged = LogFrame(frame: index, time: time, objects: objects, classes: classes, picture: picture)
+        let events = analytics?.update(logged) ?? []
+        let frame = TrackedFrame(
+            frame: logged, events: events, picture: detected.picture, liveTracks: tracker.liveTrackCount,
+            totals: analytics?.totals, occupancy: analytics?.occupancy)
+        for sink in sinks { try sink.take(frame) }
         frames += 1
-        logFrames += 1
-        metrics.tracked.increment()
-        metrics.activeTracks(tracker.liveTrackCount, of: self)
-        let written = log?.bytesWritten ?? 0
-        if written > logBytesCounted { metrics.logBytes.increment(by: written - logBytesCounted) }
-        logBytesCounted = written
+        ids.formUnion(logged.tracks.map(\.id))
         return frame
     }
 
-    /// Ends the current log and continues in `next`, which gets `header`.
-    public func rotate(to next: TrackLogWriter, header: LogHeader) throws {
-        try endLog(.complete, error: nil, droppedFrames: nil, decodeStats: DecodeStats())
-        log = next
-        logBytesCounted = 0
-        logFrames = 0
-        logIDs = []
-        try begin(header)
-    }
-
-    /// Writes the end line and closes the outputs; returns the log's frame and track counts.
-    @discardableResult
-    public func finish(
-        _ status: LogEnd.Status, error: String?, droppedFrames: Int? = nil,
-        decodeStats: DecodeStats = DecodeStats()
-    ) throws -> (frames: Int, tracks: Int) {
-        let counts = (logFrames, logIDs.count)
-        metrics.activeTracks(nil, of: self)
-        try endLog(status, error: error, droppedFrames: droppedFrames, decodeStats: decodeStats)
-        try mot?.finish()
-        return counts
-    }
-
-    private func endLog(_ status: LogEnd.Status, error: String?, droppedFrames: Int?, decodeStats: DecodeStats) throws {
-        var end = LogEnd(
-            status: status, frames: logFrames, tracks: logIDs.count,
-            wallSeconds: (Date().timeIntervalSince(logStarted) * 1000).rounded() / 1000, error: error)
-        end.droppedFrames = droppedFrames
-        end.repairedTimes = decodeStats.repairedTimes > 0 ? decodeStats.repairedTimes : nil
-        end.missingFrames = decodeStats.missingFrames > 0 ? decodeStats.missingFrames : nil
-        try log?.finish(end)
-        log = nil
+    /// The source has ended: what tracks still open did goes out, and every sink
+    /// finishes (all of them, even after one fails; the first failure is thrown).
+    public func finish(_ end: RunEnd) throws {
+        var end = end
+        end.events = analytics?.finish() ?? []
+        var failure: (any Error)?
+        for sink in sinks {
+            do {
+                try sink.finish(end)
+            } catch {
+                failure = failure ?? error
+            }
+        }
+        if let failure { throw failure }
     }
 }
 
 /// Detections in, tracks out: the tracker over a detection source, every processed
-/// frame appended to the track log (and MOTChallenge results), until the source
-/// ends, fails, or a stop is requested (then after the current frame).
+/// frame appended to the track log (and MOTChallenge results, and any other sink),
+/// until the source ends, fails, or a stop is requested (then after the current frame).
 public struct TrackRun {
     public var tracker: TrackerConfig
     public var trackdVersion: String
+    /// Lines, zones and speed to count (points not yet placed on the picture).
+    public var analytics: AnalyticsConfig?
 
-    public init(tracker: TrackerConfig, trackdVersion: String) {
+    public init(tracker: TrackerConfig, trackdVersion: String, analytics: AnalyticsConfig? = nil) {
         self.tracker = tracker
         self.trackdVersion = trackdVersion
+        self.analytics = analytics
     }
 
     /// The header of a log of `source` tracked with this run's settings.
@@ -183,18 +163,43 @@ public struct TrackRun {
             video: source.video, detector: source.detector, tracker: tracker)
     }
 
+    /// The analytics for `source`: points placed on its picture, classes checked
+    /// against its detector's. Throws `AnalyticsConfig.ReadError`.
+    public func analytics(for source: any DetectionSource) throws -> Analytics? {
+        try analytics.map { config in
+            Analytics(
+                config: try config.resolved(
+                    width: source.video.width, height: source.video.height, classes: source.detector.classes),
+                maxLostSeconds: tracker.maxLostSeconds)
+        }
+    }
+
+    /// `sinks`: outputs beside the log and the MOTChallenge results (the service's events).
     public func run(
         _ source: any DetectionSource, outputs: RunOutputs, stop: StopSignal,
-        metrics: PipelineMetrics = PipelineMetrics(source: "track"), onFrame: ((LogFrame) -> Void)? = nil,
+        metrics: PipelineMetrics = PipelineMetrics(source: "track"), sinks: [any FrameSink] = [],
         progress: ((RunProgress) -> Void)? = nil
     ) throws -> RunResult {
         let started = Date()
-        let session = TrackSession(tracker: tracker, source: source, outputs: outputs, metrics: metrics, onFrame: onFrame)
-        try session.begin(header(for: source))
+        let analytics: Analytics?
+        do {
+            analytics = try self.analytics(for: source)
+        } catch {
+            source.cancel()
+            outputs.discard()
+            throw error
+        }
+        let names = analytics.map { a in (lines: a.config.lines.map(\.name), zones: a.config.zones.map(\.name)) }
+        let log = outputs.log.map { LogSink($0, analytics: names, metrics: metrics) }
+        var all: [any FrameSink] = []
+        if let log { all.append(log) }
+        if let mot = outputs.mot { all.append(MOTSink(mot)) }
+        all += [MetricsSink(metrics)] + sinks
+        let session = TrackSession(tracker: tracker, source: source, analytics: analytics, sinks: all)
+        try log?.begin(header(for: source))
         var failure: (any Error)?
         do {
-            while stop.requested == nil, let detected = try source.next() {
-                try session.process(detected)
+            try session.follow(source, stop: stop) { _ in
                 progress?(
                     RunProgress(
                         frames: session.frames, expectedFrames: source.expectedFrames,
@@ -213,10 +218,10 @@ public struct TrackRun {
         // its last complete line either way.
         if let failure, failure is TrackLogError || failure is TextOutput.WriteError { throw failure }
         let decodeStats = source.decodeStats
-        let counts = try session.finish(status, error: message, decodeStats: decodeStats)
+        try session.finish(RunEnd(status: status, error: message, decodeStats: decodeStats))
         return RunResult(
-            status: status, frames: counts.frames, tracks: counts.tracks,
+            status: status, frames: session.frames, tracks: session.tracks,
             wallSeconds: Date().timeIntervalSince(started), error: message, signal: stop.requested,
-            decodeStats: decodeStats)
+            decodeStats: decodeStats, totals: session.totals)
     }
 }

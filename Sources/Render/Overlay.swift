@@ -68,11 +68,11 @@ struct Canvas {
         self.text(text, x: x0 + pad, y: ly + pad, scale: scale, (0, 0, 0))
     }
 
-    /// `text` (digits, `#` and spaces; other characters are skipped) in a 3×5 pixel font
-    /// scaled by `scale`, top-left at (x, y).
+    /// `text` (letters, shown in capitals, digits, spaces and `#-_.:/`; other
+    /// characters are skipped) in a 3×5 pixel font scaled by `scale`, top-left at (x, y).
     mutating func text(_ text: String, x: Int, y: Int, scale: Int, _ c: Colour) {
         var cx = x
-        for ch in text {
+        for ch in text.uppercased() {
             if let rows = Self.glyphs[ch] {
                 for (r, bits) in rows.enumerated() {
                     for col in 0..<3 where bits & (4 >> col) != 0 {
@@ -91,7 +91,14 @@ struct Canvas {
     static let glyphs: [Character: [UInt8]] = [
         "0": [7, 5, 5, 5, 7], "1": [2, 6, 2, 2, 7], "2": [7, 1, 7, 4, 7], "3": [7, 1, 7, 1, 7],
         "4": [5, 5, 7, 1, 1], "5": [7, 4, 7, 1, 7], "6": [7, 4, 7, 5, 7], "7": [7, 1, 1, 2, 2],
-        "8": [7, 5, 7, 5, 7], "9": [7, 5, 7, 1, 7], "#": [5, 7, 5, 7, 5], " ": [0, 0, 0, 0, 0]
+        "8": [7, 5, 7, 5, 7], "9": [7, 5, 7, 1, 7], "#": [5, 7, 5, 7, 5], " ": [0, 0, 0, 0, 0],
+        "A": [2, 5, 7, 5, 5], "B": [6, 5, 6, 5, 6], "C": [3, 4, 4, 4, 3], "D": [6, 5, 5, 5, 6], "E": [7, 4, 6, 4, 7],
+        "F": [7, 4, 6, 4, 4], "G": [3, 4, 5, 5, 3], "H": [5, 5, 7, 5, 5], "I": [7, 2, 2, 2, 7], "J": [1, 1, 1, 5, 2],
+        "K": [5, 5, 6, 5, 5], "L": [4, 4, 4, 4, 7], "M": [5, 7, 7, 5, 5], "N": [6, 5, 5, 5, 5], "O": [2, 5, 5, 5, 2],
+        "P": [6, 5, 6, 4, 4], "Q": [2, 5, 5, 6, 3], "R": [6, 5, 6, 5, 5], "S": [3, 4, 2, 1, 6], "T": [7, 2, 2, 2, 2],
+        "U": [5, 5, 5, 5, 7], "V": [5, 5, 5, 5, 2], "W": [5, 5, 7, 7, 5], "X": [5, 5, 2, 5, 5], "Y": [5, 5, 2, 2, 2],
+        "Z": [7, 1, 2, 4, 7], "-": [0, 0, 7, 0, 0], "_": [0, 0, 0, 0, 7], ".": [0, 0, 0, 0, 2], ":": [0, 2, 0, 2, 0],
+        "/": [1, 1, 2, 4, 4]
     ]
 }
 
@@ -120,13 +127,16 @@ func colour(for id: Int) -> Canvas.Colour {
 
 /// `tracks` (boxes in source pixels of a `sourceWidth` × `sourceHeight` picture) drawn
 /// on `image`, that picture at any scale, as `trackd render` draws them without
-/// trails: a live stream's snapshot.
-public func drawTracks(_ tracks: [LogTrack], on image: Image, sourceWidth: Int, sourceHeight: Int) -> Image {
+/// trails, over the analytics' lines and zones: a live stream's snapshot.
+public func drawTracks(
+    _ tracks: [LogTrack], on image: Image, sourceWidth: Int, sourceHeight: Int, analytics: AnalyticsOverlay? = nil
+) -> Image {
     var canvas = Canvas(image: image)
     let sx = Double(image.width) / Double(sourceWidth)
     let sy = Double(image.height) / Double(sourceHeight)
     let picture = Box(x1: 0, y1: 0, x2: Double(image.width), y2: Double(image.height))
     let (thickness, scale) = Canvas.strokes(height: image.height)
+    if let analytics { canvas.draw(analytics, sx: sx, sy: sy, thickness: thickness, scale: scale) }
     for t in tracks {
         let r = t.rect
         let box = picture.clip(Box(x1: r.x1 * sx, y1: r.y1 * sy, x2: r.x2 * sx, y2: r.y2 * sy))

@@ -1,3 +1,4 @@
+import Analytics
 import Foundation
 import Geometry
 import TrackLog
@@ -41,6 +42,9 @@ public struct Renderer {
     /// Draws a log whose header names another video (another picture size, or a
     /// file of another size) instead of refusing it.
     public var force = false
+    /// Lines and zones to draw, with the counts so far of the log's tracks (the
+    /// analytics run again over the log as it is drawn).
+    public var analytics: AnalyticsConfig?
 
     public init() {}
 
@@ -95,6 +99,12 @@ public struct Renderer {
         var summary = RenderSummary(codec: writer.codecName)
         let picture = Box(x1: 0, y1: 0, x2: Double(info.width), y2: Double(info.height))
         let (thickness, scale) = Canvas.strokes(height: info.height)
+        let header = reader.header
+        var counting = try analytics.map {
+            Analytics(
+                config: try $0.resolved(width: info.width, height: info.height, classes: header.detector.classes),
+                maxLostSeconds: header.tracker.maxLostSeconds)
+        }
 
         var pending = try nextFrame(reader)
         var last: LogFrame?
@@ -105,6 +115,7 @@ public struct Renderer {
             var advanced = false
             while let next = pending, next.frame <= frame.index {
                 shown = next.tracks
+                _ = counting?.update(next)
                 for t in next.tracks {
                     let b = picture.clip(t.rect)
                     trails[t.id, default: []].append((next.time, b.centerX, b.centerY))
@@ -123,6 +134,10 @@ public struct Renderer {
             }
 
             var canvas = Canvas(image: frame.image)
+            if let counting {
+                let overlay = AnalyticsOverlay(config: counting.config, totals: counting.totals, occupancy: counting.occupancy)
+                canvas.draw(overlay, sx: 1, sy: 1, thickness: thickness, scale: scale)
+            }
             for (id, points) in trails where points.count > 1 {
                 for (a, b) in zip(points, points.dropFirst()) {
                     canvas.line(a.x, a.y, b.x, b.y, thickness: thickness, colour(for: id))

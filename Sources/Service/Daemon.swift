@@ -41,7 +41,10 @@ public enum Daemon {
         let notifier = Notifier()
         // Metrics for /metrics: swift-metrics' process-wide backend, set once.
         let metrics = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        var factory = PrometheusMetricsFactory(registry: metrics)
+        // Zone visits last seconds to hours.
+        factory.valueHistogramBuckets["trackd_zone_dwell_seconds"] = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600]
+        MetricsSystem.bootstrap(factory)
         Gauge(label: "trackd_build_info", dimensions: [("version", version)]).record(1)
         // The jobs' series exist, at 0, before the first job (the streams' do as their
         // services start).

@@ -29,8 +29,9 @@ struct JobsAPI: Sendable {
     }
 
     /// POST /api/v1/jobs: `{"source": "<path under the spool, or an http(s) URL>",
-    /// "options": {"stride", "start", "end", "maxFrames", "maxSeconds"}}`. 201 with the job; 400 for a body the
-    /// spool would refuse.
+    /// "options": {"stride", "start", "end", "maxFrames", "maxSeconds"}, "analytics": {...}}`
+    /// (analytics inline, or a path under the spool). 201 with the job; 400 for a body
+    /// the spool would refuse.
     func submit(_ body: ByteBuffer) throws -> Job {
         let object: [String: Any]
         do {
@@ -38,7 +39,7 @@ struct JobsAPI: Sendable {
         } catch {
             throw HTTPError(.badRequest, message: "the body \(error.reason)")
         }
-        if let unknown = object.keys.sorted().first(where: { $0 != "source" && $0 != "options" }) {
+        if let unknown = object.keys.sorted().first(where: { !["source", "options", "analytics"].contains($0) }) {
             throw HTTPError(.badRequest, message: "unknown field '\(unknown)'")
         }
         guard let source = object["source"] as? String, !source.isEmpty else {
@@ -47,8 +48,11 @@ struct JobsAPI: Sendable {
         guard let options = object["options"] as? [String: Any] ?? (object["options"] == nil ? [:] : nil) else {
             throw HTTPError(.badRequest, message: "'options' must be an object")
         }
-        if let taken = options.keys.sorted().first(where: { $0 == "video" || $0 == "url" }) {
-            throw HTTPError(.badRequest, message: "unknown option '\(taken)': the video is 'source'")
+        if let taken = options.keys.sorted().first(where: { ["video", "url", "analytics"].contains($0) }) {
+            throw HTTPError(
+                .badRequest,
+                message: taken == "analytics"
+                    ? "'analytics' goes beside 'options'" : "unknown option '\(taken)': the video is 'source'")
         }
         if source.contains("://") {
             let policy = urlJobs()
@@ -59,6 +63,7 @@ struct JobsAPI: Sendable {
         var job = options
         // Paths may hold a colon (`12:30.mp4`); a URL has "://".
         job[source.contains("://") ? "url" : "video"] = source
+        job["analytics"] = object["analytics"]
         let data = try JSONSerialization.data(withJSONObject: job, options: [.sortedKeys])
         let id = Self.newID()
         guard data.count <= maxJobBytes() else {

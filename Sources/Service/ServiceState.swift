@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import TrackLog
 import VideoIO
 
 /// What the daemon is doing, shared by its workers and written to the status file
@@ -34,6 +35,10 @@ public final class ServiceState: Sendable {
         public var reconnects = 0
         public var log: String?
         public var lastError: String?
+        /// With analytics: the events since the service started, added up.
+        public var analytics: EventTotals?
+        /// With zones: tracks in each zone now, by class.
+        public var occupancy: [String: [String: Int]]?
     }
 
     public struct Snapshot: Codable, Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Analytics
 import Detection
 import Foundation
 import Logging
@@ -167,10 +168,12 @@ final class SpoolService: Service, Sendable {
                     "job \(name): the picture is to be turned \(turn)° clockwise for display; tracked as stored (video.rotation in the log's header)"
                 )
             }
-            let run = TrackRun(tracker: settings.tracker, trackdVersion: version)
-            let lifecycle = TrackLifecycle(source: "job:" + name, maxLostSeconds: settings.tracker.maxLostSeconds, events: events)
-            defer { lifecycle.finish() }
-            let result = try run.run(source, outputs: outputs, stop: stop, metrics: Self.metrics, onFrame: lifecycle.frame) {
+            let run = TrackRun(tracker: settings.tracker, trackdVersion: version, analytics: spec.analytics)
+            var sinks: [any FrameSink] = [
+                EventsSink(source: "job:" + name, maxLostSeconds: settings.tracker.maxLostSeconds, events: events)
+            ]
+            if spec.analytics != nil { sinks.append(AnalyticsMetricsSink(source: "spool")) }
+            let result = try run.run(source, outputs: outputs, stop: stop, metrics: Self.metrics, sinks: sinks) {
                 [state] p in
                 watch.advanced()
                 state.jobProgress(name, frames: p.frames, fps: p.framesPerSecond)
@@ -185,6 +188,8 @@ final class SpoolService: Service, Sendable {
             case .failed:
                 failure = result.error ?? "failed"
             }
+        } catch let error as AnalyticsConfig.ReadError {
+            failure = "analytics.\(error)"
         } catch {
             failure = redactingCredentials("\(error)")
         }

@@ -1,5 +1,6 @@
 /// `GET /`: one self-contained page (no external assets, no build step) that asks the
-/// API every 2 s: the streams with their snapshot, live fps and track counts, the
+/// API every 2 s: the streams with their snapshot, live fps, track counts and line
+/// and zone counts, the
 /// spool's jobs with their progress, and the latest errors.
 enum StatusPage {
     static let html = #"""
@@ -70,6 +71,12 @@ enum StatusPage {
               box.dataset.stream = s.name;
               box.append(text("strong", s.name), text("span", " " + s.state, "state " + s.state),
                          text("div", `${s.framesPerSecond} fps · ${s.tracks} tracks · ${s.frames} frames · ${s.droppedFrames} dropped · ${s.reconnects} reconnects`));
+              if (s.analytics) {
+                const sum = counts => Object.values(counts || {}).reduce((a, b) => a + b, 0);
+                const parts = Object.entries(s.analytics.lines).map(([n, l]) => `${n}: in ${sum(l.in)} · out ${sum(l.out)}`)
+                  .concat(Object.entries(s.occupancy || {}).map(([n, c]) => `${n}: ${sum(c)} in it now`));
+                box.append(text("div", parts.join("; "), "analytics"));
+              }
               const img = images[s.name] || (images[s.name] = document.createElement("img"));
               img.alt = s.name;
               box.append(img);

@@ -1,8 +1,10 @@
+import Analytics
 import Detection
 import Foundation
 import Logging
 import Metrics
 import Pipeline
+import Render
 import ServiceFiles
 import ServiceLifecycle
 import TrackLog
@@ -75,6 +77,7 @@ final class StreamService: Service, Sendable {
         let header: TrackRun
         let origin = monotonicSeconds()
         var session: TrackSession?
+        var log: LogSink?
         var logPath = ""
         var rotateAt = 0.0
         var backoff: Double
@@ -85,7 +88,6 @@ final class StreamService: Service, Sendable {
         var model: (any Detector)?
         let metrics: PipelineMetrics
         let reconnects: Counter
-        let lifecycle: TrackLifecycle
 
         var stream: ServiceConfig.StreamConfig { service.stream }
         var name: String { service.stream.name }
@@ -97,12 +99,10 @@ final class StreamService: Service, Sendable {
             self.stop = stop
             self.reading = reading
             settings = service.config.value
-            header = TrackRun(tracker: settings.tracker, trackdVersion: service.version)
+            header = TrackRun(tracker: settings.tracker, trackdVersion: service.version, analytics: service.stream.analytics)
             backoff = service.stream.retryInitialSeconds
             metrics = PipelineMetrics(source: service.stream.name)
             reconnects = Counter(label: "trackd_stream_reconnects_total", dimensions: [("stream", service.stream.name)])
-            lifecycle = TrackLifecycle(
-                source: "stream:" + service.stream.name, maxLostSeconds: settings.tracker.maxLostSeconds, events: service.events)
         }
 
         func run() {
@@ -127,9 +127,8 @@ final class StreamService: Service, Sendable {
                 guard stop.requested == nil else { break }
                 retryLater(problem ?? "the stream ended")
             }
-            lifecycle.finish()
             do {
-                try session?.finish(.interrupted, error: nil, droppedFrames: dropped)
+                try session?.finish(RunEnd(status: .interrupted, droppedFrames: dropped))
             } catch {
                 logger.error("stream \(name): \(error)")
             }
@@ -151,27 +150,47 @@ final class StreamService: Service, Sendable {
                 let source = try VideoSource(
                     path: stream.url, detector: detector, options: settings.detector.options,
                     selection: FrameSelection(stride: stream.stride), formatOptions: stream.options,
-                    queueCapacity: 2, live: true, keepsPictures: true, clockOrigin: origin, stop: stop, metrics: metrics)
+                    queueCapacity: 2, live: true, keepsPictures: true, clockOrigin: origin, stop: stop, metrics: metrics,
+                    onFrameTaken: { [state = service.state, name] in state.streamTookFrame(name) })
                 if let session {
                     session.continueWithNewSource()
                 } else {
-                    logPath = newLogPath()
-                    let opened = TrackSession(
-                        tracker: settings.tracker, source: source,
-                        outputs: try RunOutputs(logPath: logPath, motPath: nil), metrics: metrics, onFrame: lifecycle.frame)
-                    try opened.begin(header.header(for: source))
-                    session = opened
-                    rotateAt = monotonicSeconds() + stream.rotateSeconds
-                    logger.info("stream \(name): logging to \(logPath)")
+                    try open(for: source)
                 }
                 return .connected(source)
             } catch let error as VideoError where error.kind == .invalidOption {
                 logger.error("stream \(name): \(error); not retrying: fix the stream's options")
                 service.state.update(stream: name) { $0.lastError = "\(error)" }
                 return .givenUp
+            } catch let error as AnalyticsConfig.ReadError {
+                logger.error("stream \(name): analytics.\(error); not retrying: fix the stream's analytics")
+                service.state.update(stream: name) { $0.lastError = "analytics.\(error)" }
+                return .givenUp
             } catch {
                 return .failed("\(error)")
             }
+        }
+
+        /// The session that tracks the stream for as long as the service runs: its
+        /// tracker, analytics and outputs.
+        func open(for source: VideoSource) throws {
+            let analytics = try header.analytics(for: source)
+            logPath = newLogPath()
+            let log = LogSink(
+                try TrackLogWriter(path: logPath),
+                analytics: analytics.map { ($0.config.lines.map(\.name), $0.config.zones.map(\.name)) }, metrics: metrics)
+            var sinks: [any FrameSink] = [
+                log, MetricsSink(metrics),
+                EventsSink(source: "stream:" + name, maxLostSeconds: settings.tracker.maxLostSeconds, events: service.events),
+                SnapshotSink(service.snapshots, stream: name, analytics: analytics?.config)
+            ]
+            if analytics != nil { sinks.append(AnalyticsMetricsSink(source: name)) }
+            let opened = TrackSession(tracker: settings.tracker, source: source, analytics: analytics, sinks: sinks)
+            try log.begin(header.header(for: source))
+            session = opened
+            self.log = log
+            rotateAt = monotonicSeconds() + stream.rotateSeconds
+            logger.info("stream \(name): logging to \(logPath)")
         }
 
         /// Tracks the source's frames until it ends, fails or a stop is requested;
@@ -188,16 +207,11 @@ final class StreamService: Service, Sendable {
             }
             var problem: String?
             do {
-                while stop.requested == nil, let frame = try source.nextFrame() {
-                    // From here until the frame is logged, any wait is trackd's own.
-                    service.state.streamTookFrame(name)
-                    let detected = try source.detect(frame)
+                try session?.follow(source, stop: stop) { frame in
                     backoff = stream.retryInitialSeconds
-                    try rotateIfDue(source)
-                    let logged = try session?.process(detected)
-                    if let logged, let picture = frame.picture { service.snapshots.keep(picture, frame: logged, stream: name) }
                     frames += 1
-                    report(droppedNow: source.droppedFrames, tracks: logged?.tracks.count ?? 0)
+                    report(droppedNow: source.droppedFrames, frame: frame)
+                    try rotateIfDue(source)
                 }
             } catch let error as TrackLogError {
                 logger.error("stream \(name): \(error)")
@@ -214,16 +228,16 @@ final class StreamService: Service, Sendable {
 
         /// Moves the session to a new log once `rotateSeconds` have passed.
         func rotateIfDue(_ source: VideoSource) throws {
-            guard monotonicSeconds() >= rotateAt, let session else { return }
+            guard monotonicSeconds() >= rotateAt, let log else { return }
             let next = newLogPath()
-            try session.rotate(to: try TrackLogWriter(path: next), header: header.header(for: source))
+            try log.rotate(to: try TrackLogWriter(path: next), header: header.header(for: source))
             logPath = next
             rotateAt = monotonicSeconds() + stream.rotateSeconds
             logger.info("stream \(name): rotated to \(next)")
         }
 
         /// The stream's counts in the status; its rate over windows of 2 s.
-        func report(droppedNow: Int, tracks: Int) {
+        func report(droppedNow: Int, frame: TrackedFrame) {
             let now = monotonicSeconds()
             var fps: Double?
             if now - window.time >= 2 {
@@ -232,9 +246,11 @@ final class StreamService: Service, Sendable {
             }
             let total = dropped + droppedNow
             service.state.update(stream: name) { [frames, logPath] in
+                $0.analytics = frame.totals
+                $0.occupancy = frame.occupancy
                 $0.frames = frames
                 $0.droppedFrames = total
-                $0.tracks = tracks
+                $0.tracks = frame.frame.tracks.count
                 $0.log = logPath
                 if let fps { $0.framesPerSecond = (fps * 10).rounded() / 10 }
             }

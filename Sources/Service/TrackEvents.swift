@@ -41,10 +41,11 @@ final class TrackEvents: Sendable {
     }
 }
 
-/// Turns one source's logged frames into track events: a start when an id is first
-/// logged, an end once it has been unseen longer than the tracker keeps lost tracks
-/// (ids are never reused), and an end for every track still open when the source ends.
-final class TrackLifecycle: @unchecked Sendable {
+/// Turns one source's tracked frames into events for `/api/v1/events`: a track's
+/// start when its id is first logged, its end once it has been unseen longer than the
+/// tracker keeps lost tracks (ids are never reused) or when the source ends, and the
+/// analytics events (`line`, `enter`, `exit`, `loiter`, `speed`) as they are decided.
+final class EventsSink: FrameSink, @unchecked Sendable {
     private struct Open {
         var lastTime: Double
         var last: LogTrack
@@ -55,6 +56,11 @@ final class TrackLifecycle: @unchecked Sendable {
     private let patience: Double
     private let events: TrackEvents
     private var open: [Int: Open] = [:]
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
     init(source: String, maxLostSeconds: Double, events: TrackEvents) {
         self.source = source
@@ -62,34 +68,36 @@ final class TrackLifecycle: @unchecked Sendable {
         self.events = events
     }
 
-    func frame(_ frame: LogFrame) {
-        for t in frame.tracks {
-            if open[t.id] == nil { publish("start", t, time: frame.time) }
-            open[t.id] = Open(lastTime: frame.time, last: t)
+    func take(_ frame: TrackedFrame) {
+        for t in frame.frame.tracks {
+            if open[t.id] == nil { publish(Event(kind: "start", t, time: frame.frame.time, source: source)) }
+            open[t.id] = Open(lastTime: frame.frame.time, last: t)
         }
         // Only the tracks gone this frame are put in order.
-        let gone = open.filter { frame.time - $0.value.lastTime > patience }.sorted { $0.key < $1.key }
+        let gone = open.filter { frame.frame.time - $0.value.lastTime > patience }.sorted { $0.key < $1.key }
         for (id, track) in gone {
-            publish("end", track.last, time: track.lastTime)
+            publish(Event(kind: "end", track.last, time: track.lastTime, source: source))
             open[id] = nil
         }
+        for e in frame.events { publish(Event(e, source: source)) }
     }
 
-    /// The source ended: every open track ends at its last sighting.
-    func finish() {
-        for (_, track) in open.sorted(by: { $0.key < $1.key }) { publish("end", track.last, time: track.lastTime) }
+    /// The source ended: the last analytics events, then every open track ends at its
+    /// last sighting.
+    func finish(_ end: RunEnd) {
+        for e in end.events { publish(Event(e, source: source)) }
+        for (_, track) in open.sorted(by: { $0.key < $1.key }) {
+            publish(Event(kind: "end", track.last, time: track.lastTime, source: source))
+        }
         open = [:]
     }
 
-    private func publish(_ kind: String, _ t: LogTrack, time: Double) {
-        guard events.hasClients else { return }
-        let event = Event(event: kind, id: t.id, class: t.class, source: source, time: time, box: t.box)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(event) else { return }
+    private func publish(_ event: Event) {
+        guard events.hasClients, let data = try? encoder.encode(event) else { return }
         events.publish(String(decoding: data, as: UTF8.self))
     }
 
+    /// One event as clients get it: what happened (`event`), to which track, where.
     private struct Event: Encodable {
         var event: String
         var id: Int
@@ -97,5 +105,19 @@ final class TrackLifecycle: @unchecked Sendable {
         var source: String
         var time: Double
         var box: [Double]
+        var frame: Int?
+        var name: String?
+        var direction: String?
+        var seconds: Double?
+        var kmh: Double?
+
+        init(kind: String, _ t: LogTrack, time: Double, source: String) {
+            (event, id, self.class, self.source, self.time, box) = (kind, t.id, t.class, source, time, t.box)
+        }
+
+        init(_ e: LogEvent, source: String) {
+            (event, id, self.class, self.source, time, box) = (e.kind.rawValue, e.id, e.class, source, e.time, e.box)
+            (frame, name, direction, seconds, kmh) = (e.frame, e.name, e.direction?.rawValue, e.seconds, e.kmh)
+        }
     }
 }

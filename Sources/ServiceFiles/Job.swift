@@ -1,3 +1,4 @@
+import Analytics
 import Foundation
 import Pipeline
 
@@ -24,6 +25,8 @@ public struct JobSpec: Sendable, Equatable {
     /// without end (a URL) stops there, `done`.
     public var maxFrames: Int?
     public var maxSeconds: Double?
+    /// Lines, zones and speed to count.
+    public var analytics: AnalyticsConfig?
 
     public var selection: FrameSelection {
         FrameSelection(stride: stride, start: start, end: end, maxFrames: maxFrames, maxSeconds: maxSeconds)
@@ -56,7 +59,7 @@ public struct JobSpec: Sendable, Equatable {
         } catch {
             throw ServiceError.refusedJob("\(name) \(error.reason)")
         }
-        let known = ["video", "url", "stride", "start", "end", "maxFrames", "maxSeconds"]
+        let known = ["video", "url", "stride", "start", "end", "maxFrames", "maxSeconds", "analytics"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw ServiceError.refusedJob("\(name): unknown field '\(unknown)'")
         }
@@ -69,7 +72,7 @@ public struct JobSpec: Sendable, Equatable {
         }
         let source: String
         switch (object["video"], object["url"]) {
-        case (let video as String, nil) where !video.isEmpty: source = try resolve(video, in: spool, job: name)
+        case (let video as String, nil) where !video.isEmpty: source = try resolve(video, in: spool, job: name, key: "video")
         case (nil, let url as String) where !url.isEmpty: source = try recording(url, job: name)
         case (.some, .some): throw ServiceError.refusedJob("\(name): give 'video' or 'url', not both")
         default: throw ServiceError.refusedJob("\(name): 'video' (a path under the spool) or 'url' is required")
@@ -99,6 +102,28 @@ public struct JobSpec: Sendable, Equatable {
                 throw ServiceError.refusedJob("\(name): '\(key)' must be a number of seconds >= 0")
             }
             if key == "start" { spec.start = n } else { spec.end = n }
+        }
+        switch object["analytics"] {
+        case nil: break
+        case let path as String:
+            // A file under the spool, as a video is.
+            let file = try resolve(path, in: spool, job: name, key: "analytics")
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ServiceError.refusedJob("\(name): cannot read the analytics file \(path)")
+            }
+            do {
+                spec.analytics = try AnalyticsConfig(object: try StrictJSON.object(data))
+            } catch let error as StrictJSON.Refusal {
+                throw ServiceError.refusedJob("\(name): the analytics file \(path) \(error.reason)")
+            } catch let error as AnalyticsConfig.ReadError {
+                throw ServiceError.refusedJob("\(name): \(path): \(error)")
+            }
+        case let given?:
+            do {
+                spec.analytics = try AnalyticsConfig(object: given)
+            } catch {
+                throw ServiceError.refusedJob("\(name): analytics" + (error.key.isEmpty ? ": " : ".") + "\(error)")
+            }
         }
         // As `trackd track` refuses --end before --start: it would track nothing.
         if let start = spec.start, let end = spec.end, end < start {
@@ -130,15 +155,15 @@ public struct JobSpec: Sendable, Equatable {
     }
 
     /// A path relative to the spool that stays inside it, links resolved.
-    private static func resolve(_ video: String, in spool: Spool, job: String) throws -> String {
+    private static func resolve(_ video: String, in spool: Spool, job: String, key: String) throws -> String {
         guard !video.hasPrefix("/"), !video.split(separator: "/").contains("..") else {
-            throw ServiceError.refusedJob("\(job): 'video' must be a path under the spool, without '..': \(video)")
+            throw ServiceError.refusedJob("\(job): '\(key)' must be a path under the spool, without '..': \(video)")
         }
         guard let root = canonical(spool.root) else {
             throw ServiceError.refusedJob("\(job): the spool cannot be resolved")
         }
         guard let real = canonical(spool.root + "/" + video) else {
-            throw ServiceError.refusedJob("\(job): no such video under the spool: \(video)")
+            throw ServiceError.refusedJob("\(job): no such \(key == "video" ? "video" : "file") under the spool: \(video)")
         }
         guard real.hasPrefix(root + "/") else {
             throw ServiceError.refusedJob("\(job): '\(video)' leads outside the spool")

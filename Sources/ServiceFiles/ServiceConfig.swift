@@ -1,3 +1,4 @@
+import Analytics
 import Detection
 import Foundation
 import Tracking
@@ -85,6 +86,9 @@ public struct ServiceConfig: Sendable, Equatable {
         /// Reconnection back-off: first wait, doubled up to the maximum.
         public var retryInitialSeconds = 1.0
         public var retryMaxSeconds = 60.0
+        /// Lines, zones and speed to count (inline, or read from a file when the
+        /// configuration is loaded).
+        public var analytics: AnalyticsConfig?
 
         public init() {}
     }
@@ -219,7 +223,9 @@ extension ServiceConfig {
             streams = try list.enumerated().map { k, item in
                 let s = Fields(item, path: "streams[\(k)]", file: r.file)
                 guard s.isObject else { throw ConfigError(file: r.file, field: "streams[\(k)]", reason: "must be an object") }
-                try s.known(["name", "url", "options", "rotateSeconds", "stride", "retryInitialSeconds", "retryMaxSeconds"])
+                try s.known([
+                    "name", "url", "options", "rotateSeconds", "stride", "retryInitialSeconds", "retryMaxSeconds", "analytics"
+                ])
                 var stream = StreamConfig()
                 stream.name = try s.string("name") ?? ""
                 guard !stream.name.isEmpty, stream.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }),
@@ -240,6 +246,7 @@ extension ServiceConfig {
                 stream.retryInitialSeconds = try s.number("retryInitialSeconds", in: 0.01...3600) ?? stream.retryInitialSeconds
                 stream.retryMaxSeconds =
                     try s.number("retryMaxSeconds", in: stream.retryInitialSeconds...86_400) ?? stream.retryMaxSeconds
+                stream.analytics = try s.analytics("analytics")
                 return stream
             }
         }
@@ -388,6 +395,31 @@ private struct Fields {
         guard let a = try array(key) else { return nil }
         guard let s = a as? [String] else { throw error(key, "must be a list of strings") }
         return s
+    }
+
+    /// Analytics inline, or in the JSON file a string names (relative to the
+    /// configuration's folder).
+    func analytics(_ key: String) throws -> AnalyticsConfig? {
+        guard let v = raw(key) else { return nil }
+        var given = v
+        var field = path.isEmpty ? key : path + "." + key
+        var source = file
+        if let name = v as? String {
+            let named = name.hasPrefix("/") ? name : URL(fileURLWithPath: file).deletingLastPathComponent().path + "/" + name
+            guard let data = FileManager.default.contents(atPath: named) else { throw error(key, "cannot read \(named)") }
+            do {
+                given = try StrictJSON.object(data)
+            } catch {
+                throw ConfigError(file: named, field: "", reason: error.reason)
+            }
+            (source, field) = (named, "")
+        }
+        do {
+            return try AnalyticsConfig(object: given)
+        } catch {
+            let full = [field, error.key].filter { !$0.isEmpty }.joined(separator: ".")
+            throw ConfigError(file: source, field: full, reason: error.reason)
+        }
     }
 
     func stringMap(_ key: String) throws -> [String: String]? {

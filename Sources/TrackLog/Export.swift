@@ -175,7 +175,7 @@ extension FrameExporter {
             switch line {
             case .frame: try exporter.add(fields)
             case .end: unfinished = false
-            case .header: break
+            case .header, .event: break
             }
         }
         var summary = try exporter.finish()

@@ -153,6 +153,8 @@ public struct LogEnd: Codable, Sendable, Equatable {
     public var repairedTimes: Int?
     /// Frames the container's index declares that never decoded.
     public var missingFrames: Int?
+    /// With analytics: the events this log holds, added up.
+    public var analytics: EventTotals?
 
     public init(status: Status, frames: Int, tracks: Int, wallSeconds: Double, error: String? = nil) {
         self.status = status
@@ -195,5 +197,6 @@ extension LogTrack {
 public enum LogRecord: Sendable, Equatable {
     case header(LogHeader)
     case frame(LogFrame)
+    case event(LogEvent)
     case end(LogEnd)
 }

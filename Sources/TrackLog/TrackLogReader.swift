@@ -46,22 +46,24 @@ public final class TrackLogReader {
     public enum Line: Sendable, Equatable {
         /// A frame line, its fields in the `FrameFields` given.
         case frame
+        case event(LogEvent)
         case end(LogEnd)
         case header(LogHeader)
     }
 
-    /// The next frame or end line; nil at the end of the file.
+    /// The next frame, event, end or header line; nil at the end of the file.
     public func next() throws -> LogRecord? {
         var fields = FrameFields()
         switch try read(into: &fields) {
         case .frame: return .frame(LogFrame(fields))
+        case .event(let event): return .event(event)
         case .end(let end): return .end(end)
         case .header(let header): return .header(header)
         case nil: return nil
         }
     }
 
-    /// The next frame, end or header line; a frame's fields go into `fields`, whose
+    /// The next frame, event, end or header line; a frame's fields go into `fields`, whose
     /// storage is reused (a loop over a log with one `FrameFields` allocates nothing
     /// per frame). Nil at the end of the file.
     public func read(into fields: inout FrameFields) throws -> Line? {
@@ -80,6 +82,11 @@ public final class TrackLogReader {
                     try checkOrder(fields)
                     return .line(.frame)
                 case "end": return .line(.end(try decoder.decode(LogEnd.self, from: Data(line))))
+                case "event":
+                    // An event of a kind from a newer trackd is skipped, as a line type is.
+                    let kind = try decoder.decode(KindProbe.self, from: Data(line)).kind
+                    guard LogEvent.Kind(rawValue: kind) != nil else { return .otherType }
+                    return .line(.event(try decoder.decode(LogEvent.self, from: Data(line))))
                 case "header":
                     previous = nil
                     return .line(.header(try decoder.decode(LogHeader.self, from: Data(line))))
@@ -143,6 +150,10 @@ public final class TrackLogReader {
     private static func keyPath(_ path: [any CodingKey]) -> String {
         path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
+}
+
+private struct KindProbe: Decodable {
+    var kind: String
 }
 
 private struct SchemaProbe: Decodable {

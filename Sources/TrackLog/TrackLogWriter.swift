@@ -98,6 +98,11 @@ public final class TrackLogWriter {
         }
     }
 
+    /// An analytics event, after the frame line of the frame that decided it.
+    public func append(_ event: LogEvent) throws {
+        try write(Data(event.jsonLine.utf8))
+    }
+
     /// Writes the end line, syncs and closes the file.
     public func finish(_ end: LogEnd) throws {
         try write(try encoder.encode(end))

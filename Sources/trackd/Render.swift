@@ -1,3 +1,4 @@
+import Analytics
 import ArgumentParser
 import Foundation
 import Render
@@ -32,21 +33,30 @@ struct RenderCommand: ParsableCommand {
     @Flag(help: "Draw the log even if its header names another video.")
     var force = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Also draw these lines (with their in/out counts so far) and zones (with the tracks in them).",
+            valueName: "analytics.json"))
+    var analytics: String?
+
     func validate() throws {
         guard trail >= 0 else { throw ValidationError("--trail must not be negative") }
     }
 
     func run() throws {
         CLI.quietFFmpeg()
+        let counting = try analytics.map(CLI.readAnalytics)
         do {
             var files = FileRoles()
             files.input("video", video)
             files.input("log", log)
+            files.input("--analytics file", analytics)
             files.output("-o", output)
             try files.check()
             var renderer = Renderer()
             renderer.trailSeconds = trail
             renderer.force = force
+            renderer.analytics = counting
             let summary = try renderer.render(video: video, log: log, output: output)
             if let end = summary.logEndedAt {
                 CLI.printWarning(
@@ -62,6 +72,9 @@ struct RenderCommand: ParsableCommand {
             } else {
                 print(line, terminator: "")
             }
+        } catch let error as AnalyticsConfig.ReadError {
+            CLI.printError("\(analytics ?? ""): \(error)")
+            throw ExitCode(64)
         } catch {
             throw CLI.failure(error)
         }

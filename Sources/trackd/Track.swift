@@ -1,3 +1,4 @@
+import Analytics
 import ArgumentParser
 import Detection
 import Dispatch
@@ -39,6 +40,11 @@ struct Track: ParsableCommand {
     var motOut: String?
 
     @OptionGroup var refinement: RefineArguments
+
+    @Option(
+        help: ArgumentHelp(
+            "Lines, zones and speed to count (JSON, see README); events go to the log.", valueName: "analytics.json"))
+    var analytics: String?
 
     @Option(
         help: ArgumentHelp(
@@ -89,6 +95,8 @@ struct Track: ParsableCommand {
 
         let result: RunResult
         let logPath: String?
+        // A bad configuration is a usage error (exit 64), found before any work.
+        let counting = try analytics.map(CLI.readAnalytics)
         do {
             let trackerConfig = try config.map(Self.readConfig) ?? TrackerConfig()
             logPath = out ?? (motOut == nil ? Self.defaultLogPath(for: video ?? detections!) : nil)
@@ -97,6 +105,7 @@ struct Track: ParsableCommand {
             files.input("--detections file", detections)
             files.input("--seqinfo file", seqinfo)
             files.input("--config file", config)
+            files.input("--analytics file", analytics)
             files.input("--model file", detector.model)
             files.input("--labels file", detector.labels)
             files.output(out == nil ? "the track log" : "--out", logPath)
@@ -122,9 +131,13 @@ struct Track: ParsableCommand {
                 )
             }
             let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
-            result = try TrackRun(tracker: trackerConfig, trackdVersion: Trackd.version)
+            result = try TrackRun(tracker: trackerConfig, trackdVersion: Trackd.version, analytics: counting)
                 .run(source, outputs: outputs, stop: stop, progress: progress.map { line in { line.show($0) } })
             progress?.clear()
+        } catch let error as AnalyticsConfig.ReadError {
+            // Its classes, checked against the detector's once the model is loaded.
+            CLI.printError("\(analytics ?? ""): \(error)")
+            throw ExitCode(64)
         } catch let interrupted as Interrupted {
             FileHandle.standardError.write(Data("trackd: interrupted before the video opened; no log written\n".utf8))
             throw ExitCode(128 + interrupted.signal)
@@ -150,11 +163,14 @@ struct Track: ParsableCommand {
         // With an output on standard output, the summary goes to standard error.
         let say: (String) -> Void =
             [logPath, motOut].contains("-") ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { print($0) }
+        let counts = result.totals.map(Analyze.summary) ?? []
         switch result.status {
         case .complete:
             say("tracked " + figures)
+            for line in counts { say("  " + line) }
         case .interrupted:
             say("interrupted after " + figures)
+            for line in counts { say("  " + line) }
             throw ExitCode(128 + (result.signal ?? SIGINT))
         case .failed:
             CLI.printError((result.error ?? "failed") + " (logged \(figures))")

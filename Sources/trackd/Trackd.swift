@@ -10,7 +10,9 @@ struct Trackd: AsyncParsableCommand {
         commandName: "trackd",
         abstract: "Track objects in video: frames in, a log of tracked objects out.",
         version: version,
-        subcommands: [Probe.self, Detect.self, Track.self, Export.self, RenderCommand.self, Eval.self, Serve.self, Status.self]
+        subcommands: [
+            Probe.self, Detect.self, Track.self, Analyze.self, Export.self, RenderCommand.self, Eval.self, Serve.self, Status.self
+        ]
     )
 
     /// argument-parser's own `main`, with every failure as one `trackd: error:` line:

@@ -18,15 +18,25 @@ func assertOneLineError(
 
 /// Every record of a track log: its reader (header, cut-off tail), frames and end line.
 func readLog(_ path: String) throws -> (reader: TrackLogReader, frames: [LogFrame], end: LogEnd?) {
+    let log = try readLogWithEvents(path)
+    return (log.reader, log.frames, log.end)
+}
+
+/// Every record of a track log, its events too.
+func readLogWithEvents(_ path: String) throws -> (
+    reader: TrackLogReader, frames: [LogFrame], end: LogEnd?, events: [LogEvent]
+) {
     let reader = try TrackLogReader(path: path)
     var frames: [LogFrame] = []
+    var events: [LogEvent] = []
     var end: LogEnd?
     while let record = try reader.next() {
         switch record {
         case .frame(let f): frames.append(f)
+        case .event(let e): events.append(e)
         case .end(let e): end = e
         case .header: XCTFail("a second header in \(path)")
         }
     }
-    return (reader, frames, end)
+    return (reader, frames, end, events)
 }

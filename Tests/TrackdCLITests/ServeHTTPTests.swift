@@ -11,13 +11,13 @@ import XCTest
 /// `trackd serve`'s HTTP API, asked over loopback as a client would, on the daemon
 /// and spool that `ServeTests` runs.
 extension ServeTests {
-    private struct Answer {
+    struct Answer {
         var status: Int
         var json: [String: Any]
         var contentType: String
     }
 
-    private func get(_ url: String, token: String? = nil, post body: String? = nil, delete: Bool = false) async throws -> Answer {
+    func get(_ url: String, token: String? = nil, post body: String? = nil, delete: Bool = false) async throws -> Answer {
         var request = URLRequest(url: URL(string: url)!)
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if delete { request.httpMethod = "DELETE" }
@@ -32,7 +32,7 @@ extension ServeTests {
         return Answer(status: http.statusCode, json: json, contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "")
     }
 
-    private func fetch(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
+    func fetch(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
         let (data, response) = try await URLSession.shared.data(for: request)
         return (data, try XCTUnwrap(response as? HTTPURLResponse))
     }
@@ -405,14 +405,16 @@ extension ServeTests {
 
     /// The page at `/`, loaded in a real browser (headless Chromium, from scripts/setup):
     /// once its scripts have asked the API, the DOM shows the stream with its
-    /// snapshot, and the job.
+    /// snapshot and its counts, and the job.
     func testThePageShowsTheStreamsAndTheJobsInABrowser() async throws {
         try FileManager.default.createDirectory(atPath: spool + "/media", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: try clip(seconds: 2), toPath: spool + "/media/clip.mp4")
         let port = try freeUDPPort()
         let daemon = try start(
             try config(
-                #", "http": {"listen": "127.0.0.1:0"}, "streams": [{"name": "door-cam", "url": "udp://127.0.0.1:\#(port)", "options": {\#(quickProbe)}}]"#,
+                #", "http": {"listen": "127.0.0.1:0"}, "streams": [{"name": "door-cam", "url": "udp://127.0.0.1:\#(port)", "options": {\#(quickProbe)}, "#
+                    + #""analytics": {"relative": true, "lines": [{"name": "door", "from": [0.4, 0.9], "to": [0.4, 0.2]}], "#
+                    + #""zones": [{"name": "queue", "polygon": [[0.5, 0.3], [0.7, 0.3], [0.7, 0.6]]}]}}]"#,
                 stableSeconds: 0.1))
         let address = try listeningAddress()
         let sender = try startSender(try clip(seconds: 4), port: port)
@@ -432,6 +434,8 @@ extension ServeTests {
         let dom = page.output
         XCTAssertTrue(dom.contains(#"data-stream="door-cam""#), dom)
         XCTAssertTrue(dom.contains(#"<img alt="door-cam" src="blob:"#), "the snapshot is shown: \(dom)")
+        XCTAssertTrue(dom.contains(#"<div class="analytics">door: in "#), "the stream's counts are shown: \(dom)")
+        XCTAssertTrue(dom.contains(#"queue: "#), "and its zone's occupancy: \(dom)")
         XCTAssertTrue(dom.contains(#"data-job="\#(id)""#), dom)
         XCTAssertTrue(dom.contains(#"<td class="done">done</td>"#), dom)
         XCTAssertTrue(dom.contains(#"<div id="summary">pid "#), "the API answered the page: \(dom)")
