@@ -126,12 +126,24 @@ final class SpoolJobTests: XCTestCase {
             (#"{"url": "http://host/a.mp4\r\nX: y"}"#, "j.json: 'url' holds a control character"),
             ("[1]", "j.json is not a JSON object"),
             (#"{"video": "media/good.mp4", "maxFrames": 0}"#, "j.json: 'maxFrames' must be a whole number >= 1"),
-            (#"{"video": "media/good.mp4", "maxSeconds": -1}"#, "j.json: 'maxSeconds' must be a number of seconds > 0")
+            (#"{"video": "media/good.mp4", "maxSeconds": -1}"#, "j.json: 'maxSeconds' must be a number of seconds > 0"),
+            (
+                #"{"video": "media/good.mp4", "analytics": {"lines": [{"name": "a", "from": [0, 0], "to": [0, 0]}]}}"#,
+                "j.json: analytics.lines[0].to: the line has no length"
+            ),
+            (#"{"video": "media/good.mp4", "analytics": "../outside.json"}"#, "j.json: 'analytics' must be a path under the spool"),
+            (#"{"video": "media/good.mp4", "analytics": "media/none.json"}"#, "j.json: no such file under the spool: media/none.json")
         ] {
             XCTAssertThrowsError(try JobSpec.parse(Data(text.utf8), name: "j.json", spool: spool), text) { error in
                 XCTAssertTrue("\(error)".contains(message), "\(text): \(error)")
             }
         }
+        // Analytics inline or in a file under the spool.
+        try #"{"lines": [{"name": "door", "from": [0, 0], "to": [0, 9]}]}"#.write(
+            toFile: spool.media + "/door.json", atomically: true, encoding: .utf8)
+        let counted = try JobSpec.parse(
+            Data(#"{"video": "media/good.mp4", "analytics": "media/door.json"}"#.utf8), name: "j.json", spool: spool)
+        XCTAssertEqual(counted.analytics?.lines.first?.name, "door")
         // Nested objects and arrays keep their own keys.
         XCTAssertNil(StrictJSON.repeatedKey(in: Data(#"{"a": {"b": 1}, "b": [{"a": 2}, {"a": 3}], "c": "a"}"#.utf8)))
         XCTAssertEqual(
