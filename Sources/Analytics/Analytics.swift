@@ -16,8 +16,8 @@ import TrackLog
 /// - A line counts a change of side only when the point's path crossed the segment
 ///   itself (not the line's extension), and counts again only after the track has
 ///   settled on the other side and really goes back.
-/// - A track first seen near a line has no side until it is clearly on one: a new id
-///   after an ID switch mid-crossing does not count the crossing a second time.
+/// - A track's first side is where it is first seen: a new id after an ID switch
+///   mid-crossing does not count the crossing a second time.
 public struct Analytics: Sendable {
     public let config: AnalyticsConfig
     /// Seconds unseen after which a track has ended (the tracker's `maxLostSeconds`).
@@ -166,8 +166,10 @@ struct Settling: Sendable {
     mutating func update(_ d: Double, margin: Double, settle: Double, at now: Moment, crossedNow: Bool = true) -> Change? {
         let side = d > 0 ? 1 : d < 0 ? -1 : 0
         guard side != 0 else { return nil }
+        // A track's first side is where it is first seen: a track that appears close
+        // to a line and walks across counts (the margin is for changes of side).
         guard settled != 0 else {
-            if abs(d) >= margin { settled = side }
+            settled = side
             return nil
         }
         guard side != settled else {

@@ -48,7 +48,7 @@ public struct AnalyticsConfig: Sendable, Equatable {
     /// How long a track's point must stay on the other side before it counts.
     public var settleSeconds = AnalyticsConfig.defaultSettleSeconds
 
-    public static let defaultMargin = 0.1
+    public static let defaultMargin = 0.05
     public static let defaultSettleSeconds = 0.3
 
     public init() {}

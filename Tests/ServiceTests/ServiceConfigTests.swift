@@ -167,8 +167,10 @@ final class ServiceConfigTests: XCTestCase {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let inline =
-            #"{"streams": [{"name": "cam", "url": "rtsp://10.0.0.5/live", "analytics": {"lines": [{"name": "door", "from": [0, 0], "to": [0, 9]}]}}]}"#
-        XCTAssertEqual(try ServiceConfig.parse(Data(inline.utf8), file: "c.json").streams.first?.analytics?.lines.first?.name, "door")
+            #"{"streams": [{"name": "cam", "url": "rtsp://10.0.0.5/live", "#
+            + #""analytics": {"lines": [{"name": "door", "from": [0, 0], "to": [0, 9]}]}}]}"#
+        XCTAssertEqual(
+            try ServiceConfig.parse(Data(inline.utf8), file: "c.json").streams.first?.analytics?.lines.first?.name, "door")
         try #"{"zones": [{"name": "queue", "polygon": [[0, 0], [9, 0], [9, 9]]}]}"#.write(
             to: dir.appendingPathComponent("cam.json"), atomically: true, encoding: .utf8)
         let config = dir.appendingPathComponent("trackd.json").path
@@ -177,14 +179,16 @@ final class ServiceConfigTests: XCTestCase {
         XCTAssertEqual(try ServiceConfig.load(config).streams.first?.analytics?.zones.first?.name, "queue")
 
         let bad =
-            #"{"streams": [{"name": "cam", "url": "rtsp://10.0.0.5/live", "analytics": {"zones": [{"name": "z", "polygon": [[0,0],[9,9],[9,0],[0,9]]}]}}]}"#
+            #"{"streams": [{"name": "cam", "url": "rtsp://10.0.0.5/live", "#
+            + #""analytics": {"zones": [{"name": "z", "polygon": [[0,0],[9,9],[9,0],[0,9]]}]}}]}"#
         XCTAssertThrowsError(try ServiceConfig.parse(Data(bad.utf8), file: "c.json")) {
             XCTAssertEqual("\($0)", "c.json: streams[0].analytics.zones[0].polygon: the polygon crosses itself (edges 0 and 2)")
         }
         try #"{"lines": [{"name": "a", "from": [1, 1], "to": [1, 1]}]}"#.write(
             to: dir.appendingPathComponent("cam.json"), atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ServiceConfig.load(config)) {
-            XCTAssertEqual("\($0)", dir.appendingPathComponent("cam.json").path + ": lines[0].to: the line has no length (to = from)")
+            XCTAssertEqual(
+                "\($0)", dir.appendingPathComponent("cam.json").path + ": lines[0].to: the line has no length (to = from)")
         }
     }
 }

@@ -131,8 +131,14 @@ final class SpoolJobTests: XCTestCase {
                 #"{"video": "media/good.mp4", "analytics": {"lines": [{"name": "a", "from": [0, 0], "to": [0, 0]}]}}"#,
                 "j.json: analytics.lines[0].to: the line has no length"
             ),
-            (#"{"video": "media/good.mp4", "analytics": "../outside.json"}"#, "j.json: 'analytics' must be a path under the spool"),
-            (#"{"video": "media/good.mp4", "analytics": "media/none.json"}"#, "j.json: no such file under the spool: media/none.json")
+            (
+                #"{"video": "media/good.mp4", "analytics": "../outside.json"}"#,
+                "j.json: 'analytics' must be a path under the spool"
+            ),
+            (
+                #"{"video": "media/good.mp4", "analytics": "media/none.json"}"#,
+                "j.json: no such file under the spool: media/none.json"
+            )
         ] {
             XCTAssertThrowsError(try JobSpec.parse(Data(text.utf8), name: "j.json", spool: spool), text) { error in
                 XCTAssertTrue("\(error)".contains(message), "\(text): \(error)")
