@@ -133,7 +133,7 @@ let package = Package(
         // replay of the inputs kept in Benchmarks/fuzz-inputs/.
         .executableTarget(
             name: "FuzzParsers",
-            dependencies: ["Detection", "MOTFiles", "ServiceFiles", "TrackLog"],
+            dependencies: ["Analytics", "Detection", "MOTFiles", "ServiceFiles", "TrackLog"],
             path: "Benchmarks/FuzzParsers",
             swiftSettings: openVINOHeaders
         ),

@@ -3,7 +3,7 @@
 # with -sanitize=fuzzer,address into .build/fuzz): track-log lines (trackd's own JSON
 # parser), ONNX metadata (its own protobuf walker: a model file is user input),
 # MOTChallenge det/gt text and seqinfo.ini, spool job files, and the service
-# configuration. Each target starts from the real files the tests use plus the inputs
+# configuration, and analytics configurations (with their geometry at work). Each target starts from the real files the tests use plus the inputs
 # kept in Benchmarks/fuzz-inputs/<target>/ (earlier findings), runs for SECONDS, and
 # fails on a crash, a hang (> 1 s on one input), a leak or memory past 2 GiB; what it
 # found is copied into Benchmarks/fuzz-inputs/<target>/ to become a regression case
@@ -11,13 +11,13 @@
 # FuzzParsers FILE...). Prints executions, coverage and corpus size per target.
 # .ci/run runs every target for a few seconds.
 #
-#   Benchmarks/fuzz.sh [SECONDS] [TARGET ...]     (default: 60 s; tracklog onnx mot job config)
+#   Benchmarks/fuzz.sh [SECONDS] [TARGET ...]     (default: 60 s; tracklog onnx mot job config analytics)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(tracklog onnx mot job config)
+[ ${#targets[@]} -gt 0 ] || targets=(tracklog onnx mot job config analytics)
 
 # SwiftPM links an executable with its own entry point, so libFuzzer's main is not
 # used: FuzzParsers calls LLVMFuzzerRunDriver, which lld keeps exported.
@@ -33,8 +33,11 @@ seeds() {  # TARGET DIR: the real inputs the tests use, small enough to mutate
     local dir=$2 seq=Benchmarks/data/MOT17/valhalf/MOT17-09-FRCNN
     case $1 in
         tracklog)
-            .build/release/trackd track --detections "$seq/det/det.txt" --seqinfo "$seq/seqinfo.ini" --end 1 \
-                --out "$work/log.jsonl" >/dev/null
+            # With analytics, so that the log holds event lines too.
+            printf '%s' '{"relative": true, "lines": [{"name": "l", "from": [0.5, 0], "to": [0.5, 1]}], "zones": [{"name": "z", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}]}' \
+                > "$work/analytics.json"
+            .build/release/trackd track --detections "$seq/det/det.txt" --seqinfo "$seq/seqinfo.ini" \
+                --analytics "$work/analytics.json" --out "$work/log.jsonl" >/dev/null
             head -c 4000 "$work/log.jsonl" > "$dir/head.jsonl"
             { head -1 "$work/log.jsonl"; tail -2 "$work/log.jsonl"; } > "$dir/short.jsonl"
             sed -n '/^```$/,/^```$/p' docs/track-log.md | grep '^{' > "$dir/docs-example.jsonl" ;;
@@ -76,6 +79,10 @@ PY
         config)
             cp systemd/trackd.json "$dir/example.json"
             printf '%s' '{"spool": "/var/lib/trackd/spool", "workers": 2, "detector": {"conf": 0.3, "classes": ["person"], "inputSize": 512, "tileSize": 540}, "tracker": {"maxLostSeconds": 2, "noise": {"position": 0.05}, "cameraMotion": {"enabled": false}}, "streams": [{"name": "cam", "url": "rtsp://10.0.0.5/live", "options": {"rtsp_transport": "tcp"}, "rotateSeconds": 600}]}' \
+                > "$dir/everything.json" ;;
+        analytics)
+            cp Benchmarks/counting/*.json "$dir/"
+            printf '%s' '{"relative": true, "margin": 0.1, "settleSeconds": 0.5, "lines": [{"name": "l", "from": [0.1, 0.9], "to": [0.9, 0.1], "classes": ["person"], "anchor": "center"}], "zones": [{"name": "z", "polygon": [[0.2, 0.2], [0.8, 0.2], [0.5, 0.9]], "loiterSeconds": 1}], "speed": {"image": [[0.4, 0.1], [0.6, 0.1], [0.9, 0.9], [0.1, 0.9]], "ground": [[0, 40], [4, 40], [4, 0], [0, 0]], "windowSeconds": 0.5}}' \
                 > "$dir/everything.json" ;;
     esac
 }

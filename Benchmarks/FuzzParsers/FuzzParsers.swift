@@ -1,16 +1,17 @@
-@_spi(Fuzzing) import Detection
 // libFuzzer target for the parsers of trackd's inputs: one binary, the parser chosen
-// by $TRACKD_FUZZ_TARGET (tracklog, onnx, mot, job, config). Built by
+// by $TRACKD_FUZZ_TARGET (tracklog, onnx, mot, job, config, analytics). Built by
 // Benchmarks/fuzz.sh with -sanitize=fuzzer,address and -DFUZZING, libFuzzer's driver
 // runs it; built plainly, it replays the files named on its command line (the inputs
 // kept under Benchmarks/fuzz-inputs/), so a finding stays a regression case.
+import Analytics
+@_spi(Fuzzing) import Detection
 import Foundation
 import MOTFiles
 import ServiceFiles
 import TrackLog
 
 enum Target: String, CaseIterable {
-    case tracklog, onnx, mot, job, config
+    case tracklog, onnx, mot, job, config, analytics
 
     static let current: Target = {
         let name = ProcessInfo.processInfo.environment["TRACKD_FUZZ_TARGET"] ?? ""
@@ -56,6 +57,21 @@ enum Target: String, CaseIterable {
             _ = try? JobSpec.parse(data, name: "fuzz.json", spool: Self.spool)
         case .config:
             _ = try? ServiceConfig.parse(data, file: "fuzz.json")
+        case .analytics:
+            // The configuration, then its geometry at work: a track walking across the
+            // picture's diagonal, then standing still, then gone.
+            guard let config = try? AnalyticsConfig(json: data),
+                let placed = try? config.resolved(width: 640, height: 360, classes: ["person", "car"])
+            else { return }
+            var analytics = Analytics(config: placed, maxLostSeconds: 1)
+            for k in 0..<60 {
+                let step = Double(min(k, 40))
+                let box = [step * 15, step * 8, 40, 100]
+                let tracks =
+                    k < 50 ? [LogTrack(id: 1, class: "person", classId: 0, score: 0.9, box: box, state: "confirmed")] : []
+                _ = analytics.update(LogFrame(frame: k, time: Double(k) / 10, tracks: tracks))
+            }
+            _ = analytics.finish()
         }
     }
 }

@@ -42,6 +42,32 @@ public enum TestError: Error, CustomStringConvertible {
     }
 }
 
+/// Starts `process` with no signal blocked. A child inherits the signal mask of the
+/// thread that spawns it, and the threads tests run on block signals (libdispatch's
+/// worker threads, where async tests run, block most of them, SIGTERM included): a
+/// helper started there would never get its SIGTERM, and would outlive the suite.
+/// Foundation's `Process` spawns on the calling thread, so the mask is cleared
+/// around `run()` only.
+public func spawn(_ process: Process) throws {
+    var none = sigset_t()
+    sigemptyset(&none)
+    var saved = sigset_t()
+    pthread_sigmask(SIG_SETMASK, &none, &saved)
+    defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+    try process.run()
+}
+
+/// Ends a helper process, whether its test passed or failed: SIGTERM, up to `grace`
+/// seconds to exit, then SIGKILL; reaped either way.
+public func stopChild(_ process: Process, grace: Double = 5) {
+    guard process.processIdentifier > 0 else { return }
+    if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+    let deadline = Date().addingTimeInterval(grace)
+    while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+}
+
 /// Runs a program to completion and collects what it printed.
 public func runProcess(
     _ executable: String, _ arguments: [String], stdin: Data? = nil,
@@ -57,7 +83,7 @@ public func runProcess(
     process.standardError = err
     let input = Pipe()
     process.standardInput = input
-    try process.run()
+    try spawn(process)
     // Drain both pipes on their own threads so a chatty child never blocks.
     nonisolated(unsafe) var errData = Data()
     let errDone = DispatchSemaphore(value: 0)
@@ -337,10 +363,11 @@ public final class TrickleServer {
             """
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script]
+        // The last argument only names it, for the CI's check for leftover helpers.
+        process.arguments = ["-c", script, "trackd-test-trickle-server"]
         let out = Pipe()
         process.standardOutput = out
-        try process.run()
+        try spawn(process)
         let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             kill(process.processIdentifier, SIGKILL)

@@ -21,33 +21,12 @@ final class AnalyticsCommandTests: XCTestCase {
          "zones": [{"name": "queue", "polygon": [[540, 230], [640, 230], [640, 360], [540, 360]], "loiterSeconds": 2}]}
         """
 
-    /// 8 s at 10 fps of three copies of the woman in person.jpg (boxes 60 × 194): A walks
-    /// right (x = 20 + 60t, feet at y = 294), crossing the door at 2.5 s; B walks left
-    /// (x = 480 − 50t, feet at y = 334), crossing it at 6.2 s; C walks slowly down the
-    /// right side (y = 10 + 8t), into the queue at about 3.25 s, and stays to the end.
+    /// The synthetic walkers (`makeWalkers`): A crosses the door rightwards at 2.5 s, B
+    /// leftwards at 6.2 s, C walks into the queue at about 3.25 s and stays to the end.
     /// Returns the video, its ground truth and seqinfo.ini.
     private func walkers() throws -> (video: String, gt: String, seqinfo: String) {
         let video = path("walkers.mp4")
-        let made = try runProcess(
-            "ffmpeg",
-            [
-                "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x6a7a5a:s=640x360:r=10:d=8",
-                "-loop", "1", "-i", try Deps.media("person.jpg"), "-filter_complex",
-                "[1]crop=86:278:190:98,scale=60:194,split=3[a][b][c];[0][a]overlay=x='20+60*t':y=100:shortest=1[v1];"
-                    + "[v1][b]overlay=x='480-50*t':y=140[v2];[v2][c]overlay=x=560:y='10+8*t'",
-                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-frames:v", "80", video
-            ])
-        XCTAssertEqual(made.status, 0, made.stderr)
-        var truth: [String] = []
-        for n in 0..<80 {
-            let t = Double(n) / 10
-            for (id, x, y) in [
-                (1, (20 + 60 * t).rounded(.down), 100.0), (2, (480 - 50 * t).rounded(.down), 140),
-                (3, 560, (10 + 8 * t).rounded(.down))
-            ] {
-                truth.append("\(n + 1),\(id),\(x),\(y),60,194,1,1,1")
-            }
-        }
+        let truth = try makeWalkers(video)
         try (truth.joined(separator: "\n") + "\n").write(toFile: path("gt.txt"), atomically: true, encoding: .utf8)
         try "[Sequence]\nname=walkers\nframeRate=10\nseqLength=80\nimWidth=640\nimHeight=360\n"
             .write(toFile: path("seqinfo.ini"), atomically: true, encoding: .utf8)

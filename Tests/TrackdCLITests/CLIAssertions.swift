@@ -40,3 +40,33 @@ func readLogWithEvents(_ path: String) throws -> (
     }
     return (reader, frames, end, events)
 }
+
+/// Three copies of the woman from person.jpg (boxes 60 × 194) walking over a plain
+/// 640 × 360 background for 8 s at 10 fps, written to `video`: A walks right
+/// (x = 20 + 60t, y = 100), B walks left (x = 480 − 50t, y = 140) and the two cross (one
+/// hides the other), C walks slowly down the right side (x = 560, y = 10 + 8t).
+/// Returns the ground truth as MOTChallenge lines (ids 1, 2, 3).
+func makeWalkers(_ video: String) throws -> [String] {
+    let made = try runProcess(
+        "ffmpeg",
+        [
+            "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x6a7a5a:s=640x360:r=10:d=8",
+            "-loop", "1", "-i", try Deps.media("person.jpg"), "-filter_complex",
+            "[1]crop=86:278:190:98,scale=60:194,split=3[a][b][c];[0][a]overlay=x='20+60*t':y=100:shortest=1[v1];"
+                + "[v1][b]overlay=x='480-50*t':y=140[v2];[v2][c]overlay=x=560:y='10+8*t'",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-frames:v", "80", video
+        ])
+    XCTAssertEqual(made.status, 0, made.stderr)
+    var truth: [String] = []
+    for n in 0..<80 {
+        let t = Double(n) / 10
+        // overlay places at whole pixels (it truncates the expressions).
+        for (id, x, y) in [
+            (1, (20 + 60 * t).rounded(.down), 100.0), (2, (480 - 50 * t).rounded(.down), 140),
+            (3, 560, (10 + 8 * t).rounded(.down))
+        ] {
+            truth.append("\(n + 1),\(id),\(x),\(y),60,194,1,1,1")
+        }
+    }
+    return truth
+}

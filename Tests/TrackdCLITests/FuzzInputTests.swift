@@ -19,7 +19,7 @@ final class FuzzInputTests: XCTestCase {
             process.environment = ["TRACKD_FUZZ_TARGET": target, "SWIFT_BACKTRACE": "enable=no"]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try spawn(process)
             process.waitUntilExit()
             XCTAssertEqual(process.terminationStatus, 0, "\(target): \(files)")
         }

@@ -8,7 +8,7 @@ import XCTest
 #endif
 
 /// `trackd serve` with analytics: a job's counts are the same in its log, on
-/// /metrics and in /api/v1/events; a stream's go to /api/v1/streams.
+/// /metrics and in /api/v1/events; a stream's go to /api/v1/streams and its snapshot.
 extension ServeTests {
     /// A line across vtest's path (in the 384 × 288 clip: x = 150) and a zone around
     /// the lamp post, in fractions of the picture.
@@ -22,23 +22,7 @@ extension ServeTests {
         try FileManager.default.copyItem(atPath: try clip(seconds: 10), toPath: spool + "/media/clip.mp4")
         let daemon = try start(try config(#", "http": {"listen": "127.0.0.1:0"}"#, stableSeconds: 0.1))
         let address = try listeningAddress()
-        let received = dir.appendingPathComponent("events.txt").path
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        client.arguments = [
-            "-c",
-            """
-            import sys, urllib.request
-            with urllib.request.urlopen(sys.argv[1]) as r, open(sys.argv[2], "w") as out:
-                for line in r:
-                    out.write(line.decode())
-                    out.flush()
-            """,
-            "http://\(address)/api/v1/events", received
-        ]
-        try client.run()
-        senders.append(client)
-        try wait("the client to connect") { FileManager.default.contents(atPath: received)?.isEmpty == false }
+        let (_, received) = try followEvents(address)
 
         let bad = try await get(
             "http://\(address)/api/v1/jobs",
@@ -96,7 +80,7 @@ extension ServeTests {
             ))
         let address = try listeningAddress()
         let sender = try startSender(try clip(seconds: 4), port: port)
-        defer { sender.terminate() }
+        defer { stopChild(sender) }
         try wait("frames") { streamFrames("cam") >= 20 }
         let streams = try await get("http://\(address)/api/v1/streams")
         let cam = try XCTUnwrap((streams.json["streams"] as? [[String: Any]])?.first, "\(streams.json)")
@@ -105,6 +89,17 @@ extension ServeTests {
         XCTAssertNotNil(lines["door"] as? [String: Any], "\(analytics)")
         let occupancy = try XCTUnwrap(cam["occupancy"] as? [String: Any], "\(cam)")
         XCTAssertNotNil(occupancy["meeting"], "\(occupancy)")
+        // The snapshot draws the line: yellow down x = 0.39 × 384 on most rows it spans.
+        let (jpeg, answer) = try await fetch(URLRequest(url: URL(string: "http://\(address)/api/v1/streams/cam/snapshot.jpg")!))
+        XCTAssertEqual(answer.statusCode, 200)
+        let picture = try decodeRGB(jpeg)
+        let rows = (90..<260).filter { y in
+            (145..<156).contains { x in
+                let i = (y * picture.width + x) * 3
+                return picture.pixels[i] > 170 && picture.pixels[i + 1] > 150 && picture.pixels[i + 2] < 110
+            }
+        }
+        XCTAssertGreaterThan(rows.count, 120, "the door line is drawn on the snapshot")
         XCTAssertEqual(stop(daemon).0, 0)
     }
 }

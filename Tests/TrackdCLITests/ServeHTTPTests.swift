@@ -116,7 +116,7 @@ extension ServeTests {
         let idle = try await get(readyz)
         XCTAssertEqual(idle.status, 200, "waiting for a stream is not a stall: \(idle.json)")
         let sender = try startSender(try clip(seconds: 4), port: port)
-        defer { sender.terminate() }
+        defer { stopChild(sender) }
         var answer = idle
         let deadline = Date().addingTimeInterval(60)
         while answer.status == 200, Date() < deadline {
@@ -127,7 +127,7 @@ extension ServeTests {
         XCTAssertEqual(answer.json["ready"] as? Bool, false)
         let reason = answer.json["reason"] as? String ?? ""
         XCTAssertTrue(reason.contains("stream cam has not advanced for"), reason)
-        sender.terminate()
+        stopChild(sender)
         // The frame in hand ends, the source has gone quiet: ready again.
         var again = answer
         let recovery = Date().addingTimeInterval(60)
@@ -216,8 +216,8 @@ extension ServeTests {
         server.arguments = ["-m", "http.server", "--bind", "127.0.0.1", "--directory", served.path, String(port)]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { server.terminate() }
+        try spawn(server)
+        defer { stopChild(server) }
         let url = "http://127.0.0.1:\(port)/clip.mp4"
         try wait("the web server to answer") { (try? Data(contentsOf: URL(string: url)!)) != nil }
         let fetched = try await get(base, post: #"{"source": "\#(url)"}"#)
@@ -350,15 +350,10 @@ extension ServeTests {
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: parsed.stdout) as? [String: [Any]])
     }
 
-    /// /api/v1/events streams each track's start and end as server-sent events, and a
-    /// client still connected does not hold up a stop: SIGTERM ends the daemon within
-    /// 5 s and the client's stream.
-    func testEventsStreamTrackStartsAndEndsAndAStopEndsThem() async throws {
-        try FileManager.default.createDirectory(atPath: spool + "/media", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: try clip(seconds: 4), toPath: spool + "/media/clip.mp4")
-        let daemon = try start(try config(#", "http": {"listen": "127.0.0.1:0"}"#, stableSeconds: 0.1))
-        let address = try listeningAddress()
-        let received = dir.appendingPathComponent("events.txt").path
+    /// A client of /api/v1/events (Python's urllib) writing what it receives to a file,
+    /// once it is connected: the process and the file.
+    func followEvents(_ address: String) throws -> (Process, String) {
+        let received = dir.appendingPathComponent("events-\(UUID().uuidString).txt").path
         let client = Process()
         client.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         client.arguments = [
@@ -372,9 +367,21 @@ extension ServeTests {
             """,
             "http://\(address)/api/v1/events", received
         ]
-        try client.run()
+        try spawn(client)
         senders.append(client)
         try wait("the client to connect") { FileManager.default.contents(atPath: received)?.isEmpty == false }
+        return (client, received)
+    }
+
+    /// /api/v1/events streams each track's start and end as server-sent events, and a
+    /// client still connected does not hold up a stop: SIGTERM ends the daemon within
+    /// 5 s and the client's stream.
+    func testEventsStreamTrackStartsAndEndsAndAStopEndsThem() async throws {
+        try FileManager.default.createDirectory(atPath: spool + "/media", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try clip(seconds: 4), toPath: spool + "/media/clip.mp4")
+        let daemon = try start(try config(#", "http": {"listen": "127.0.0.1:0"}"#, stableSeconds: 0.1))
+        let address = try listeningAddress()
+        let (client, received) = try followEvents(address)
 
         let submitted = try await get("http://\(address)/api/v1/jobs", post: #"{"source": "media/clip.mp4"}"#)
         let id = try XCTUnwrap(submitted.json["id"] as? String)
@@ -418,7 +425,7 @@ extension ServeTests {
                 stableSeconds: 0.1))
         let address = try listeningAddress()
         let sender = try startSender(try clip(seconds: 4), port: port)
-        defer { sender.terminate() }
+        defer { stopChild(sender) }
         try wait("frames from the stream") { streamFrames("door-cam") >= 5 }
         let submitted = try await get("http://\(address)/api/v1/jobs", post: #"{"source": "media/clip.mp4"}"#)
         let id = try XCTUnwrap(submitted.json["id"] as? String)
@@ -462,7 +469,7 @@ extension ServeTests {
         XCTAssertEqual(tooNarrow.status, 400)
 
         let sender = try startSender(clip, port: port)
-        defer { sender.terminate() }
+        defer { stopChild(sender) }
         try wait("frames with people") { streamFrames("cam") >= 20 && (stream("cam")?["tracks"] as? Int ?? 0) > 0 }
         let (jpeg, answer) = try await fetch(URLRequest(url: URL(string: base + "cam/snapshot.jpg")!))
         XCTAssertEqual(answer.statusCode, 200)
@@ -496,7 +503,7 @@ extension ServeTests {
         }
     }
 
-    private struct RGBPicture {
+    struct RGBPicture {
         var width: Int
         var height: Int
         var pixels: [UInt8]
@@ -514,7 +521,7 @@ extension ServeTests {
     }
 
     /// A JPEG decoded by the ffmpeg CLI into RGB24.
-    private func decodeRGB(_ jpeg: Data) throws -> RGBPicture {
+    func decodeRGB(_ jpeg: Data) throws -> RGBPicture {
         let path = dir.appendingPathComponent("snapshot-\(UUID().uuidString).jpg").path
         try jpeg.write(to: URL(fileURLWithPath: path))
         let probe = try runProcess(

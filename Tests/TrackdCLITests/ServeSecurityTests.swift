@@ -183,7 +183,7 @@ extension ServeTests {
         ]
         let out = Pipe()
         server.standardOutput = out
-        try server.run()
+        try spawn(server)
         defer {
             kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()

@@ -16,6 +16,7 @@ final class ServeTests: XCTestCase {
     override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
 
     override func tearDownWithError() throws {
+        // Whatever the test left running, passed or failed.
         for p in daemons + senders where p.isRunning {
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
@@ -81,7 +82,7 @@ final class ServeTests: XCTestCase {
         let handle = try FileHandle(forWritingTo: log)
         p.standardOutput = handle
         p.standardError = handle
-        try p.run()
+        try spawn(p)
         daemons.append(p)
         return p
     }
@@ -160,7 +161,7 @@ final class ServeTests: XCTestCase {
         ]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        try spawn(p)
         senders.append(p)
         return p
     }
@@ -422,7 +423,7 @@ final class ServeTests: XCTestCase {
         _ = try startSender(clip, port: ports[1])
 
         try wait("frames from cam1") { streamFrames("cam1") >= 20 }
-        cam1.terminate()
+        stopChild(cam1)
         cam1.waitUntilExit()
         let silence = Date()
         try wait("the daemon to notice and retry") { (stream("cam1")?["reconnects"] as? Int ?? 0) >= 1 }
@@ -566,7 +567,7 @@ final class ServeTests: XCTestCase {
         XCTAssertNotNil(
             notify.receive(timeout: 60) { $0.contains("WATCHDOG=1") && $0.contains("1/1 streams tracking") },
             "fed while frames flow: \(notify.messages)")
-        sender.terminate()
+        stopChild(sender)
         sender.waitUntilExit()
         // Frames still queued may be tracked late on a busy machine; then the source
         // has sent nothing for 5 s and the stream is silent. Every status from then on,

@@ -94,33 +94,10 @@ final class TrackVideoTests: XCTestCase {
         for metric in ["HOTA", "MOTA", "IDF1"] { XCTAssertEqual(score[metric] as? Double, 100, metric) }
     }
 
-    /// Three copies of the woman from person.jpg walking over a plain background for
-    /// 8 s at 10 fps: two cross (one hides the other), one walks down the right side.
-    /// Returns the video and its ground truth as MOTChallenge lines.
+    /// The synthetic walkers (`makeWalkers`) and their ground truth as MOTChallenge lines.
     private func syntheticWalkers() throws -> (video: String, truth: [Substring]) {
         let video = path("walkers.mp4")
-        let made = try runProcess(
-            "ffmpeg",
-            [
-                "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x6a7a5a:s=640x360:r=10:d=8",
-                "-loop", "1", "-i", try Deps.media("person.jpg"), "-filter_complex",
-                "[1]crop=86:278:190:98,scale=60:194,split=3[a][b][c];[0][a]overlay=x='20+60*t':y=100:shortest=1[v1];"
-                    + "[v1][b]overlay=x='480-50*t':y=140[v2];[v2][c]overlay=x=560:y='10+8*t'",
-                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-frames:v", "80", video
-            ])
-        XCTAssertEqual(made.status, 0, made.stderr)
-        var truth: [Substring] = []
-        for n in 0..<80 {
-            let t = Double(n) / 10
-            // overlay places at whole pixels (it truncates the expressions).
-            for (id, x, y) in [
-                (1, (20 + 60 * t).rounded(.down), 100.0), (2, (480 - 50 * t).rounded(.down), 140),
-                (3, 560, (10 + 8 * t).rounded(.down))
-            ] {
-                truth.append("\(n + 1),\(id),\(x),\(y),60,194,1,1,1")
-            }
-        }
-        return (video, truth)
+        return (video, try makeWalkers(video).map { Substring($0) })
     }
 
     func testSyntheticWalkersWithTheDetectorAndWithReplay() throws {
@@ -241,7 +218,7 @@ final class TrackVideoTests: XCTestCase {
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = stderr ?? FileHandle.nullDevice
-        try process.run()
+        try spawn(process)
         return process
     }
 
