@@ -42,6 +42,10 @@ let package = Package(
         // MOTChallenge text files: det.txt, gt.txt, results, seqinfo.ini.
         .target(name: "MOTFiles", dependencies: ["Geometry"]),
         .systemLibrary(name: "COpenVINO", path: "Sources/COpenVINO"),
+        // libmosquitto, the MQTT client library (Debian's libmosquitto-dev).
+        .systemLibrary(
+            name: "CMosquitto", path: "Sources/CMosquitto", pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]),
         // One-stage detectors on OpenVINO: frames in, observations out.
         .target(
             name: "Detection",
@@ -81,7 +85,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Analytics", "ServiceFiles", "Pipeline", "Detection", "TrackLog", "VideoIO", "Render",
+                "Analytics", "CMosquitto", "ServiceFiles", "Pipeline", "Detection", "TrackLog", "VideoIO", "Render",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

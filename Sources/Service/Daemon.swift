@@ -50,9 +50,19 @@ public enum Daemon {
         // services start).
         _ = SpoolService.metrics
         let running = RunningJobs()
-        let events = TrackEvents()
+        // Events to a broker wait in an outbox under the spool until it takes them. Its
+        // service comes first: the last to be stopped, after the jobs and streams.
+        var services: [any Service] = []
+        var outboxes: [Outbox] = []
+        let counts = config.mqtt.map { _ in MQTTCounts() }
+        if let mqtt = config.mqtt, let counts {
+            let outbox = try Outbox(directory: spool.root + "/outbox/" + MQTTService.receiver, maxBytes: mqtt.maxOutboxBytes)
+            outboxes.append(outbox)
+            services.append(MQTTService(config: mqtt, outbox: outbox, counts: counts, state: state, logger: logger))
+        }
+        let events = TrackEvents(outboxes: outboxes)
         let snapshots = Snapshots()
-        var services: [any Service] = [
+        services += [
             SpoolService(
                 spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version, running: running,
                 events: events)
@@ -61,7 +71,7 @@ public enum Daemon {
             services.append(
                 StreamService(
                     stream: stream, spool: spool, config: box, detectors: detectors, state: state, logger: logger,
-                    version: version, events: events, snapshots: snapshots))
+                    version: version, events: events, snapshots: snapshots, counts: counts))
         }
         services.append(StatusService(state: state, config: box, notifier: notifier, logger: logger))
         // Ready once everything can be asked for: with the HTTP API, once it listens.

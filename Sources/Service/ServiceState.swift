@@ -41,6 +41,23 @@ public final class ServiceState: Sendable {
         public var occupancy: [String: [String: Int]]?
     }
 
+    /// Where events go (an MQTT broker): whether it takes them, and what waits for it.
+    public struct Receiver: Codable, Sendable, Equatable {
+        public enum State: String, Codable, Sendable {
+            case connecting, connected, retrying, stopped
+        }
+
+        public var name: String
+        public var state = State.connecting
+        /// Why it last failed, while `retrying`.
+        public var lastError: String?
+        /// Events in its outbox, not yet acknowledged.
+        public var pending = 0
+        public var delivered = 0
+        /// Events dropped because its outbox reached its bound.
+        public var dropped = 0
+    }
+
     public struct Snapshot: Codable, Sendable, Equatable {
         public var pid: Int32
         public var started: String
@@ -53,6 +70,8 @@ public final class ServiceState: Sendable {
         public var errors: [String]
         /// Where the HTTP API listens, once it does.
         public var http: String?
+        /// Event receivers (absent from status files of daemons without any).
+        public var receivers: [Receiver]?
     }
 
     /// A connected stream that has sent no frame for this long is reported `silent`:
@@ -78,6 +97,7 @@ public final class ServiceState: Sendable {
         var failed = 0
         var errors: [String] = []
         var http: String?
+        var receivers: [String: Receiver] = [:]
         /// For each running job, when it last advanced; for each stream, since when it
         /// has held a frame it has not finished (nil while it waits on its source). The
         /// watchdog measures these: trackd's own work, never a source's silence.
@@ -134,6 +154,23 @@ public final class ServiceState: Sendable {
         }
     }
 
+    func update(receiver name: String, _ change: (inout Receiver) -> Void) {
+        store.withLock {
+            var r = $0.receivers[name] ?? Receiver(name: name)
+            change(&r)
+            $0.receivers[name] = r
+        }
+    }
+
+    /// A receiver's failure, once, among the latest errors.
+    func receiverFailed(_ name: String, _ message: String) {
+        store.withLock {
+            let line = "\(name): \(message)"
+            if $0.errors.last != line { $0.appendError(line) }
+            $0.receivers[name, default: Receiver(name: name)].lastError = message
+        }
+    }
+
     func httpListening(on address: String) {
         store.withLock { $0.http = address }
     }
@@ -187,7 +224,8 @@ public final class ServiceState: Sendable {
             return Snapshot(
                 pid: getpid(), started: started, updated: ISO8601DateFormatter().string(from: Date()),
                 jobs: store.jobs.values.sorted { $0.name < $1.name }, streams: reported,
-                completedJobs: store.completed, failedJobs: store.failed, errors: store.errors, http: store.http)
+                completedJobs: store.completed, failedJobs: store.failed, errors: store.errors, http: store.http,
+                receivers: store.receivers.isEmpty ? nil : store.receivers.values.sorted { $0.name < $1.name })
         }
     }
 

@@ -1,6 +1,6 @@
 /// `GET /`: one self-contained page (no external assets, no build step) that asks the
-/// API every 2 s: the streams with their snapshot, live fps, track counts and line
-/// and zone counts, the
+/// API every 2 s: the event receivers, the streams with their snapshot, live fps,
+/// track counts and line and zone counts, the
 /// spool's jobs with their progress, and the latest errors.
 enum StatusPage {
     static let html = #"""
@@ -26,6 +26,7 @@ enum StatusPage {
         <body>
         <h1>trackd</h1>
         <div id="summary">loading…</div>
+        <div id="receivers"></div>
         <h2>Streams</h2>
         <div id="streams" class="streams"></div>
         <h2>Jobs</h2>
@@ -64,6 +65,9 @@ enum StatusPage {
             const [status, jobs] = await Promise.all([ask("/api/v1/status"), ask("/api/v1/jobs")]);
             document.getElementById("summary").textContent =
               `pid ${status.pid}, up since ${status.started}; ${status.completedJobs} jobs done, ${status.failedJobs} failed`;
+            document.getElementById("receivers").replaceChildren(...(status.receivers || []).map(r =>
+              text("div", `events to ${r.name}: ${r.state}, ${r.delivered} delivered, ${r.pending} waiting, ${r.dropped} dropped`
+                          + (r.state !== "connected" && r.lastError ? `; last error: ${r.lastError}` : ""), "receiver " + r.state)));
             const streams = document.getElementById("streams");
             streams.replaceChildren(...status.streams.map(s => {
               const box = document.createElement("div");

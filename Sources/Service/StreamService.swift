@@ -29,12 +29,15 @@ final class StreamService: Service, Sendable {
     private let version: String
     private let events: TrackEvents
     private let snapshots: Snapshots
+    /// The streams' counts for MQTT; nil without it.
+    private let counts: MQTTCounts?
 
     init(
         stream: ServiceConfig.StreamConfig, spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool,
         state: ServiceState, logger: Logger, version: String, events: TrackEvents = TrackEvents(),
-        snapshots: Snapshots = Snapshots()
+        snapshots: Snapshots = Snapshots(), counts: MQTTCounts? = nil
     ) {
+        self.counts = counts
         self.events = events
         self.snapshots = snapshots
         self.stream = stream
@@ -184,7 +187,10 @@ final class StreamService: Service, Sendable {
                 EventsSink(source: "stream:" + name, maxLostSeconds: settings.tracker.maxLostSeconds, events: service.events),
                 SnapshotSink(service.snapshots, stream: name, analytics: analytics?.config)
             ]
-            if analytics != nil { sinks.append(AnalyticsMetricsSink(source: name)) }
+            if let analytics {
+                sinks.append(AnalyticsMetricsSink(source: name))
+                if let counts = service.counts { sinks.append(MQTTCountsSink(counts, stream: name, config: analytics.config)) }
+            }
             let opened = TrackSession(tracker: settings.tracker, source: source, analytics: analytics, sinks: sinks)
             try log.begin(header.header(for: source))
             session = opened

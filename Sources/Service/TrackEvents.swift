@@ -1,11 +1,17 @@
 import Foundation
 import Pipeline
+import ServiceFiles
 import TrackLog
 
-/// Track starts and ends, as JSON lines, handed to every client of
-/// `/api/v1/events`. A client that reads too slowly loses the oldest events, never
-/// holds up tracking.
+/// Track starts and ends and analytics events, as JSON lines, handed to every client
+/// of `/api/v1/events` and appended to every receiver's outbox (MQTT). A client that
+/// reads too slowly loses the oldest events, never holds up tracking; a receiver's
+/// outbox keeps them on disk until it acknowledges them.
 final class TrackEvents: Sendable {
+    private let outboxes: [Outbox]
+
+    init(outboxes: [Outbox] = []) { self.outboxes = outboxes }
+
     /// The clients, and whether the service has stopped (under one lock, so that no
     /// client can join after the others were ended).
     private let state = Locked<(clients: [UUID: AsyncStream<String>.Continuation], closed: Bool)>(([:], false))
@@ -25,10 +31,11 @@ final class TrackEvents: Sendable {
     }
 
     /// Whether anyone listens: events are made only then.
-    var hasClients: Bool { !state.value.clients.isEmpty }
+    var wanted: Bool { !outboxes.isEmpty || !state.value.clients.isEmpty }
 
     func publish(_ event: String) {
         for client in state.value.clients.values { client.yield(event) }
+        for outbox in outboxes { outbox.append(Data(event.utf8)) }
     }
 
     /// Ends every client's stream: the service is stopping.
@@ -93,12 +100,14 @@ final class EventsSink: FrameSink, @unchecked Sendable {
     }
 
     private func publish(_ event: Event) {
-        guard events.hasClients, let data = try? encoder.encode(event) else { return }
+        guard events.wanted, let data = try? encoder.encode(event) else { return }
         events.publish(String(decoding: data, as: UTF8.self))
     }
 
-    /// One event as clients get it: what happened (`event`), to which track, where.
+    /// One event as clients get it: what happened (`event`), to which track, where;
+    /// `eventId` is unique, for receivers that may get an event twice.
     private struct Event: Encodable {
+        var eventId = UUID().uuidString.lowercased()
         var event: String
         var id: Int
         var `class`: String

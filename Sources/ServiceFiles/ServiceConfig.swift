@@ -33,6 +33,8 @@ public struct ServiceConfig: Sendable, Equatable {
     public var http: HTTPConfig?
     /// Where URL jobs may fetch from.
     public var urlJobs = URLJobHosts()
+    /// Events to an MQTT broker; nil: none.
+    public var mqtt: MQTTConfig?
 
     public init() {}
 
@@ -171,7 +173,7 @@ extension ServiceConfig {
         self.init()
         try r.known([
             "spool", "workers", "stableSeconds", "pollSeconds", "maxJobBytes", "statusFile", "stallSeconds",
-            "detector", "tracker", "streams", "http", "urlJobs"
+            "detector", "tracker", "streams", "http", "urlJobs", "mqtt"
         ])
         spool = try r.string("spool") ?? spool
         guard spool.hasPrefix("/") else { throw r.error("spool", "must be an absolute path") }
@@ -209,6 +211,9 @@ extension ServiceConfig {
         }
         if let h = try r.object("http") {
             http = try HTTPConfig(h)
+        }
+        if let m = try r.object("mqtt") {
+            mqtt = try MQTTConfig(m)
         }
         if let u = try r.object("urlJobs") {
             try u.known(["allowHosts"])
@@ -324,7 +329,7 @@ extension ServiceConfig.HTTPConfig {
 }
 
 /// The fields of one JSON object, read with the path for error messages.
-private struct Fields {
+struct Fields {
     let object: [String: Any]?
     let path: String
     let file: String

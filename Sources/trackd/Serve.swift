@@ -97,6 +97,11 @@ struct Status: ParsableCommand {
                     "  \(s.name): \(s.state)\(s.silentSeconds.map { " for \($0) s" } ?? ""), \(s.frames) frames, \(s.framesPerSecond) fps, \(s.tracks) tracks, \(s.droppedFrames) dropped, "
                         + "\(s.reconnects) reconnects\(s.lastError.map { "; last error: \($0)" } ?? "")")
             }
+            for r in status.receivers ?? [] {
+                print(
+                    "events to \(r.name): \(r.state), \(r.delivered) delivered, \(r.pending) waiting, \(r.dropped) dropped"
+                        + (r.state == .connected ? "" : r.lastError.map { "; last error: \($0)" } ?? ""))
+            }
             if !status.errors.isEmpty {
                 print("recent errors:")
                 for e in status.errors.suffix(5) { print("  \(e)") }

@@ -191,4 +191,29 @@ final class ServiceConfigTests: XCTestCase {
                 "\($0)", dir.appendingPathComponent("cam.json").path + ": lines[0].to: the line has no length (to = from)")
         }
     }
+
+    func testTheMQTTSectionIsReadAndABadOneNamesItsKey() throws {
+        let good =
+            #"{"mqtt": {"url": "mqtts://broker.example:8884", "topicPrefix": "site/a", "clientId": "cam-host", "qos": 0, "protocol": "5", "homeAssistant": true}}"#
+        let mqtt = try XCTUnwrap(try ServiceConfig.parse(Data(good.utf8), file: "c.json").mqtt)
+        XCTAssertEqual(
+            [mqtt.host, String(mqtt.port), mqtt.topicPrefix, mqtt.clientId], ["broker.example", "8884", "site/a", "cam-host"])
+        XCTAssertEqual([mqtt.qos, mqtt.protocolVersion], [0, 5])
+        XCTAssertTrue(mqtt.tls && mqtt.homeAssistant)
+        XCTAssertEqual(try ServiceConfig.parse(Data(#"{"mqtt": {}}"#.utf8), file: "c.json").mqtt?.port, 1883)
+        for (json, message) in [
+            (#"{"mqtt": {"url": "http://broker"}}"#, "c.json: mqtt.url: must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"),
+            (#"{"mqtt": {"url": "mqtt://user:pw@broker"}}"#, "c.json: mqtt.url: must be mqtt://"),
+            (#"{"mqtt": {"qos": 2}}"#, "c.json: mqtt.qos: must be between 0.0 and 1.0"),
+            (#"{"mqtt": {"topicPrefix": "a/#"}}"#, "c.json: mqtt.topicPrefix: must be a topic without wildcards"),
+            (#"{"mqtt": {"passwordFile": "/nonexistent/pass"}}"#, "c.json: mqtt.passwordFile: cannot read /nonexistent/pass"),
+            (#"{"mqtt": {"tls": {"caFile": "/etc/hostname"}}}"#, "c.json: mqtt.tls: needs an mqtts:// url"),
+            (#"{"mqtt": {"protocol": "4"}}"#, "c.json: mqtt.protocol: must be \"3.1.1\" or \"5\""),
+            (#"{"mqtt": {"urls": "mqtt://broker"}}"#, "c.json: mqtt.urls: unknown field")
+        ] {
+            XCTAssertThrowsError(try ServiceConfig.parse(Data(json.utf8), file: "c.json"), json) {
+                XCTAssertTrue("\($0)".hasPrefix(message), "\(json): \($0)")
+            }
+        }
+    }
 }
