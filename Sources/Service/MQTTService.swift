@@ -94,32 +94,7 @@ final class MQTTService: Service, Sendable {
         let acknowledgedCount = Locked(0)
         let inFlight = InFlight()
         let broker = "\(config.host):\(config.port)"
-        client.onConnect = { [state, logger, config] code, reason in
-            guard code == 0 else {
-                let message = "\(broker) refused the connection: \(reason)"
-                let new = refusal.withLock { last in
-                    defer { last = message }
-                    return last != message
-                }
-                if new {
-                    logger.error("mqtt: \(message); retrying")
-                    state.receiverFailed(name, message)
-                }
-                state.update(receiver: name) { $0.state = .retrying }
-                return
-            }
-            refusal.value = nil
-            _ = try? client.publish(available, Data("online".utf8), qos: 1, retain: true)
-            connected.value = true
-            logger.info("mqtt: connected to \(broker) as \(config.clientId)")
-            state.update(receiver: name) {
-                $0.state = .connected
-                $0.lastError = nil
-            }
-        }
-        client.onError = { [state, logger] message in
-            guard !connected.value else { return }
-            let failure = "cannot connect to \(broker): \(message)"
+        let failed: @Sendable (String) -> Void = { [state, logger] failure in
             let new = refusal.withLock { last in
                 defer { last = failure }
                 return last != failure
@@ -129,6 +104,21 @@ final class MQTTService: Service, Sendable {
                 state.receiverFailed(name, failure)
             }
             state.update(receiver: name) { $0.state = .retrying }
+        }
+        client.onConnect = { [state, logger, config] code, reason in
+            guard code == 0 else { return failed("\(broker) refused the connection: \(reason)") }
+            refusal.value = nil
+            _ = try? client.publish(available, Data("online".utf8), qos: 1, retain: true)
+            connected.value = true
+            logger.info("mqtt: connected to \(broker) as \(config.clientId)")
+            state.update(receiver: name) {
+                $0.state = .connected
+                $0.lastError = nil
+            }
+        }
+        client.onError = { message in
+            guard !connected.value else { return }
+            failed("cannot connect to \(broker): \(message)")
         }
         client.onDisconnect = { [outbox, state, logger] code, reason in
             connected.value = false

@@ -72,6 +72,18 @@ extension ServeTests {
         return (ids.flatMap { ["start \($0)", "end \($0)"] } + read.events.map { "\($0.kind.rawValue) \($0.id)" }).sorted()
     }
 
+    /// The events received (duplicates, by `eventId`, set aside: at least once) are the
+    /// `expected` ones, and in order: each track's start before its end.
+    func assertDelivered(_ got: [[String: Any]], _ expected: [String], line: UInt = #line) {
+        var seen = Set<String>()
+        let unique = got.filter { seen.insert($0["eventId"] as? String ?? "").inserted }
+        let order = unique.compactMap { e in (e["event"] as? String).map { ($0, e["id"] as? Int ?? -1) } }
+        XCTAssertEqual(order.map { "\($0.0) \($0.1)" }.sorted(), expected, line: line)
+        for (k, e) in order.enumerated() where e.0 == "end" {
+            XCTAssertTrue(order[..<k].contains { $0 == ("start", e.1) }, "track \(e.1) starts before it ends", line: line)
+        }
+    }
+
     private var countingDoor: String {
         #""analytics": {"relative": true, "lines": [{"name": "door", "from": [0.39, 0.95], "to": [0.39, 0.2]}]}"#
     }
@@ -135,13 +147,7 @@ extension ServeTests {
             got = messages(received, topic: "trackd/events")
             return got.count >= expected.count
         }
-        XCTAssertEqual(
-            got.compactMap { e in (e["event"] as? String).map { "\($0) \(e["id"] as? Int ?? -1)" } }.sorted(), expected)
-        // In order: each track's start before its end.
-        let order = got.compactMap { e in (e["event"] as? String).map { ($0, e["id"] as? Int ?? -1) } }
-        for (k, e) in order.enumerated() where e.0 == "end" {
-            XCTAssertTrue(order[..<k].contains { $0 == ("start", e.1) }, "track \(e.1) starts before it ends")
-        }
+        assertDelivered(got, expected)
         XCTAssertEqual(stop(second).0, 0)
     }
 
@@ -231,14 +237,7 @@ extension ServeTests {
             got = messages(received, topic: "trackd/events")
             return Set(got.compactMap { $0["eventId"] as? String }).count >= expected.count
         }
-        var seen = Set<String>()
-        let unique = got.filter { seen.insert($0["eventId"] as? String ?? "").inserted }
-        XCTAssertEqual(
-            unique.compactMap { e in (e["event"] as? String).map { "\($0) \(e["id"] as? Int ?? -1)" } }.sorted(), expected)
-        let order = unique.compactMap { e in (e["event"] as? String).map { ($0, e["id"] as? Int ?? -1) } }
-        for (k, e) in order.enumerated() where e.0 == "end" {
-            XCTAssertTrue(order[..<k].contains { $0 == ("start", e.1) }, "track \(e.1) starts before it ends")
-        }
+        assertDelivered(got, expected)
         XCTAssertEqual(stop(daemon).0, 0)
     }
 
@@ -275,8 +274,8 @@ extension ServeTests {
         return TestCertificates(ca: f("ca.crt"), cert: f("server.crt"), key: f("server.key"))
     }
 
-    /// `mqtts://` with the broker's CA: events arrive; with another CA, the failure is
-    /// reported and nothing is lost.
+    /// `mqtts://` with another CA: the failure is reported; with the broker's CA (and
+    /// MQTT 5), the daemon is online.
     func testEventsGoOverTLSAndAWrongCAIsReported() throws {
         let port = try freeTCPPort()
         let good = try makeCertificates("tls")
@@ -304,9 +303,11 @@ extension ServeTests {
         listen.standardError = FileHandle.nullDevice
         try spawn(listen)
         senders.append(listen)
+        // MQTT 5 this time.
         let right = try start(
             try config(
-                #", "mqtt": {"url": "mqtts://127.0.0.1:\#(port)", "clientId": "trackd-test", "tls": {"caFile": "\#(good.ca)"}}"#))
+                #", "mqtt": {"url": "mqtts://127.0.0.1:\#(port)", "clientId": "trackd-test", "protocol": "5", "#
+                    + #""tls": {"caFile": "\#(good.ca)"}}"#))
         try wait("online over TLS") {
             ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").contains("trackd/available online")
         }
