@@ -94,8 +94,9 @@ public enum Daemon {
             do {
                 let given = try ServiceConfig.load(configPath)
                 let fresh = try Self.reloaded(given, listening: config.http, file: configPath)
-                if fresh.spool != box.value.spool || fresh.streams != box.value.streams {
-                    logger.warning("reloaded \(configPath): a new spool or new streams take effect at the next start")
+                if fresh.spool != box.value.spool || fresh.streams != box.value.streams || fresh.mqtt != box.value.mqtt {
+                    logger.warning(
+                        "reloaded \(configPath): a new spool, new streams or a new mqtt section take effect at the next start")
                 }
                 if given.http?.host != fresh.http?.host || given.http?.port != fresh.http?.port {
                     logger.warning(

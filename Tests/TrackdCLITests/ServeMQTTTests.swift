@@ -241,6 +241,23 @@ extension ServeTests {
         XCTAssertEqual(stop(daemon).0, 0)
     }
 
+    /// At SIGHUP a bad `mqtt` section is refused (the running one kept) and a changed
+    /// one is said to take effect at the next start.
+    func testAReloadRefusesABadMQTTSectionAndSaysWhenANewOneTakesEffect() throws {
+        let port = try freeTCPPort()
+        let path = try config(#", "mqtt": {"url": "mqtt://127.0.0.1:\#(port)"}"#)
+        let daemon = try start(path)
+        try wait("the status") { FileManager.default.fileExists(atPath: spool + "/status.json") }
+        try config(#", "mqtt": {"url": "mqtt://127.0.0.1:\#(port)", "qos": 3}"#)
+        kill(daemon.processIdentifier, SIGHUP)
+        try wait("the refusal") { daemonLog().contains("SIGHUP: keeping the running configuration") }
+        XCTAssertTrue(daemonLog().contains("mqtt.qos: must be between"), daemonLog())
+        try config(#", "mqtt": {"url": "mqtt://127.0.0.1:\#(port)", "topicPrefix": "site"}"#)
+        kill(daemon.processIdentifier, SIGHUP)
+        try wait("the warning") { daemonLog().contains("a new mqtt section take effect at the next start") }
+        XCTAssertEqual(stop(daemon).0, 0)
+    }
+
     /// A CA and a server certificate for 127.0.0.1 signed by it, made with openssl.
     struct TestCertificates {
         var ca: String
