@@ -71,9 +71,6 @@ public final class TrackSession {
     private var indexOffset = 0
     private var nextIndex = 0
     public private(set) var frames = 0
-    private var ids = Set<Int>()
-    /// Distinct track ids so far.
-    public var tracks: Int { ids.count }
 
     public init(tracker config: TrackerConfig, source: any DetectionSource, analytics: Analytics?, sinks: [any FrameSink]) {
         tracker = Tracker(config: config, classes: source.detector.classes)
@@ -103,8 +100,7 @@ public final class TrackSession {
     }
 
     /// Tracks one frame and hands it to every sink.
-    @discardableResult
-    public func process(_ detected: DetectedFrame) throws -> TrackedFrame {
+    private func process(_ detected: DetectedFrame) throws -> TrackedFrame {
         let index = detected.index + indexOffset
         nextIndex = index + 1
         // The reader already repairs a file's times; this keeps them apart at the
@@ -120,7 +116,6 @@ public final class TrackSession {
             totals: analytics?.totals, occupancy: analytics?.occupancy)
         for sink in sinks { try sink.take(frame) }
         frames += 1
-        ids.formUnion(logged.tracks.map(\.id))
         return frame
     }
 
@@ -198,8 +193,12 @@ public struct TrackRun {
         let session = TrackSession(tracker: tracker, source: source, analytics: analytics, sinks: all)
         try log?.begin(header(for: source))
         var failure: (any Error)?
+        // Distinct ids for the summary, counted here: a stream's session lives for as
+        // long as the daemon, so it keeps no set that only grows.
+        var ids = Set<Int>()
         do {
-            try session.follow(source, stop: stop) { _ in
+            try session.follow(source, stop: stop) { frame in
+                ids.formUnion(frame.frame.tracks.map(\.id))
                 progress?(
                     RunProgress(
                         frames: session.frames, expectedFrames: source.expectedFrames,
@@ -220,7 +219,7 @@ public struct TrackRun {
         let decodeStats = source.decodeStats
         try session.finish(RunEnd(status: status, error: message, decodeStats: decodeStats))
         return RunResult(
-            status: status, frames: session.frames, tracks: session.tracks,
+            status: status, frames: session.frames, tracks: ids.count,
             wallSeconds: Date().timeIntervalSince(started), error: message, signal: stop.requested,
             decodeStats: decodeStats, totals: session.totals)
     }

@@ -85,13 +85,9 @@ public final class Outbox: @unchecked Sendable {
 
     /// Lines from `position` to the end of the outbox.
     private func countLines(from position: Position) -> Int {
-        var count = 0
-        for number in segments.keys.sorted() where number >= position.segment {
-            guard let data = FileManager.default.contents(atPath: path(number)) else { continue }
-            let start = number == position.segment ? min(position.offset, data.count) : 0
-            count += data[data.startIndex + start..<data.endIndex].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        segments.keys.filter { $0 >= position.segment }.reduce(0) { count, number in
+            count + countLines(segment: number, from: number == position.segment ? position.offset : 0)
         }
-        return count
     }
 
     /// Appends one event (a JSON object without a newline). Returns false when it could
@@ -178,6 +174,7 @@ public final class Outbox: @unchecked Sendable {
         }
     }
 
+    /// Lines of `segment` from byte `offset` on.
     private func countLines(segment: Int, from offset: Int) -> Int {
         guard let data = FileManager.default.contents(atPath: path(segment)) else { return 0 }
         return data[data.startIndex + min(offset, data.count)..<data.endIndex].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
