@@ -21,7 +21,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1")
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0")
     ],
     targets: [
         // FFmpeg's C API, found through pkg-config. Debian's libavformat.pc names the
@@ -78,7 +81,7 @@ let package = Package(
         // without the daemon's network stack, so the fuzzer builds quickly).
         .target(
             name: "ServiceFiles",
-            dependencies: ["Analytics", "Detection", "Pipeline", "Tracking", "VideoIO"],
+            dependencies: ["Analytics", "Detection", "Pipeline", "Tracking", "TrackLog", "VideoIO"],
             swiftSettings: openVINOHeaders
         ),
         // `trackd serve`: spool jobs, live streams, systemd notification, status, HTTP API.
@@ -90,7 +93,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus")
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio")
             ],
             swiftSettings: openVINOHeaders
         ),
@@ -152,7 +160,13 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MOTFiles"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "TestSupport", "CMallocInfo"]),
         .testTarget(
-            name: "TrackdCLITests", dependencies: ["trackd", "FuzzParsers", "TestSupport", "MOTFiles", "TrackLog", "Render"]),
+            name: "TrackdCLITests",
+            dependencies: [
+                "trackd", "FuzzParsers", "TestSupport", "MOTFiles", "TrackLog", "Render",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log")
+            ]),
         .testTarget(
             name: "ServiceTests",
             dependencies: [

@@ -79,7 +79,9 @@ PY
         config)
             cp systemd/trackd.json "$dir/example.json"
             printf '%s' '{"spool": "/var/lib/trackd/spool", "workers": 2, "detector": {"conf": 0.3, "classes": ["person"], "inputSize": 512, "tileSize": 540}, "tracker": {"maxLostSeconds": 2, "noise": {"position": 0.05}, "cameraMotion": {"enabled": false}}, "streams": [{"name": "cam", "url": "rtsp://10.0.0.5/live", "options": {"rtsp_transport": "tcp"}, "rotateSeconds": 600}]}' \
-                > "$dir/everything.json" ;;
+                > "$dir/everything.json"
+            printf '%s' '{"mqtt": {"url": "mqtts://broker:8883", "qos": 1, "protocol": "5", "homeAssistant": true, "maxOutboxBytes": 1048576}, "webhooks": [{"url": "https://hooks.example.com/t", "events": ["line", "loiter"], "timeoutSeconds": 2}, {"url": "http://10.0.0.5:8123/api/webhook/x", "name": "ha", "retryInitialSeconds": 0.5, "retryMaxSeconds": 30}]}' \
+                > "$dir/receivers.json" ;;
         analytics)
             cp Benchmarks/counting/*.json "$dir/"
             printf '%s' '{"relative": true, "margin": 0.1, "settleSeconds": 0.5, "lines": [{"name": "l", "from": [0.1, 0.9], "to": [0.9, 0.1], "classes": ["person"], "anchor": "center"}], "zones": [{"name": "z", "polygon": [[0.2, 0.2], [0.8, 0.2], [0.5, 0.9]], "loiterSeconds": 1}], "speed": {"image": [[0.4, 0.1], [0.6, 0.1], [0.9, 0.9], [0.1, 0.9]], "ground": [[0, 40], [4, 40], [4, 0], [0, 0]], "windowSeconds": 0.5}}' \

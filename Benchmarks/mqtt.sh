@@ -17,16 +17,9 @@ events=${1:-100000}
 rounds=${2:-2}
 swift build -c release --product trackd >/dev/null
 trackd=$PWD/.build/release/trackd
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source Benchmarks/processes.sh
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 printf 'listener %s 127.0.0.1\npersistence false\nallow_anonymous true\nmax_queued_messages 0\n' "$port" >"$work/mosquitto.conf"
 start_broker() {
     mosquitto -c "$work/mosquitto.conf" >/dev/null 2>&1 &

@@ -26,16 +26,8 @@ trackd=.build/release/trackd
 mkdir -p bench-media
 feed=bench-media/vtest-h264.mp4
 [ -f "$feed" ] || ffmpeg -v error -y -i "$media" -c:v libx264 -preset fast -crf 23 -g 20 -pix_fmt yuv420p "$feed"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source Benchmarks/processes.sh
 
-free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # Frames tracked by every stream so far, from the Prometheus text.
 tracked() {

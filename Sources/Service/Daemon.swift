@@ -50,17 +50,24 @@ public enum Daemon {
         // services start).
         _ = SpoolService.metrics
         let running = RunningJobs()
-        // Events to a broker wait in an outbox under the spool until it takes them. Its
-        // service comes first: the last to be stopped, after the jobs and streams.
+        // Events to a broker or a webhook wait in an outbox under the spool until it
+        // takes them. Their services come first: the last to be stopped, after the jobs
+        // and streams.
         var services: [any Service] = []
-        var outboxes: [Outbox] = []
+        var destinations: [TrackEvents.Destination] = []
         let counts = config.mqtt.map { _ in MQTTCounts() }
         if let mqtt = config.mqtt, let counts {
             let outbox = try Outbox(directory: spool.root + "/outbox/" + MQTTService.receiver, maxBytes: mqtt.maxOutboxBytes)
-            outboxes.append(outbox)
+            destinations.append(TrackEvents.Destination(outbox: outbox))
             services.append(MQTTService(config: mqtt, outbox: outbox, counts: counts, state: state, logger: logger))
         }
-        let events = TrackEvents(outboxes: outboxes)
+        for hook in config.webhooks {
+            for warning in hook.warnings { logger.warning("\(configPath): \(warning)") }
+            let outbox = try Outbox(directory: spool.root + "/outbox/webhook-" + hook.name, maxBytes: hook.maxOutboxBytes)
+            destinations.append(TrackEvents.Destination(outbox: outbox, kinds: hook.events))
+            services.append(WebhookService(config: hook, outbox: outbox, state: state, logger: logger, version: version))
+        }
+        let events = TrackEvents(destinations: destinations)
         let snapshots = Snapshots()
         services += [
             SpoolService(
@@ -94,9 +101,12 @@ public enum Daemon {
             do {
                 let given = try ServiceConfig.load(configPath)
                 let fresh = try Self.reloaded(given, listening: config.http, file: configPath)
-                if fresh.spool != box.value.spool || fresh.streams != box.value.streams || fresh.mqtt != box.value.mqtt {
+                if fresh.spool != box.value.spool || fresh.streams != box.value.streams || fresh.mqtt != box.value.mqtt
+                    || fresh.webhooks != box.value.webhooks
+                {
                     logger.warning(
-                        "reloaded \(configPath): a new spool, new streams or a new mqtt section take effect at the next start")
+                        "reloaded \(configPath): a new spool, new streams, a new mqtt section or new webhooks take effect at the next start"
+                    )
                 }
                 if given.http?.host != fresh.http?.host || given.http?.port != fresh.http?.port {
                     logger.warning(

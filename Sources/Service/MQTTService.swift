@@ -74,9 +74,7 @@ final class MQTTService: Service, Sendable {
         let name = Self.receiver
         let available = config.topicPrefix + "/available"
         let events = config.topicPrefix + "/events"
-        let delivered = Counter(label: "trackd_events_delivered_total", dimensions: [("receiver", name)])
-        let dropped = Counter(label: "trackd_events_dropped_total", dimensions: [("receiver", name)])
-        let pending = Gauge(label: "trackd_events_pending", dimensions: [("receiver", name)])
+        let meter = ReceiverMeter(receiver: name, outbox: outbox, state: state)
         let client: MosquittoClient
         do {
             client = try MosquittoClient(config, willTopic: available)
@@ -132,7 +130,6 @@ final class MQTTService: Service, Sendable {
         client.onPublish = { [outbox] mid in
             guard let acknowledged = inFlight.acknowledge(mid) else { return }
             outbox.acknowledge(upTo: acknowledged.end, count: acknowledged.count)
-            delivered.increment(by: acknowledged.count)
             acknowledgedCount.withLock { $0 += acknowledged.count }
         }
         do {
@@ -144,7 +141,6 @@ final class MQTTService: Service, Sendable {
 
         // The delivery loop: up to `window` messages in flight at once.
         let window = 256
-        var reported = (time: 0.0, dropped: outbox.dropped)
         var wasConnected = false
         var stats = 0.0
         var announced = Set<String>()
@@ -188,18 +184,7 @@ final class MQTTService: Service, Sendable {
                 }
                 if entries.isEmpty { outbox.sync() }
             }
-            let now = monotonicSeconds()
-            if now - reported.time >= 0.5 {
-                let lost = outbox.dropped
-                if lost > reported.dropped { dropped.increment(by: lost - reported.dropped) }
-                reported = (now, lost)
-                pending.record(outbox.pending)
-                state.update(receiver: name) {
-                    $0.pending = outbox.pending
-                    $0.dropped = lost
-                    $0.delivered = acknowledgedCount.value
-                }
-            }
+            meter.report(delivered: acknowledgedCount.value)
             if sent == 0 { stop.sleep(0.01) }
         }
         // Stopping: what is in flight has a moment to be acknowledged, then `offline`.
@@ -211,11 +196,8 @@ final class MQTTService: Service, Sendable {
         }
         client.stop()
         outbox.saveCursor()
-        state.update(receiver: name) {
-            $0.state = .stopped
-            $0.pending = outbox.pending
-            $0.delivered = acknowledgedCount.value
-        }
+        meter.report(delivered: acknowledgedCount.value, now: true)
+        state.update(receiver: name) { $0.state = .stopped }
     }
 
     /// Home Assistant's discovery topic for a count: `homeassistant/sensor/NODE/OBJECT/config`.

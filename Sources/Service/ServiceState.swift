@@ -41,7 +41,8 @@ public final class ServiceState: Sendable {
         public var occupancy: [String: [String: Int]]?
     }
 
-    /// Where events go (an MQTT broker): whether it takes them, and what waits for it.
+    /// Where events go (an MQTT broker, a webhook): whether it takes them, and what
+    /// waits for it. A webhook is `connecting` until its first answer.
     public struct Receiver: Codable, Sendable, Equatable {
         public enum State: String, Codable, Sendable {
             case connecting, connected, retrying, stopped
@@ -56,6 +57,9 @@ public final class ServiceState: Sendable {
         public var delivered = 0
         /// Events dropped because its outbox reached its bound.
         public var dropped = 0
+        /// Events the receiver refused for good (a webhook's 4xx other than 408 and
+        /// 429); absent for an MQTT broker.
+        public var rejected: Int?
     }
 
     public struct Snapshot: Codable, Sendable, Equatable {

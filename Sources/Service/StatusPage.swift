@@ -67,6 +67,7 @@ enum StatusPage {
               `pid ${status.pid}, up since ${status.started}; ${status.completedJobs} jobs done, ${status.failedJobs} failed`;
             document.getElementById("receivers").replaceChildren(...(status.receivers || []).map(r =>
               text("div", `events to ${r.name}: ${r.state}, ${r.delivered} delivered, ${r.pending} waiting, ${r.dropped} dropped`
+                          + (r.rejected != null ? `, ${r.rejected} rejected` : "")
                           + (r.state !== "connected" && r.lastError ? `; last error: ${r.lastError}` : ""), "receiver " + r.state)));
             const streams = document.getElementById("streams");
             streams.replaceChildren(...status.streams.map(s => {

@@ -4,13 +4,20 @@ import ServiceFiles
 import TrackLog
 
 /// Track starts and ends and analytics events, as JSON lines, handed to every client
-/// of `/api/v1/events` and appended to every receiver's outbox (MQTT). A client that
-/// reads too slowly loses the oldest events, never holds up tracking; a receiver's
-/// outbox keeps them on disk until it acknowledges them.
+/// of `/api/v1/events` and appended to the outbox of every receiver (MQTT, webhooks)
+/// that wants their kind. A client that reads too slowly loses the oldest events,
+/// never holds up tracking; a receiver's outbox keeps them on disk until it
+/// acknowledges them.
 final class TrackEvents: Sendable {
-    private let outboxes: [Outbox]
+    /// A receiver's outbox, and the kinds of event it takes (nil: all).
+    struct Destination: Sendable {
+        var outbox: Outbox
+        var kinds: Set<String>?
+    }
 
-    init(outboxes: [Outbox] = []) { self.outboxes = outboxes }
+    private let destinations: [Destination]
+
+    init(destinations: [Destination] = []) { self.destinations = destinations }
 
     /// The clients, and whether the service has stopped (under one lock, so that no
     /// client can join after the others were ended).
@@ -31,11 +38,12 @@ final class TrackEvents: Sendable {
     }
 
     /// Whether anyone listens: events are made only then.
-    var wanted: Bool { !outboxes.isEmpty || !state.value.clients.isEmpty }
+    var wanted: Bool { !destinations.isEmpty || !state.value.clients.isEmpty }
 
-    func publish(_ event: String) {
+    /// `event`: its JSON; `kind`: its `"event"`.
+    func publish(_ event: String, kind: String) {
         for client in state.value.clients.values { client.yield(event) }
-        for outbox in outboxes { outbox.append(Data(event.utf8)) }
+        for d in destinations where d.kinds?.contains(kind) ?? true { d.outbox.append(Data(event.utf8)) }
     }
 
     /// Ends every client's stream: the service is stopping.
@@ -101,7 +109,7 @@ final class EventsSink: FrameSink, @unchecked Sendable {
 
     private func publish(_ event: Event) {
         guard events.wanted, let data = try? encoder.encode(event) else { return }
-        events.publish(String(decoding: data, as: UTF8.self))
+        events.publish(String(decoding: data, as: UTF8.self), kind: event.event)
     }
 
     /// One event as clients get it: what happened (`event`), to which track, where;

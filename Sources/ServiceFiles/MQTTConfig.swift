@@ -83,6 +83,6 @@ extension ServiceConfig.MQTTConfig {
         }
         homeAssistant = try m.bool("homeAssistant") ?? homeAssistant
         statsSeconds = try m.number("statsSeconds", in: 1...86_400) ?? statsSeconds
-        maxOutboxBytes = try m.int("maxOutboxBytes", in: (1 << 20)...(1 << 40)) ?? maxOutboxBytes
+        maxOutboxBytes = try m.int("maxOutboxBytes", in: 1024...(1 << 40)) ?? maxOutboxBytes
     }
 }

@@ -44,10 +44,13 @@ public final class Outbox: @unchecked Sendable {
     /// Events appended and not yet acknowledged.
     public private(set) var pending = 0
 
+    /// `segmentBytes`: by default an eighth of the bound, between 256 bytes and 1 MiB
+    /// (the bound is kept to within a segment).
     public init(
-        directory: String, maxBytes: Int = 100 << 20, segmentBytes: Int = 1 << 20, syncSeconds: Double = 0.2,
+        directory: String, maxBytes: Int = 100 << 20, segmentBytes: Int? = nil, syncSeconds: Double = 0.2,
         cursorSeconds: Double = 0.2
     ) throws {
+        let segmentBytes = segmentBytes ?? min(1 << 20, max(256, maxBytes / 8))
         self.directory = directory
         self.maxBytes = max(maxBytes, 2 * segmentBytes)
         self.segmentBytes = segmentBytes
@@ -200,7 +203,9 @@ public final class Outbox: @unchecked Sendable {
             guard let handle = FileHandle(forReadingAtPath: path(read.segment)) else { break }
             defer { try? handle.close() }
             try? handle.seek(toOffset: UInt64(read.offset))
-            let data = (try? handle.read(upToCount: size - read.offset)) ?? Data()
+            // About what `limit` lines take (the rest of the segment if that holds none).
+            var data = (try? handle.read(upToCount: min(size - read.offset, 1024 * limit))) ?? Data()
+            if !data.contains(0x0A) { data += (try? handle.read(upToCount: size - read.offset - data.count)) ?? Data() }
             var start = data.startIndex
             while entries.count < limit, let newline = data[start...].firstIndex(of: 0x0A) {
                 read.offset += newline - start + 1

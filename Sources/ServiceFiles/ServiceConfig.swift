@@ -35,6 +35,8 @@ public struct ServiceConfig: Sendable, Equatable {
     public var urlJobs = URLJobHosts()
     /// Events to an MQTT broker; nil: none.
     public var mqtt: MQTTConfig?
+    /// Events POSTed to HTTP receivers.
+    public var webhooks: [WebhookConfig] = []
 
     public init() {}
 
@@ -173,7 +175,8 @@ extension ServiceConfig {
         self.init()
         try r.known([
             "spool", "workers", "stableSeconds", "pollSeconds", "maxJobBytes", "statusFile", "stallSeconds",
-            "detector", "tracker", "streams", "http", "urlJobs", "mqtt"
+            "detector", "tracker", "streams", "http", "urlJobs", "mqtt",
+            "webhooks"
         ])
         spool = try r.string("spool") ?? spool
         guard spool.hasPrefix("/") else { throw r.error("spool", "must be an absolute path") }
@@ -214,6 +217,9 @@ extension ServiceConfig {
         }
         if let m = try r.object("mqtt") {
             mqtt = try MQTTConfig(m)
+        }
+        if let list = try r.array("webhooks") {
+            webhooks = try WebhookConfig.list(list, in: r)
         }
         if let u = try r.object("urlJobs") {
             try u.known(["allowHosts"])

@@ -100,6 +100,7 @@ struct Status: ParsableCommand {
             for r in status.receivers ?? [] {
                 print(
                     "events to \(r.name): \(r.state), \(r.delivered) delivered, \(r.pending) waiting, \(r.dropped) dropped"
+                        + (r.rejected.map { ", \($0) rejected" } ?? "")
                         + (r.state == .connected ? "" : r.lastError.map { "; last error: \($0)" } ?? ""))
             }
             if !status.errors.isEmpty {

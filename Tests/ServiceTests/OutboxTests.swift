@@ -75,4 +75,17 @@ final class OutboxTests: XCTestCase {
             .reduce(0, +)
         XCTAssertLessThanOrEqual(bytes, 3000)
     }
+
+    /// A small bound gets segments small enough to keep to it.
+    func testASmallBoundIsKeptWithSegmentsSizedToIt() throws {
+        let outbox = try Outbox(directory: dir.path, maxBytes: 4096)
+        let line = Data(repeating: UInt8(ascii: "x"), count: 239)
+        for _ in 0..<25 { outbox.append(line) }
+        XCTAssertGreaterThan(outbox.dropped, 0)
+        XCTAssertEqual(outbox.pending + outbox.dropped, 25)
+        let bytes = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".jsonl") }
+            .map { try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent($0).path)[.size] as! Int }
+            .reduce(0, +)
+        XCTAssertLessThanOrEqual(bytes, 4096)
+    }
 }

@@ -216,4 +216,44 @@ final class ServiceConfigTests: XCTestCase {
             }
         }
     }
+
+    func testWebhooksAreReadWithNamesOfTheirOwnAndABadOneNamesItsKey() throws {
+        let secret = NSTemporaryDirectory() + "/trackd-hook-\(UUID().uuidString)"
+        try "s3cret\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: secret) }
+        let good =
+            #"{"webhooks": [{"url": "https://hooks.example.com/trackd/in", "events": ["line", "loiter"], "secretFile": "\#(secret)"}, {"url": "http://10.0.0.5:8123/api/webhook/abc", "name": "ha", "timeoutSeconds": 2}]}"#
+        let hooks = try ServiceConfig.parse(Data(good.utf8), file: "c.json").webhooks
+        XCTAssertEqual(hooks.map(\.name), ["hooks.example.com-trackd-in", "ha"])
+        XCTAssertEqual(hooks.map(\.events), [["line", "loiter"], nil])
+        XCTAssertEqual(hooks.map(\.secret), ["s3cret", nil])
+        XCTAssertEqual(hooks.map(\.timeoutSeconds), [10, 2])
+        let twice = #"{"url": "http://h/a", "events": ["start"]}"#
+        for (json, message) in [
+            (#"{"webhooks": [{"url": "ftp://h/a"}]}"#, "c.json: webhooks[0].url: must be an http:// or https:// URL"),
+            (#"{"webhooks": [{"url": "https://u:p@h/a"}]}"#, "c.json: webhooks[0].url: must be an http:// or https:// URL"),
+            (#"{"webhooks": [{}]}"#, "c.json: webhooks[0].url: must be an http:// or https:// URL"),
+            (
+                #"{"webhooks": [{"url": "http://h/a", "events": ["line", "cross"]}]}"#,
+                "c.json: webhooks[0].events: 'cross' is not an event"
+            ),
+            (#"{"webhooks": [{"url": "http://h/a", "events": []}]}"#, "c.json: webhooks[0].events: must name at least one"),
+            ("{\"webhooks\": [\(twice), \(twice)]}", "c.json: webhooks[1].name: 'h-a' names two webhooks"),
+            (#"{"webhooks": [{"url": "http://h/a", "name": "a/b"}]}"#, "c.json: webhooks[0].name: must be a non-empty name"),
+            (
+                #"{"webhooks": [{"url": "http://h/a", "secretFile": "/nonexistent/s"}]}"#,
+                "c.json: webhooks[0].secretFile: cannot read"
+            ),
+            (
+                #"{"webhooks": [{"url": "http://h/a", "retryInitialSeconds": 5, "retryMaxSeconds": 1}]}"#,
+                "c.json: webhooks[0].retryMaxSeconds: must be between 5.0"
+            ),
+            (#"{"webhooks": [{"url": "http://h/a", "header": "x"}]}"#, "c.json: webhooks[0].header: unknown field"),
+            (#"{"webhooks": {"url": "http://h/a"}}"#, "c.json: webhooks: must be a list")
+        ] {
+            XCTAssertThrowsError(try ServiceConfig.parse(Data(json.utf8), file: "c.json"), json) {
+                XCTAssertTrue("\($0)".hasPrefix(message), "\(json): \($0)")
+            }
+        }
+    }
 }

@@ -42,7 +42,7 @@ extension ServeTests {
     /// restart of the broker.
     func subscribe(port: Int, topics: [String] = ["trackd/#"], persistent: Bool = false) throws -> String {
         let received = dir.appendingPathComponent("mqtt-\(UUID().uuidString).txt").path
-        FileManager.default.createFile(atPath: received, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: received, contents: nil))
         let sub = Process()
         sub.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_sub")
         sub.arguments = [
@@ -84,7 +84,7 @@ extension ServeTests {
         }
     }
 
-    private var countingDoor: String {
+    var countingDoor: String {
         #""analytics": {"relative": true, "lines": [{"name": "door", "from": [0.39, 0.95], "to": [0.39, 0.2]}]}"#
     }
 
@@ -241,8 +241,8 @@ extension ServeTests {
         XCTAssertEqual(stop(daemon).0, 0)
     }
 
-    /// At SIGHUP a bad `mqtt` section is refused (the running one kept) and a changed
-    /// one is said to take effect at the next start.
+    /// At SIGHUP a bad `mqtt` section or webhook is refused (the running configuration
+    /// kept) and a changed one is said to take effect at the next start.
     func testAReloadRefusesABadMQTTSectionAndSaysWhenANewOneTakesEffect() throws {
         let port = try freeTCPPort()
         let path = try config(#", "mqtt": {"url": "mqtt://127.0.0.1:\#(port)"}"#)
@@ -252,9 +252,12 @@ extension ServeTests {
         kill(daemon.processIdentifier, SIGHUP)
         try wait("the refusal") { daemonLog().contains("SIGHUP: keeping the running configuration") }
         XCTAssertTrue(daemonLog().contains("mqtt.qos: must be between"), daemonLog())
+        try config(#", "mqtt": {"url": "mqtt://127.0.0.1:\#(port)"}, "webhooks": [{"url": "ftp://h/x"}]"#)
+        kill(daemon.processIdentifier, SIGHUP)
+        try wait("the second refusal") { daemonLog().contains("webhooks[0].url: must be an http:// or https:// URL") }
         try config(#", "mqtt": {"url": "mqtt://127.0.0.1:\#(port)", "topicPrefix": "site"}"#)
         kill(daemon.processIdentifier, SIGHUP)
-        try wait("the warning") { daemonLog().contains("a new mqtt section take effect at the next start") }
+        try wait("the warning") { daemonLog().contains("a new mqtt section or new webhooks take effect at the next start") }
         XCTAssertEqual(stop(daemon).0, 0)
     }
 
@@ -312,7 +315,7 @@ extension ServeTests {
         let listen = Process()
         listen.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_sub")
         let received = dir.appendingPathComponent("tls-received.txt").path
-        FileManager.default.createFile(atPath: received, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: received, contents: nil))
         listen.arguments = [
             "-h", "127.0.0.1", "-p", String(port), "--cafile", good.ca, "-t", "trackd/#", "-v", "-i", "trackd-test-tls-sub"
         ]
