@@ -108,7 +108,13 @@ public final class TrackSession {
         // burst), so that the tracker and every output see the same increasing times.
         let time = max((detected.time * 1e6).rounded() / 1e6, lastTime + 1e-6)
         lastTime = time
-        let objects = try tracker.update(detected.observations, time: time)
+        // The visual predictors look at the decoded picture's luma, where it has one.
+        let objects =
+            try detected.picture?.withLuma { pixels, stride in
+                let luma = LumaPlane(
+                    width: detected.picture!.width, height: detected.picture!.height, stride: stride, pixels: pixels)
+                return try tracker.update(detected.observations, time: time, luma: luma)
+            } ?? tracker.update(detected.observations, time: time)
         let logged = LogFrame(frame: index, time: time, objects: objects, classes: classes, picture: picture)
         let events = analytics?.update(logged) ?? []
         let frame = TrackedFrame(

@@ -149,7 +149,7 @@ final class SpoolService: Service, Sendable {
                 // shutdown, or the watch).
                 source = try VideoSource(
                     path: spec.source, detector: detector, options: settings.detector.options,
-                    selection: spec.selection, stop: stop, metrics: Self.metrics)
+                    selection: spec.selection, keepsPictures: settings.tracker.visual, stop: stop, metrics: Self.metrics)
             } catch  where stop.requested != nil {
                 outputs.discard()
                 if let stalled = watch.failure { throw JobStalled(description: stalled) }

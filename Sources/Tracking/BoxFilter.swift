@@ -118,6 +118,13 @@ public struct BoxFilter: Sendable, Equatable {
         cy.p += dy
     }
 
+    /// Corrects the position alone with an observed centre (a visual predictor's: it
+    /// says where the object is, not how large).
+    public mutating func update(centerX: Double, centerY: Double) {
+        cx.update(centerX, noise: Self.square(noise.position * max(w.p, 1)))
+        cy.update(centerY, noise: Self.square(noise.position * max(h.p, 1)))
+    }
+
     /// Corrects the state with an observed box.
     public mutating func update(_ observed: Box) {
         let rw = Self.square(noise.position * max(observed.width, 1))

@@ -21,6 +21,10 @@ struct Track: Sendable {
     var filterAtLastObservation: BoxFilter
     /// Times of the frames predicted since the last observation.
     var missedTimes: [Double] = []
+    /// The object's look, with `TrackerConfig.visual` and pictures.
+    var appearance: CorrelationFilter?
+    /// When the visual predictor last placed the track, without a detection.
+    var followedTime: Double?
     private var time: Double
 
     init(_ observation: Observation, at time: Double, noise: BoxFilter.Noise) {
@@ -100,6 +104,29 @@ struct Track: Sendable {
         filterAtLastObservation.shift(dx: dx, dy: dy)
         predicted = predicted.offsetBy(dx: dx, dy: dy)
         lastObservation = lastObservation.offsetBy(dx: dx, dy: dy)
+    }
+
+    /// Learns the object's look from the picture around its detection.
+    mutating func learn(_ setup: CorrelationSetup, _ luma: LumaPlane, _ box: Box) {
+        guard box.width >= 4, box.height >= 4 else { return }
+        if appearance == nil {
+            appearance = CorrelationFilter(setup, luma, box)
+        } else {
+            appearance?.update(setup, luma, box)
+        }
+    }
+
+    /// Without a detection: places the track where its filter finds the object around
+    /// the prediction, if the filter is at least `confidence` sure. Returns whether it
+    /// did.
+    mutating func follow(_ setup: CorrelationSetup, _ luma: LumaPlane, confidence: Double, at now: Double) -> Bool {
+        guard let appearance else { return false }
+        let around = filter.box
+        let response = appearance.respond(setup, luma, around)
+        guard Double(response.psr) >= confidence else { return false }
+        filter.update(centerX: around.centerX + response.dx, centerY: around.centerY + response.dy)
+        followedTime = now
+        return true
     }
 
     mutating func miss() {

@@ -39,12 +39,15 @@ public struct Tracker: Sendable {
     private var cameraMotion: CameraMotionEstimator
     /// Each class id's group in `config.classGroups`, nil for a class in none.
     private let groupOf: [Int?]
+    /// The correlation filters' shared setup, with `config.visual`.
+    private let correlation: CorrelationSetup?
 
     /// `classes`: the detector's class names by id, which `config.classGroups` names.
     public init(config: TrackerConfig = TrackerConfig(), classes: [String] = []) {
         self.config = config
         cameraMotion = CameraMotionEstimator(model: config.cameraMotion)
         groupOf = classes.map { name in config.classGroups.firstIndex { $0.contains(name) } }
+        correlation = config.visual ? CorrelationSetup() : nil
     }
 
     /// Whether a detection of class `a` may continue a track of class `b`.
@@ -64,8 +67,11 @@ public struct Tracker: Sendable {
     }
 
     /// Takes one frame's detections at `time` (seconds, increasing) and returns the
-    /// confirmed tracks observed in it.
-    public mutating func update(_ observations: [Observation], time: Double) throws -> [TrackedObject] {
+    /// confirmed tracks observed in it (with `config.visual` and the frame's `luma`,
+    /// also those its visual predictors placed).
+    public mutating func update(_ observations: [Observation], time: Double, luma: LumaPlane? = nil) throws
+        -> [TrackedObject]
+    {
         if let lastTime, !(time > lastTime) { throw TimeError(previous: lastTime, time: time) }
         let isFirstFrame = lastTime == nil
         let dt = lastTime.map { time - $0 } ?? 0
@@ -132,12 +138,23 @@ public struct Tracker: Sendable {
         for t in tracks.indices where !observed[t] {
             tracks[t].miss()
         }
+
+        // 8. Visual predictors: each matched track learns its object's look; a track
+        //    confirmed before and without a detection now is placed where its filter
+        //    finds the object, when the filter is sure. It still ends `maxLostSeconds`
+        //    after its last detection.
+        if let correlation, let luma {
+            for (t, k) in matches { tracks[t].learn(correlation, luma, observations[k].box) }
+            for t in tracks.indices where !observed[t] && tracks[t].state == .lost {
+                _ = tracks[t].follow(correlation, luma, confidence: config.visualConfidence, at: time)
+            }
+        }
         tracks.removeAll { track in
             track.state == .tentative && track.misses > 0
                 || track.state == .lost && time - track.lastObservationTime > config.maxLostSeconds
         }
 
-        // 8. New tentative tracks from confident detections nobody claimed. In the
+        // 9. New tentative tracks from confident detections nobody claimed. In the
         //    first frame there is nothing to confirm them against, so they start
         //    confirmed (as ByteTrack does): otherwise every object's first frame is lost.
         for k in fourth.observations where observations[k].score >= config.newTrackScore {
@@ -150,9 +167,12 @@ public struct Tracker: Sendable {
             tracks.append(track)
         }
 
-        // 9. Report confirmed tracks observed in this frame.
+        // 10. Report confirmed tracks observed in this frame, and those placed by their
+        //     visual predictor.
         return tracks.compactMap { track in
-            guard track.state == .confirmed, track.lastObservationTime == time, let id = track.id else { return nil }
+            guard let id = track.id,
+                track.state == .confirmed && track.lastObservationTime == time || track.followedTime == time
+            else { return nil }
             return TrackedObject(id: id, box: track.filter.box, score: track.score, classID: track.classID)
         }
     }

@@ -37,6 +37,15 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
     /// is the vote of its detections, their scores summed. Names not in the
     /// detector's classes are ignored.
     public var classGroups: [[String]] = [["car", "truck", "bus", "van"]]
+    /// A correlation filter per track, learned on the picture around its detections:
+    /// a confirmed track without a detection is placed where its filter finds the
+    /// object, while the filter is sure (`visualConfidence`). Needs pictures (not a
+    /// replay of detections); the track still ends `maxLostSeconds` after its last
+    /// detection.
+    public var visual = false
+    /// The least peak-to-sidelobe ratio of a filter's response that places a track
+    /// (MOSSE counts under 7 as lost).
+    public var visualConfidence = 8.0
 
     public init() {}
 }
@@ -44,7 +53,7 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
 extension TrackerConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case highScore, lowScore, newTrackScore, matchIoU, lowScoreMatchIoU, tentativeMatchIoU,
-            confirmHits, maxLostSeconds, noise, cameraMotion, perClass, classGroups
+            confirmHits, maxLostSeconds, noise, cameraMotion, perClass, classGroups, visual, visualConfidence
     }
 
     /// Reads a configuration in which every key is optional (a missing key keeps its
@@ -66,6 +75,8 @@ extension TrackerConfig {
         cameraMotion = try c.decodeIfPresent(CameraMotionModel.self, forKey: .cameraMotion) ?? cameraMotion
         perClass = try c.decodeIfPresent(Bool.self, forKey: .perClass) ?? perClass
         classGroups = try c.decodeIfPresent([[String]].self, forKey: .classGroups) ?? classGroups
+        visual = try c.decodeIfPresent(Bool.self, forKey: .visual) ?? visual
+        visualConfidence = try c.decodeIfPresent(Double.self, forKey: .visualConfidence) ?? visualConfidence
         let grouped = classGroups.flatMap { $0 }
         if let twice = grouped.first(where: { name in grouped.filter { $0 == name }.count > 1 }) {
             throw DecodingError.dataCorruptedError(

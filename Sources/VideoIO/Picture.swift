@@ -19,6 +19,24 @@ public final class Picture: @unchecked Sendable {
 
     deinit { av_frame_free(&frame) }
 
+    /// Formats whose first plane is the luma, 8 bits a pixel: planar and semi-planar
+    /// YUV (what decoders give almost always), and gray.
+    private static let lumaFirst: Set<Int32> = [
+        AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUV444P,
+        AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUV440P, AV_PIX_FMT_YUVJ440P, AV_PIX_FMT_YUV411P, AV_PIX_FMT_YUV410P,
+        AV_PIX_FMT_NV12, AV_PIX_FMT_NV21, AV_PIX_FMT_NV16, AV_PIX_FMT_GRAY8, AV_PIX_FMT_YUVA420P
+    ].reduce(into: []) { $0.insert($1.rawValue) }
+
+    /// The picture's luma plane as the decoder made it (no copy, no conversion), lent
+    /// to `body` with its row stride; nil for a format without one (packed RGB, more
+    /// than 8 bits a sample).
+    public func withLuma<T>(_ body: (UnsafePointer<UInt8>, _ stride: Int) throws -> T) rethrows -> T? {
+        guard let frame, Self.lumaFirst.contains(frame.pointee.format), let plane = frame.pointee.data.0,
+            frame.pointee.linesize.0 > 0
+        else { return nil }
+        return try body(UnsafePointer(plane), Int(frame.pointee.linesize.0))
+    }
+
     /// The picture as packed RGB24, scaled down to `maxWidth` pixels wide (the height
     /// in proportion) when it is wider.
     public func rgb(maxWidth: Int? = nil) throws -> Image {

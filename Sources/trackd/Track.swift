@@ -117,7 +117,7 @@ struct Track: ParsableCommand {
                 refiner: refinement.refiner(maxLostSeconds: trackerConfig.maxLostSeconds))
             let source: any DetectionSource
             do {
-                source = try openSource(stop: stop)
+                source = try openSource(stop: stop, keepsPictures: trackerConfig.visual)
             } catch {
                 outputs.discard()
                 // A signal while the source was opening (a silent URL) ends the wait.
@@ -183,7 +183,8 @@ struct Track: ParsableCommand {
         let signal: Int32
     }
 
-    private func openSource(stop: StopSignal) throws -> any DetectionSource {
+    /// `keepsPictures`: for the tracker's visual predictors.
+    private func openSource(stop: StopSignal, keepsPictures: Bool) throws -> any DetectionSource {
         guard let video else {
             return try ReplaySource(path: detections!, sequence: try seqinfo.map(SequenceInfo.read), frameRate: fps)
         }
@@ -191,7 +192,8 @@ struct Track: ParsableCommand {
         return try VideoSource(
             path: video, detector: try loadDetector(options), options: options,
             selection: FrameSelection(stride: stride, start: start, end: end),
-            formatOptions: try CLI.keyValues(inputOptions, option: "--input-option"), stop: stop)
+            formatOptions: try CLI.keyValues(inputOptions, option: "--input-option"), keepsPictures: keepsPictures,
+            stop: stop)
     }
 
     static func defaultLogPath(for input: String) -> String {
