@@ -90,11 +90,23 @@ public struct Tracker: Sendable {
         let established = tracks.indices.filter { tracks[$0].state != .tentative }
         let tentative = tracks.indices.filter { tracks[$0].state == .tentative }
         var matches: [(track: Int, observation: Int)] = []
+        // With visual predictors: how each established track's filter responds around
+        // its prediction, which association reads at each detection's place (only
+        // where the filter is sure of its peak).
+        var looks: [Int: Look] = [:]
+        if let correlation, let luma {
+            for t in established {
+                guard let response = tracks[t].appearance?.respond(correlation, luma, tracks[t].predicted),
+                    Double(response.psr) >= config.visualConfidence
+                else { continue }
+                looks[t] = Look(around: tracks[t].predicted, response: response)
+            }
+        }
 
         // 3. First pass: high-score detections against confirmed and lost tracks, on
         //    IoU with the predicted box. If the matches show that the camera moved, every track is moved with the image
         //    and the pass is run again from the compensated predictions.
-        var first = associate(established, high, observations, minIoU: config.matchIoU) { $0.predicted }
+        var first = associate(established, high, observations, minIoU: config.matchIoU, looks: looks) { $0.predicted }
         let offsets = first.matches.map { t, k in
             (
                 dx: observations[k].box.centerX - tracks[t].predicted.centerX,
@@ -103,13 +115,13 @@ public struct Tracker: Sendable {
         }
         if let shift = cameraMotion.shift(offsets: offsets, dt: dt) {
             for t in tracks.indices { tracks[t].shift(dx: shift.dx, dy: shift.dy) }
-            first = associate(established, high, observations, minIoU: config.matchIoU) { $0.predicted }
+            first = associate(established, high, observations, minIoU: config.matchIoU, looks: looks) { $0.predicted }
         }
         matches += first.matches
 
         // 4. Second pass: low-score detections extend tracks seen in the last frame.
         let recent = first.tracks.filter { tracks[$0].state == .confirmed }
-        let second = associate(recent, low, observations, minIoU: config.lowScoreMatchIoU) { $0.predicted }
+        let second = associate(recent, low, observations, minIoU: config.lowScoreMatchIoU, looks: looks) { $0.predicted }
         matches += second.matches
 
         // 5. Recovery: the remaining tracks against the remaining high-score
@@ -118,7 +130,9 @@ public struct Tracker: Sendable {
         var extended = [Bool](repeating: false, count: tracks.count)
         for (t, _) in second.matches { extended[t] = true }
         let leftover = first.tracks.filter { !extended[$0] }
-        let third = associate(leftover, first.observations, observations, minIoU: config.matchIoU) { $0.lastObservation }
+        let third = associate(leftover, first.observations, observations, minIoU: config.matchIoU, looks: looks) {
+            $0.lastObservation
+        }
         matches += third.matches
 
         // 6. Tentative tracks take what high-score detections are left.
@@ -177,11 +191,29 @@ public struct Tracker: Sendable {
         }
     }
 
+    /// A track's filter response around the box it was correlated at.
+    private struct Look {
+        var around: Box
+        var response: CorrelationFilter.Response
+
+        /// How much what lies at `box`'s centre looks like the object, 0 to 1: the
+        /// response there against its peak (where the object most likely is); nil
+        /// outside the patch.
+        func similarity(_ box: Box) -> Double? {
+            guard response.peak > 0 else { return nil }
+            return response.value(atOffsetX: box.centerX - around.centerX, y: box.centerY - around.centerY)
+                .map { min(max(Double($0 / response.peak), 0), 1) }
+        }
+    }
+
     /// One association pass: optimal assignment of `candidates` (track indices) to
-    /// `pending` (observation indices) with cost 1 − IoU, gated at `minIoU`.
+    /// `pending` (observation indices) with cost 1 − IoU, gated at `minIoU`; for a
+    /// track with a `look`, the overlap's cost is fused with its filter's
+    /// dissimilarity at the detection, under the same gate (so a detection unlike the
+    /// object needs more overlap).
     private func associate(
         _ candidates: [Int], _ pending: [Int], _ observations: [Observation],
-        minIoU: Double, box: (Track) -> Box
+        minIoU: Double, looks: [Int: Look] = [:], box: (Track) -> Box
     )
         -> (matches: [(track: Int, observation: Int)], tracks: [Int], observations: [Int])
     {
@@ -195,7 +227,11 @@ public struct Tracker: Sendable {
                 if !compatible(o.classID, track.classID) { continue }
                 let iou = trackBox.iou(o.box)
                 guard iou >= minIoU else { continue }
-                costs[r * pending.count + c] = 1 - iou
+                var cost = 1 - iou
+                if let look = looks[t], let similarity = look.similarity(o.box) {
+                    cost = (1 - config.visualWeight) * cost + config.visualWeight * (1 - similarity)
+                }
+                costs[r * pending.count + c] = cost
             }
         }
         // Costs are finite or +infinity by construction, so the solver cannot throw.

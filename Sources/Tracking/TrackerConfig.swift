@@ -46,6 +46,10 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
     /// The least peak-to-sidelobe ratio of a filter's response that places a track
     /// (MOSSE counts under 7 as lost).
     public var visualConfidence = 8.0
+    /// How much the look counts in association, against the overlap (0: not at all):
+    /// the cost of pairing a track with a detection is (1 − w)(1 − IoU) + w(1 − s),
+    /// s the track's filter response where the detection is (about 1 for its object).
+    public var visualWeight = 0.3
 
     public init() {}
 }
@@ -53,7 +57,7 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
 extension TrackerConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case highScore, lowScore, newTrackScore, matchIoU, lowScoreMatchIoU, tentativeMatchIoU,
-            confirmHits, maxLostSeconds, noise, cameraMotion, perClass, classGroups, visual, visualConfidence
+            confirmHits, maxLostSeconds, noise, cameraMotion, perClass, classGroups, visual, visualConfidence, visualWeight
     }
 
     /// Reads a configuration in which every key is optional (a missing key keeps its
@@ -77,6 +81,10 @@ extension TrackerConfig {
         classGroups = try c.decodeIfPresent([[String]].self, forKey: .classGroups) ?? classGroups
         visual = try c.decodeIfPresent(Bool.self, forKey: .visual) ?? visual
         visualConfidence = try c.decodeIfPresent(Double.self, forKey: .visualConfidence) ?? visualConfidence
+        visualWeight = try c.decodeIfPresent(Double.self, forKey: .visualWeight) ?? visualWeight
+        if !(0...1).contains(visualWeight) {
+            throw DecodingError.dataCorruptedError(forKey: .visualWeight, in: c, debugDescription: "must be between 0 and 1")
+        }
         let grouped = classGroups.flatMap { $0 }
         if let twice = grouped.first(where: { name in grouped.filter { $0 == name }.count > 1 }) {
             throw DecodingError.dataCorruptedError(

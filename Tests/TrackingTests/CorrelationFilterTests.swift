@@ -164,3 +164,38 @@ final class VisualPredictorTests: XCTestCase {
         XCTAssertTrue((8...13).allSatisfy { with[$0] == nil }, "\(with.keys.sorted())")
     }
 }
+
+/// Association with the look: the detection where the track's filter finds its object
+/// wins over a better-overlapping one of something else.
+final class VisualAssociationTests: XCTestCase {
+    /// A track learns an object walking right at 4 px a frame for 6 frames; then the
+    /// object is 8 px further than its motion says, and another one stands 6 px short
+    /// of it (behind it). Returns the track's box in the last frame.
+    private func lastBox(visual: Bool) throws -> Box? {
+        var config = TrackerConfig()
+        config.visual = visual
+        config.cameraMotion.enabled = false
+        var tracker = Tracker(config: config)
+        let scene = Scene()
+        let start = Box(left: 80, top: 80, width: 32, height: 64)
+        var last: [TrackedObject] = []
+        for k in 0..<7 {
+            let predicted = start.offsetBy(dx: 4 * Double(k), dy: 0)
+            var objects = [Scene.Object(box: k < 6 ? predicted : predicted.offsetBy(dx: 8, dy: 0), seed: 7)]
+            if k == 6 { objects.insert(Scene.Object(box: predicted.offsetBy(dx: -6, dy: 0), seed: 99), at: 0) }
+            let observations = objects.map { Observation(box: $0.box, score: 0.9) }
+            last = try scene.withLuma(scene.render(objects)) { luma in
+                Result { try tracker.update(observations, time: Double(k) / 10, luma: luma) }
+            }.get()
+        }
+        return last.first { $0.id == 1 }?.box
+    }
+
+    func testTheTrackTakesTheDetectionThatLooksLikeItsObject() throws {
+        // Predicted at x 120 (centre), the object at 128, the other at 114.
+        let motionOnly = try XCTUnwrap(try lastBox(visual: false))
+        XCTAssertLessThan(motionOnly.centerX, 120, "the overlap alone picks the other object")
+        let withLook = try XCTUnwrap(try lastBox(visual: true))
+        XCTAssertGreaterThan(withLook.centerX, 120, "the look picks the object itself")
+    }
+}
