@@ -110,10 +110,11 @@ public final class TrackSession {
         lastTime = time
         // The visual predictors look at the decoded picture's luma, where it has one.
         let objects =
-            try detected.picture?.withLuma { pixels, stride in
-                let luma = LumaPlane(
-                    width: detected.picture!.width, height: detected.picture!.height, stride: stride, pixels: pixels)
-                return try tracker.update(detected.observations, time: time, luma: luma)
+            try detected.picture.flatMap { decoded in
+                try decoded.withLuma { pixels, stride in
+                    let luma = LumaPlane(width: decoded.width, height: decoded.height, stride: stride, pixels: pixels)
+                    return try tracker.update(detected.observations, time: time, luma: luma)
+                }
             } ?? tracker.update(detected.observations, time: time)
         let logged = LogFrame(frame: index, time: time, objects: objects, classes: classes, picture: picture)
         let events = analytics?.update(logged) ?? []
