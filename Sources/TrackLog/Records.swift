@@ -118,7 +118,8 @@ public struct LogTrack: Codable, Sendable, Equatable {
     /// left, top, width, height in source pixels: the tracker's box, which may reach
     /// past the picture's edge (as MOTChallenge's ground truth does).
     public var box: [Double]
-    /// The track's life-cycle state; `confirmed` for every track the tracker reports.
+    /// `confirmed` for a track observed in the frame, `followed` for one its visual
+    /// predictor placed, `interpolated` for a box filled in offline (`--refine`).
     public var state: String
 
     public init(id: Int, class name: String, classId: Int, score: Double, box: [Double], state: String) {
@@ -167,7 +168,8 @@ public struct LogEnd: Codable, Sendable, Equatable {
 
 extension LogFrame {
     /// A processed frame as every output records it: the tracker's objects at the
-    /// log's precision (box to 0.01 px, score to 0.001), those with no area inside the
+    /// log's precision (box to 0.01 px, score to 0.001; state `followed` where the
+    /// visual predictor placed it, else `confirmed`), those with no area inside the
     /// picture left out. `picture`: the video's size; 0 × 0 when unknown (a replay
     /// without seqinfo), then every box is kept.
     public init(frame: Int, time: Double, objects: [TrackedObject], classes: [String], picture: (width: Double, height: Double)) {
@@ -179,7 +181,7 @@ extension LogFrame {
                     id: o.id, class: o.classID < classes.count ? classes[o.classID] : String(o.classID),
                     classId: o.classID, score: (o.score * 1000).rounded() / 1000,
                     box: o.box.leftTopWidthHeight.map { ($0 * 100).rounded() / 100 },
-                    state: "confirmed")
+                    state: o.followed ? "followed" : "confirmed")
             })
     }
 

@@ -25,6 +25,10 @@ struct Track: Sendable {
     var appearance: CorrelationFilter?
     /// When the visual predictor last placed the track, without a detection.
     var followedTime: Double?
+    /// The mean peak and peak-to-sidelobe ratio of the filter's responses in frames
+    /// where a detection confirmed the track: what the object looks like to its
+    /// filter, which a placement without a detection must come close to.
+    private var matchedLooks: (peak: Double, psr: Double, count: Int) = (0, 0, 0)
     private var time: Double
 
     init(_ observation: Observation, at time: Double, noise: BoxFilter.Noise) {
@@ -116,17 +120,34 @@ struct Track: Sendable {
         }
     }
 
+    /// Counts the filter's response in a frame where a detection confirmed the track.
+    mutating func remember(_ response: CorrelationFilter.Response) {
+        let n = Double(matchedLooks.count)
+        matchedLooks = (
+            (matchedLooks.peak * n + Double(response.peak)) / (n + 1),
+            (matchedLooks.psr * n + Double(response.psr)) / (n + 1), matchedLooks.count + 1
+        )
+    }
+
     /// Without a detection: places the track where its filter finds the object around
-    /// the prediction, if the filter is at least `confidence` sure. Returns whether it
-    /// did.
-    mutating func follow(_ setup: CorrelationSetup, _ luma: LumaPlane, confidence: Double, at now: Double) -> Bool {
-        guard let appearance else { return false }
+    /// the prediction (`response`, when already computed there), if the filter is at
+    /// least `confidence` sure and its response comes close to those of frames with a
+    /// detection: peak at least 0.7 and peak-to-sidelobe ratio at least 0.45 of their
+    /// means (LMCF's high-confidence test, Wang et al. 2017), so a filter left on the
+    /// background once its object moved away or was hidden does not hold the track
+    /// there. A track its filter never saw confirmed is not placed.
+    mutating func follow(
+        _ setup: CorrelationSetup, _ luma: LumaPlane, response known: CorrelationFilter.Response?,
+        confidence: Double, at now: Double
+    ) {
+        guard let appearance, matchedLooks.count > 0 else { return }
         let around = filter.box
-        let response = appearance.respond(setup, luma, around)
-        guard Double(response.psr) >= confidence else { return false }
+        let response = known ?? appearance.respond(setup, luma, around)
+        guard Double(response.psr) >= max(confidence, 0.45 * matchedLooks.psr),
+            Double(response.peak) >= 0.7 * matchedLooks.peak
+        else { return }
         filter.update(centerX: around.centerX + response.dx, centerY: around.centerY + response.dy)
         followedTime = now
-        return true
     }
 
     mutating func miss() {

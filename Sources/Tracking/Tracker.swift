@@ -10,6 +10,8 @@ public struct TrackedObject: Sendable, Equatable {
     /// Score of the detection that updated the track in this frame.
     public var score: Double
     public var classID: Int
+    /// Placed by its visual predictor in this frame, without a detection.
+    public var followed = false
 }
 
 /// A track's life cycle.
@@ -91,15 +93,18 @@ public struct Tracker: Sendable {
         let tentative = tracks.indices.filter { tracks[$0].state == .tentative }
         var matches: [(track: Int, observation: Int)] = []
         // With visual predictors: how each established track's filter responds around
-        // its prediction, which association reads at each detection's place (only
-        // where the filter is sure of its peak).
+        // its prediction. Association reads it at each detection's place (`looks`,
+        // only where the filter is sure of its peak); a matched track remembers it, a
+        // lost one may be placed by it.
+        var responses: [Int: CorrelationFilter.Response] = [:]
         var looks: [Int: Look] = [:]
         if let correlation, let luma {
             for t in established {
-                guard let response = tracks[t].appearance?.respond(correlation, luma, tracks[t].predicted),
-                    Double(response.psr) >= config.visualConfidence
-                else { continue }
-                looks[t] = Look(around: tracks[t].predicted, response: response)
+                guard let response = tracks[t].appearance?.respond(correlation, luma, tracks[t].predicted) else { continue }
+                responses[t] = response
+                if Double(response.psr) >= config.visualConfidence {
+                    looks[t] = Look(around: tracks[t].predicted, response: response)
+                }
             }
         }
 
@@ -113,7 +118,8 @@ public struct Tracker: Sendable {
                 dy: observations[k].box.centerY - tracks[t].predicted.centerY
             )
         }
-        if let shift = cameraMotion.shift(offsets: offsets, dt: dt) {
+        let shift = cameraMotion.shift(offsets: offsets, dt: dt)
+        if let shift {
             for t in tracks.indices { tracks[t].shift(dx: shift.dx, dy: shift.dy) }
             first = associate(established, high, observations, minIoU: config.matchIoU, looks: looks) { $0.predicted }
         }
@@ -158,9 +164,14 @@ public struct Tracker: Sendable {
         //    finds the object, when the filter is sure. It still ends `maxLostSeconds`
         //    after its last detection.
         if let correlation, let luma {
-            for (t, k) in matches { tracks[t].learn(correlation, luma, observations[k].box) }
+            for (t, k) in matches {
+                if let response = responses[t] { tracks[t].remember(response) }
+                tracks[t].learn(correlation, luma, observations[k].box)
+            }
             for t in tracks.indices where !observed[t] && tracks[t].state == .lost {
-                _ = tracks[t].follow(correlation, luma, confidence: config.visualConfidence, at: time)
+                // Computed before the camera's motion moved the prediction, if it did.
+                let response = shift == nil ? responses[t] : nil
+                tracks[t].follow(correlation, luma, response: response, confidence: config.visualConfidence, at: time)
             }
         }
         tracks.removeAll { track in
@@ -187,7 +198,9 @@ public struct Tracker: Sendable {
             guard let id = track.id,
                 track.state == .confirmed && track.lastObservationTime == time || track.followedTime == time
             else { return nil }
-            return TrackedObject(id: id, box: track.filter.box, score: track.score, classID: track.classID)
+            return TrackedObject(
+                id: id, box: track.filter.box, score: track.score, classID: track.classID,
+                followed: track.lastObservationTime != time)
         }
     }
 

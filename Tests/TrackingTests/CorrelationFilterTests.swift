@@ -126,7 +126,10 @@ final class CorrelationFilterTests: XCTestCase {
 final class VisualPredictorTests: XCTestCase {
     /// One object walking right at 3 px a frame, detected in every frame but 8 to 13;
     /// `present(k)`: whether it is in the picture at frame k.
-    private func run(visual: Bool, present: (Int) -> Bool = { _ in true }) throws -> [Int: TrackedObject] {
+    /// `blind`: the frames without a detection.
+    private func run(
+        visual: Bool, blind: ClosedRange<Int> = 8...13, present: (Int) -> Bool = { _ in true }
+    ) throws -> [Int: TrackedObject] {
         var config = TrackerConfig()
         config.visual = visual
         var tracker = Tracker(config: config)
@@ -135,8 +138,7 @@ final class VisualPredictorTests: XCTestCase {
         for k in 0..<20 {
             let object = Scene.Object(box: Box(left: 60 + 3 * Double(k), top: 80, width: 32, height: 64), seed: 7)
             let pixels = scene.render(present(k) ? [object] : [])
-            let blind = (8...13).contains(k)
-            let observations = blind || !present(k) ? [] : [Observation(box: object.box, score: 0.9)]
+            let observations = blind.contains(k) || !present(k) ? [] : [Observation(box: object.box, score: 0.9)]
             let objects = try scene.withLuma(pixels) { luma in
                 Result { try tracker.update(observations, time: Double(k) / 10, luma: luma) }
             }.get()
@@ -154,7 +156,9 @@ final class VisualPredictorTests: XCTestCase {
             let o = try XCTUnwrap(with[k], "frame \(k) is reported")
             XCTAssertEqual(o.box.centerX, 60 + 3 * Double(k) + 16, accuracy: 4, "frame \(k)")
             XCTAssertEqual(o.box.centerY, 112, accuracy: 4, "frame \(k)")
+            XCTAssertTrue(o.followed, "frame \(k) is marked as placed by the look")
         }
+        XCTAssertTrue(with.filter { !(8...13).contains($0.key) }.values.allSatisfy { !$0.followed })
         XCTAssertEqual(Set(with.values.map(\.id)), [1], "one track throughout")
     }
 
@@ -162,6 +166,13 @@ final class VisualPredictorTests: XCTestCase {
         // The object leaves the picture as the detector goes blind.
         let with = try run(visual: true) { $0 < 8 }
         XCTAssertTrue((8...13).allSatisfy { with[$0] == nil }, "\(with.keys.sorted())")
+    }
+
+    func testATrackItsFilterNeverSawConfirmedIsNotFollowed() throws {
+        // Detected in the first two frames alone: the filter learns the object in the
+        // second, but has no confirmed look to compare a placement with.
+        let with = try run(visual: true, blind: 2...19)
+        XCTAssertEqual(with.keys.sorted(), [0, 1])
     }
 }
 
