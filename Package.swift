@@ -136,6 +136,12 @@ let package = Package(
             swiftSettings: openVINOHeaders
         ),
         .executableTarget(
+            name: "VisualCostBenchmark",
+            dependencies: ["Detection", "Geometry", "Tracking", "VideoIO"],
+            path: "Benchmarks/VisualCostBenchmark",
+            swiftSettings: openVINOHeaders
+        ),
+        .executableTarget(
             name: "PipelineBenchmark",
             dependencies: ["Detection", "Pipeline", "Tracking", "VideoIO"],
             path: "Benchmarks/PipelineBenchmark",

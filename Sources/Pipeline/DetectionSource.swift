@@ -25,6 +25,8 @@ public protocol DetectionSource: AnyObject {
     var detector: LogHeader.DetectorInfo { get }
     /// Frames the run will probably process, for progress; nil when unknown.
     var expectedFrames: Int? { get }
+    /// Whether its frames come with their decoded pictures (for visual predictors).
+    var hasPictures: Bool { get }
     /// What decoding has met so far (damaged frames, repaired times, missing frames).
     var decodeStats: DecodeStats { get }
     /// The next frame's detections; nil at the end.
@@ -67,6 +69,7 @@ public final class VideoSource: DetectionSource {
     public let video: LogHeader.Video
     public let detector: LogHeader.DetectorInfo
     public let expectedFrames: Int?
+    public let hasPictures: Bool
     /// Where an http(s) source was read from in the end, after redirects.
     public let location: String?
     private let model: any Detector
@@ -103,6 +106,7 @@ public final class VideoSource: DetectionSource {
         readerOptions.decoderThreads = 1
         readerOptions.scalerThreads = 1
         readerOptions.keepsPictures = keepsPictures
+        hasPictures = keepsPictures
         let reader = try FrameReader(path, options: readerOptions)
         let info = reader.info
         location = info.location
@@ -224,6 +228,7 @@ public final class ReplaySource: DetectionSource {
     }
 
     public var decodeStats: DecodeStats { DecodeStats() }
+    public var hasPictures: Bool { false }
 
     public func next() throws -> DetectedFrame? {
         guard frame < expectedFrames ?? 0 else { return nil }

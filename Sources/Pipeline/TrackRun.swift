@@ -73,7 +73,7 @@ public final class TrackSession {
     public private(set) var frames = 0
 
     public init(tracker config: TrackerConfig, source: any DetectionSource, analytics: Analytics?, sinks: [any FrameSink]) {
-        tracker = Tracker(config: config, classes: source.detector.classes)
+        tracker = Tracker(config: config.usable(with: source), classes: source.detector.classes)
         classes = source.detector.classes
         picture = (Double(source.video.width), Double(source.video.height))
         self.analytics = analytics
@@ -143,6 +143,17 @@ public final class TrackSession {
     }
 }
 
+extension TrackerConfig {
+    /// The settings as they run on `source`: visual predictors need its pictures (a
+    /// det.txt replay has none and keeps the motion-only predictor), so that the
+    /// log's header says what ran.
+    func usable(with source: any DetectionSource) -> TrackerConfig {
+        var config = self
+        config.visual = visual && source.hasPictures
+        return config
+    }
+}
+
 /// Detections in, tracks out: the tracker over a detection source, every processed
 /// frame appended to the track log (and MOTChallenge results, and any other sink),
 /// until the source ends, fails, or a stop is requested (then after the current frame).
@@ -162,7 +173,7 @@ public struct TrackRun {
     public func header(for source: any DetectionSource) -> LogHeader {
         LogHeader(
             trackd: trackdVersion, created: ISO8601DateFormatter().string(from: Date()), source: source.source,
-            video: source.video, detector: source.detector, tracker: tracker)
+            video: source.video, detector: source.detector, tracker: tracker.usable(with: source))
     }
 
     /// The analytics for `source`: points placed on its picture, classes checked

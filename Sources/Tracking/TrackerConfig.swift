@@ -39,10 +39,11 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
     public var classGroups: [[String]] = [["car", "truck", "bus", "van"]]
     /// A correlation filter per track, learned on the picture around its detections:
     /// a confirmed track without a detection is placed where its filter finds the
-    /// object, while the filter is sure (`visualConfidence`). Needs pictures (not a
-    /// replay of detections); the track still ends `maxLostSeconds` after its last
-    /// detection.
-    public var visual = false
+    /// object, while the filter is sure (`visualConfidence`), and association weighs
+    /// how much each detection looks like the track's object (`visualWeight`). Needs
+    /// pictures: a replay of detections runs without. The track still ends
+    /// `maxLostSeconds` after its last detection.
+    public var visual = true
     /// The least peak-to-sidelobe ratio of a filter's response that places a track
     /// (MOSSE counts under 7 as lost).
     public var visualConfidence = 8.0

@@ -38,9 +38,16 @@ final class TrackVideoTests: XCTestCase {
         return try XCTUnwrap(root["combined"] as? [String: Any])
     }
 
-    func testVtestEndToEnd() throws {
+    func testVtestEndToEnd() throws { try vtestEndToEnd(precision: nil) }
+
+    /// As a CPU without bf16 runs it (`auto` picks bf16 where the CPU has it): the
+    /// same properties must hold in either precision.
+    func testVtestEndToEndInF32() throws { try vtestEndToEnd(precision: "f32") }
+
+    private func vtestEndToEnd(precision: String?) throws {
         let video = try Deps.media("vtest.avi")
-        let result = try runProcess(trackd, ["track", video, "--out", path("log.jsonl")])
+        let result = try runProcess(
+            trackd, ["track", video, "--out", path("log.jsonl")] + (precision.map { ["--precision", $0] } ?? []))
         XCTAssertEqual(result.status, 0, result.stderr)
         // Off a terminal: no progress, one summary line.
         XCTAssertEqual(result.stderr, "")
@@ -53,6 +60,7 @@ final class TrackVideoTests: XCTestCase {
         XCTAssertEqual(reader.header.detector.classes.count, 80, "the model's classes")
         XCTAssertEqual(reader.header.detector.classes.first, "person")
         XCTAssertEqual(reader.header.detector.classAwareNMS, false)
+        XCTAssertTrue(reader.header.tracker.visual, "visual predictors on, for a video")
         XCTAssertEqual(frames.count, try FFmpegCLI.frameTimes(video).count)
         XCTAssertEqual(frames.map(\.frame), Array(0..<frames.count))
         XCTAssertEqual(end?.status, .complete)
@@ -100,7 +108,11 @@ final class TrackVideoTests: XCTestCase {
         return (video, try makeWalkers(video).map { Substring($0) })
     }
 
-    func testSyntheticWalkersWithTheDetectorAndWithReplay() throws {
+    func testSyntheticWalkersWithTheDetectorAndWithReplay() throws { try syntheticWalkers(precision: nil) }
+
+    func testSyntheticWalkersInF32() throws { try syntheticWalkers(precision: "f32") }
+
+    private func syntheticWalkers(precision: String?) throws {
         let (video, truth) = try syntheticWalkers()
         let gt = try groundTruth("walkers", lines: truth, frames: 80, width: 640, height: 360, fps: 10)
 
@@ -109,13 +121,16 @@ final class TrackVideoTests: XCTestCase {
         // other, and motion alone cannot tell which walker comes out on which side: the
         // two ids may swap there once (IDF1 about 63 then, 100 without the swap).
         let run = try runProcess(
-            trackd, ["track", video, "--out", path("walkers.jsonl"), "--mot-out", path("detector/walkers.txt")])
+            trackd,
+            ["track", video, "--out", path("walkers.jsonl"), "--mot-out", path("detector/walkers.txt")]
+                + (precision.map { ["--precision", $0] } ?? []))
         XCTAssertEqual(run.status, 0, run.stderr)
         let detected = try evaluate(gt: gt, results: dir.appendingPathComponent("detector"))
         XCTAssertGreaterThan(detected["MOTA"] as? Double ?? 0, 80, "\(detected)")
         XCTAssertGreaterThan(detected["IDF1"] as? Double ?? 0, 60, "\(detected)")
         XCTAssertEqual(detected["MT"] as? Int, 3, "\(detected)")
         XCTAssertLessThanOrEqual(detected["IDSW"] as? Int ?? 99, 2, "\(detected)")
+        guard precision == nil else { return }
 
         // Replay: the truth as det.txt, jittered by up to 2 px: no identity error at all.
         let det =
@@ -135,7 +150,9 @@ final class TrackVideoTests: XCTestCase {
         let replayed = try evaluate(gt: gt, results: dir.appendingPathComponent("replay"))
         XCTAssertEqual(replayed["IDSW"] as? Int, 0, "\(replayed)")
         XCTAssertGreaterThan(replayed["MOTA"] as? Double ?? 0, 95, "\(replayed)")
-        XCTAssertEqual(try readLog(path("replay.jsonl")).end?.tracks, 3)
+        let replayLog = try readLog(path("replay.jsonl"))
+        XCTAssertEqual(replayLog.end?.tracks, 3)
+        XCTAssertFalse(replayLog.reader.header.tracker.visual, "a replay has no pictures: motion alone, and the header says so")
     }
 
     func testRenderDrawsEachTrackWhereTheLogSays() throws {
@@ -381,7 +398,11 @@ final class TrackVideoTests: XCTestCase {
 
     /// A moving vehicle is tracked as one `car`: darknet's dog.jpg (a dog, a bicycle, a
     /// pickup) pasted on a grey background and moved right at 80 px/s for 3 s.
-    func testAMovingCarIsTrackedAsACar() throws {
+    func testAMovingCarIsTrackedAsACar() throws { try movingCar(precision: nil) }
+
+    func testAMovingCarIsTrackedAsACarInF32() throws { try movingCar(precision: "f32") }
+
+    private func movingCar(precision: String?) throws {
         let clip = path("car.mp4")
         let made = try runProcess(
             "ffmpeg",
@@ -392,7 +413,10 @@ final class TrackVideoTests: XCTestCase {
                 "-c:v", "libx264", "-pix_fmt", "yuv420p", clip
             ])
         XCTAssertEqual(made.status, 0, made.stderr)
-        let result = try runProcess(trackd, ["track", clip, "--classes", "car", "--class-aware-nms", "--out", path("car.jsonl")])
+        let result = try runProcess(
+            trackd,
+            ["track", clip, "--classes", "car", "--class-aware-nms", "--out", path("car.jsonl")]
+                + (precision.map { ["--precision", $0] } ?? []))
         XCTAssertEqual(result.status, 0, result.stderr)
         let (reader, frames, _) = try readLog(path("car.jsonl"))
         XCTAssertEqual(reader.header.detector.classAwareNMS, true)
