@@ -221,9 +221,10 @@ public struct Tracker: Sendable {
 
     /// One association pass: optimal assignment of `candidates` (track indices) to
     /// `pending` (observation indices) with cost 1 − IoU, gated at `minIoU`; for a
-    /// track with a `look`, the overlap's cost is fused with its filter's
-    /// dissimilarity at the detection, under the same gate (so a detection unlike the
-    /// object needs more overlap).
+    /// track with a `look`, a detection that does not look like its object at all is
+    /// refused, and the overlap's cost of the others is fused with the filter's
+    /// dissimilarity at the detection, under the same gate (so a detection less like
+    /// the object needs more overlap).
     private func associate(
         _ candidates: [Int], _ pending: [Int], _ observations: [Observation],
         minIoU: Double, looks: [Int: Look] = [:], box: (Track) -> Box
@@ -242,6 +243,7 @@ public struct Tracker: Sendable {
                 guard iou >= minIoU else { continue }
                 var cost = 1 - iou
                 if let look = looks[t], let similarity = look.similarity(o.box) {
+                    if similarity < config.visualMinSimilarity { continue }
                     cost = (1 - config.visualWeight) * cost + config.visualWeight * (1 - similarity)
                 }
                 costs[r * pending.count + c] = cost

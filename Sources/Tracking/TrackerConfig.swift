@@ -51,6 +51,10 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
     /// the cost of pairing a track with a detection is (1 − w)(1 − IoU) + w(1 − s),
     /// s the track's filter response where the detection is (about 1 for its object).
     public var visualWeight = 0.3
+    /// Where a track's filter is sure, a detection whose look s (as for
+    /// `visualWeight`) is under this is refused, however well it overlaps: it is
+    /// something else (0: never refused).
+    public var visualMinSimilarity = 0.2
 
     public init() {}
 }
@@ -58,7 +62,8 @@ public struct TrackerConfig: Sendable, Equatable, Codable {
 extension TrackerConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case highScore, lowScore, newTrackScore, matchIoU, lowScoreMatchIoU, tentativeMatchIoU,
-            confirmHits, maxLostSeconds, noise, cameraMotion, perClass, classGroups, visual, visualConfidence, visualWeight
+            confirmHits, maxLostSeconds, noise, cameraMotion, perClass, classGroups, visual, visualConfidence, visualWeight,
+            visualMinSimilarity
     }
 
     /// Reads a configuration in which every key is optional (a missing key keeps its
@@ -83,8 +88,10 @@ extension TrackerConfig {
         visual = try c.decodeIfPresent(Bool.self, forKey: .visual) ?? visual
         visualConfidence = try c.decodeIfPresent(Double.self, forKey: .visualConfidence) ?? visualConfidence
         visualWeight = try c.decodeIfPresent(Double.self, forKey: .visualWeight) ?? visualWeight
-        if !(0...1).contains(visualWeight) {
-            throw DecodingError.dataCorruptedError(forKey: .visualWeight, in: c, debugDescription: "must be between 0 and 1")
+        visualMinSimilarity = try c.decodeIfPresent(Double.self, forKey: .visualMinSimilarity) ?? visualMinSimilarity
+        for (key, value) in [(CodingKeys.visualWeight, visualWeight), (.visualMinSimilarity, visualMinSimilarity)]
+        where !(0...1).contains(value) {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be between 0 and 1")
         }
         let grouped = classGroups.flatMap { $0 }
         if let twice = grouped.first(where: { name in grouped.filter { $0 == name }.count > 1 }) {

@@ -64,6 +64,11 @@ final class TrackerConfigTests: XCTestCase {
         XCTAssertThrowsError(try TrackerConfig(json: Data(#"{"confirmHits": 0}"#.utf8))) {
             XCTAssertEqual("\($0)", "confirmHits: must be at least 1")
         }
+        for key in ["visualWeight", "visualMinSimilarity"] {
+            XCTAssertThrowsError(try TrackerConfig(json: Data(#"{"\#(key)": 1.5}"#.utf8))) {
+                XCTAssertEqual("\($0)", "\(key): must be between 0 and 1")
+            }
+        }
         XCTAssertThrowsError(try TrackerConfig(json: Data("[1]".utf8))) {
             XCTAssertEqual(($0 as? TrackerConfig.ReadError)?.key, "")
         }

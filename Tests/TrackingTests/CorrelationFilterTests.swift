@@ -23,9 +23,10 @@ struct Scene {
         return (0..<(width * height)).map { blocks[($0 / width / 4) * bw + ($0 % width) / 4] }
     }
 
-    init(width: Int = 320, height: Int = 240, seed: UInt64 = 1) {
+    /// `background`: the range of its blocks' grey levels (one value: a flat grey).
+    init(width: Int = 320, height: Int = 240, seed: UInt64 = 1, background range: ClosedRange<Int> = 60...120) {
         (self.width, self.height) = (width, height)
-        background = Self.texture(width: width, height: height, seed: seed, range: 60...120)
+        background = Self.texture(width: width, height: height, seed: seed, range: range)
     }
 
     /// An object: its texture and where it is.
@@ -180,33 +181,52 @@ final class VisualPredictorTests: XCTestCase {
 /// wins over a better-overlapping one of something else.
 final class VisualAssociationTests: XCTestCase {
     /// A track learns an object walking right at 4 px a frame for 6 frames; then the
-    /// object is 8 px further than its motion says, and another one stands 6 px short
-    /// of it (behind it). Returns the track's box in the last frame.
-    private func lastBox(visual: Bool) throws -> Box? {
+    /// object is `ahead` px further than its motion says, and another one stands
+    /// `behind` px from the prediction (behind it; drawn unless `otherDrawn` is false, a
+    /// false detection then), detected alone unless `bothDetected`. Returns the track
+    /// as reported in the last frame.
+    private func last(
+        visual: Bool, ahead: Double, behind: Double, bothDetected: Bool, otherDrawn: Bool = true,
+        scene: Scene = Scene()
+    ) throws -> TrackedObject? {
         var config = TrackerConfig()
         config.visual = visual
         config.cameraMotion.enabled = false
         var tracker = Tracker(config: config)
-        let scene = Scene()
         let start = Box(left: 80, top: 80, width: 32, height: 64)
         var last: [TrackedObject] = []
         for k in 0..<7 {
             let predicted = start.offsetBy(dx: 4 * Double(k), dy: 0)
-            var objects = [Scene.Object(box: k < 6 ? predicted : predicted.offsetBy(dx: 8, dy: 0), seed: 7)]
-            if k == 6 { objects.insert(Scene.Object(box: predicted.offsetBy(dx: -6, dy: 0), seed: 99), at: 0) }
-            let observations = objects.map { Observation(box: $0.box, score: 0.9) }
-            last = try scene.withLuma(scene.render(objects)) { luma in
+            var objects = [Scene.Object(box: k < 6 ? predicted : predicted.offsetBy(dx: ahead, dy: 0), seed: 7)]
+            if k == 6 { objects.insert(Scene.Object(box: predicted.offsetBy(dx: behind, dy: 0), seed: 99), at: 0) }
+            let observations = (k < 6 || bothDetected ? objects : [objects[0]]).map { Observation(box: $0.box, score: 0.9) }
+            let drawn = otherDrawn || k < 6 ? objects : [objects[1]]
+            last = try scene.withLuma(scene.render(drawn)) { luma in
                 Result { try tracker.update(observations, time: Double(k) / 10, luma: luma) }
             }.get()
         }
-        return last.first { $0.id == 1 }?.box
+        return last.first { $0.id == 1 }
     }
 
     func testTheTrackTakesTheDetectionThatLooksLikeItsObject() throws {
         // Predicted at x 120 (centre), the object at 128, the other at 114.
-        let motionOnly = try XCTUnwrap(try lastBox(visual: false))
-        XCTAssertLessThan(motionOnly.centerX, 120, "the overlap alone picks the other object")
-        let withLook = try XCTUnwrap(try lastBox(visual: true))
-        XCTAssertGreaterThan(withLook.centerX, 120, "the look picks the object itself")
+        let motionOnly = try XCTUnwrap(try last(visual: false, ahead: 8, behind: -6, bothDetected: true))
+        XCTAssertLessThan(motionOnly.box.centerX, 120, "the overlap alone picks the other object")
+        let withLook = try XCTUnwrap(try last(visual: true, ahead: 8, behind: -6, bothDetected: true))
+        XCTAssertGreaterThan(withLook.box.centerX, 120, "the look picks the object itself")
+    }
+
+    func testADetectionUnlikeTheObjectIsRefused() throws {
+        // The object 12 px ahead of its prediction and missed; a false detection right
+        // at the prediction, on the background (flat grey: the filter learns the object
+        // alone).
+        let scene = Scene(background: 90...90)
+        let motionOnly = try XCTUnwrap(
+            try last(visual: false, ahead: 12, behind: 0, bothDetected: false, otherDrawn: false, scene: scene))
+        XCTAssertEqual(motionOnly.box.centerX, 120, accuracy: 2, "the overlap alone takes the false detection")
+        XCTAssertFalse(motionOnly.followed)
+        let withLook = try last(visual: true, ahead: 12, behind: 0, bothDetected: false, otherDrawn: false, scene: scene)
+        XCTAssertFalse(withLook.map { !$0.followed } ?? false, "the false detection is not the track's")
+        if let placed = withLook { XCTAssertGreaterThan(placed.box.centerX, 126, "placed on the object, if at all") }
     }
 }
