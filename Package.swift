@@ -24,7 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0")
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2")
     ],
     targets: [
         // FFmpeg's C API, found through pkg-config. Debian's libavformat.pc names the
@@ -38,6 +39,12 @@ let package = Package(
         .target(name: "VideoIO", dependencies: ["CFFmpeg"]),
         // Boxes and observations: the shapes detectors give and trackers take.
         .target(name: "Geometry"),
+        // A fleet's shared state in PostgreSQL: schema, nodes, the job queue.
+        .target(
+            name: "Fleet",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")
+            ]),
         // Optimal linear assignment (Jonker-Volgenant), for the tracker and for scoring.
         .target(name: "Assignment"),
         // The tracker core: pure Swift, no I/O, deterministic.
@@ -88,8 +95,9 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Analytics", "CMosquitto", "ServiceFiles", "Pipeline", "Detection", "TrackLog", "VideoIO", "Render",
+                "Analytics", "CMosquitto", "ServiceFiles", "Pipeline", "Detection", "TrackLog", "VideoIO", "Render", "Fleet",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -155,6 +163,12 @@ let package = Package(
             path: "Benchmarks/FuzzParsers",
             swiftSettings: openVINOHeaders
         ),
+        .testTarget(
+            name: "FleetTests",
+            dependencies: [
+                "Fleet", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log")
+            ]),
         .testTarget(name: "TrackingTests", dependencies: ["Assignment", "Geometry", "Tracking", "TestSupport"]),
         .testTarget(
             name: "DetectionTests", dependencies: ["Detection", "Geometry", "VideoIO", "TestSupport"],

@@ -1,8 +1,10 @@
 import Detection
+import Fleet
 import Foundation
 import Logging
 import Metrics
 import Pipeline
+import PostgresNIO
 import Prometheus
 import ServiceFiles
 import ServiceLifecycle
@@ -36,6 +38,37 @@ public enum Daemon {
         detectors.share(model, settings: config.detector)
         logger.info("model: \(model.summary), for \(detectors.concurrency) frame(s) at once")
 
+        // A node of a fleet joins it before anything runs: a name another live process
+        // holds, or a database it cannot reach, stops it here with the reason.
+        var fleetNode: (store: FleetStore, generation: Int64)?
+        var database: Task<Void, Never>?
+        defer { database?.cancel() }
+        if let fleet = config.fleet {
+            for warning in fleet.warnings { logger.warning("\(configPath): \(warning)") }
+            // The client's own messages (a connection attempt refused, every few
+            // milliseconds while the database is down) only when they are serious: the
+            // fleet's loop reports the failure once, in words.
+            var quiet = logger
+            quiet.logLevel = .critical
+            let client = PostgresClient(configuration: try Self.databaseConfiguration(fleet), backgroundLogger: quiet)
+            database = Task { await client.run() }
+            let store = FleetStore(client: client, logger: logger)
+            let node = NodeInfo(
+                name: fleet.node, advertise: fleet.advertise, workers: config.workers, streamSlots: config.streams.count,
+                leaseSeconds: fleet.leaseSeconds)
+            do {
+                let generation = try await withDeadline(seconds: 30, "joining the fleet") {
+                    try await store.migrate()
+                    return try await store.register(node)
+                }
+                fleetNode = (store, generation)
+                logger.info(
+                    "fleet: joined as \(fleet.node) (generation \(generation)) at \(fleet.host):\(fleet.port)/\(fleet.databaseName)"
+                )
+            } catch {
+                throw ServiceError.fleet("\(fleet.database): \(databaseErrorDescription(error))")
+            }
+        }
         let box = Locked(config)
         let state = ServiceState()
         let notifier = Notifier()
@@ -48,7 +81,7 @@ public enum Daemon {
         Gauge(label: "trackd_build_info", dimensions: [("version", version)]).record(1)
         // The jobs' series exist, at 0, before the first job (the streams' do as their
         // services start).
-        _ = SpoolService.metrics
+        _ = JobRunner.metrics
         let running = RunningJobs()
         // Events to a broker or a webhook wait in an outbox under the spool until it
         // takes them. Their services come first: the last to be stopped, after the jobs
@@ -74,6 +107,17 @@ public enum Daemon {
                 spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version, running: running,
                 events: events)
         ]
+        var fleetJobs: FleetJobs?
+        if let fleet = config.fleet, let (store, generation) = fleetNode {
+            let runner = JobRunner(
+                spool: spool, detectors: detectors, state: state, logger: logger, version: version, running: running,
+                events: events)
+            services.append(
+                FleetService(
+                    store: store, fleet: fleet, generation: generation, config: box, spool: spool, running: running,
+                    runner: runner, state: state, logger: logger))
+            fleetJobs = FleetJobs(store: store, fleet: fleet, spool: spool) { [box] in box.value.http?.token }
+        }
         for stream in config.streams {
             services.append(
                 StreamService(
@@ -87,7 +131,7 @@ public enum Daemon {
             services.append(
                 HTTPService(
                     http: http, config: box, spool: spool, state: state, running: running, metrics: metrics, events: events,
-                    snapshots: snapshots, logger: logger
+                    snapshots: snapshots, fleet: fleetJobs, logger: logger
                 ) { address in
                     state.httpListening(on: address)
                     ready()
@@ -102,10 +146,10 @@ public enum Daemon {
                 let given = try ServiceConfig.load(configPath)
                 let fresh = try Self.reloaded(given, listening: config.http, file: configPath)
                 if fresh.spool != box.value.spool || fresh.streams != box.value.streams || fresh.mqtt != box.value.mqtt
-                    || fresh.webhooks != box.value.webhooks
+                    || fresh.webhooks != box.value.webhooks || fresh.fleet != box.value.fleet
                 {
                     logger.warning(
-                        "reloaded \(configPath): a new spool, new streams, a new mqtt section or new webhooks take effect at the next start"
+                        "reloaded \(configPath): a new spool, new streams, a new mqtt, webhooks or fleet section take effect at the next start"
                     )
                 }
                 if given.http?.host != fresh.http?.host || given.http?.port != fresh.http?.port {
@@ -131,6 +175,27 @@ public enum Daemon {
         if config.http == nil { ready() }
         try await group.run()
         logger.info("stopped")
+    }
+
+    /// How a node reaches the fleet's database: sslmode as libpq's (`prefer` and
+    /// `require` encrypt without checking the server's certificate, `verify-full` checks
+    /// it and its name). A few connections: a node's statements run one after another.
+    static func databaseConfiguration(_ fleet: ServiceConfig.FleetConfig) throws -> PostgresClient.Configuration {
+        var unchecked = TLSConfiguration.makeClientConfiguration()
+        unchecked.certificateVerification = .none
+        let tls: PostgresClient.Configuration.TLS =
+            switch fleet.sslMode {
+            case "disable": .disable
+            case "require": .require(unchecked)
+            case "verify-full": .require(.makeClientConfiguration())
+            default: .prefer(unchecked)
+            }
+        var configuration = PostgresClient.Configuration(
+            host: fleet.host, port: fleet.port, username: fleet.user, password: fleet.password, database: fleet.databaseName,
+            tls: tls)
+        configuration.options.maximumConnections = 3
+        configuration.options.connectTimeout = .seconds(5)
+        return configuration
     }
 
     /// The configuration a reload puts in force: `fresh`, except that the HTTP API goes

@@ -25,6 +25,8 @@ struct HTTPService: Service {
     let metrics: PrometheusCollectorRegistry
     let events: TrackEvents
     let snapshots: Snapshots
+    /// This node's fleet's jobs; nil: no fleet.
+    let fleet: FleetJobs?
     let logger: Logger
     /// Called once the socket listens (systemd's READY=1 waits for it).
     let listening: @Sendable (String) -> Void
@@ -100,18 +102,39 @@ struct HTTPService: Service {
             } catch {
                 throw HTTPError(.contentTooLarge, message: "jobs are at most \(limit) bytes")
             }
+            if let fleet { return json(try await fleet.submit(body, api: jobs), status: .created) }
             return json(try jobs.submit(body), status: .created)
         }
-        router.get("/api/v1/jobs") { _, _ in json(["jobs": jobs.list()]) }
+        router.get("/api/v1/jobs") { _, _ in
+            guard let fleet else { return json(["jobs": jobs.list()]) }
+            // This node's own spool's jobs, then the fleet's (whose files here are its copies).
+            let own = jobs.list().filter { FleetJobs.id($0.id) == nil }
+            return json(["jobs": own + (try await fleet.list())])
+        }
         router.get("/api/v1/jobs/:id") { _, context in
             let id = try jobID(context)
-            guard let job = jobs.job(id) else { throw HTTPError(.notFound, message: "no job \(id)") }
-            return json(job)
+            let found = if let fleet, FleetJobs.id(id) != nil { try await fleet.job(id) } else { jobs.job(id) }
+            guard let found else { throw HTTPError(.notFound, message: "no job \(id)") }
+            return json(found)
+        }
+        router.get("/api/v1/jobs/:id/log") { _, context in
+            let id = try jobID(context)
+            if let fleet, FleetJobs.id(id) != nil { return try await fleet.log(id, context: context) }
+            guard let found = jobs.job(id) else { throw HTTPError(.notFound, message: "no job \(id)") }
+            guard let log = found.log else { throw HTTPError(.notFound, message: "job \(id) has no log yet (queued)") }
+            return try await localLog(log, context: context)
         }
         router.delete("/api/v1/jobs/:id") { _, context in
             let id = try jobID(context)
-            guard let job = try jobs.cancel(id) else { throw HTTPError(.notFound, message: "no job \(id)") }
-            return json(job, status: .accepted)
+            let found = if let fleet, FleetJobs.id(id) != nil { try await fleet.cancel(id) } else { try jobs.cancel(id) }
+            guard let found else { throw HTTPError(.notFound, message: "no job \(id)") }
+            return json(found, status: .accepted)
+        }
+        router.get("/api/v1/fleet") { _, _ in
+            guard let fleet else {
+                throw HTTPError(.notFound, message: "this daemon is not a node of a fleet (no fleet section)")
+            }
+            return json(try await fleet.overview())
         }
         // A slow client is closed after idleSeconds (a header sent a byte at a time
         // never completes a part), and at most maxConnections are served at once.
@@ -144,6 +167,11 @@ struct HTTPService: Service {
         if let stalled = state.stall, stalled.seconds >= limit {
             return json(
                 Readiness(ready: false, reason: "\(stalled.who) has not advanced for \(Int(stalled.seconds)) s"),
+                status: .serviceUnavailable)
+        }
+        if let node = state.snapshot.fleet, !node.databaseReachable {
+            return json(
+                Readiness(ready: false, reason: "the fleet's database: \(node.lastError ?? "unreachable")"),
                 status: .serviceUnavailable)
         }
         for dir in [spool.inbox, spool.processing, spool.logs] where access(dir, W_OK) != 0 {

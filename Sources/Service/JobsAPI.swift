@@ -26,6 +26,15 @@ struct JobsAPI: Sendable {
         var frames: Int?
         var framesPerSecond: Double?
         var error: String?
+        /// In a fleet: the node that runs or ran it, and how many times it was started.
+        var node: String?
+        var attempts: Int?
+    }
+
+    /// A submitted job, checked: its job file's contents and its source.
+    struct Prepared: Sendable {
+        var job: Data
+        var source: String
     }
 
     /// POST /api/v1/jobs: `{"source": "<path under the spool, or an http(s) URL>",
@@ -33,6 +42,23 @@ struct JobsAPI: Sendable {
     /// (analytics inline, or a path under the spool). 201 with the job; 400 for a body
     /// the spool would refuse.
     func submit(_ body: ByteBuffer) throws -> Job {
+        let id = Self.newID()
+        let prepared = try prepare(body, name: id)
+        let hidden = spool.inbox + "/." + id
+        // A URL's password is for the daemon alone: the job file is then its user's only.
+        let mode = hasCredentials(prepared.source) ? 0o600 : 0o644
+        guard FileManager.default.createFile(atPath: hidden, contents: prepared.job, attributes: [.posixPermissions: mode]),
+            rename(hidden, spool.inbox + "/" + id) == 0
+        else {
+            try? FileManager.default.removeItem(atPath: hidden)
+            throw HTTPError(.internalServerError, message: "cannot write into \(spool.inbox)")
+        }
+        return Job(id: id, state: .queued)
+    }
+
+    /// A job's body checked as the spool checks a job file (400 with its message); a
+    /// source that is a path is under `videoRoot` (default: the spool).
+    func prepare(_ body: ByteBuffer, name: String, videoRoot: String? = nil) throws -> Prepared {
         let object: [String: Any]
         do {
             object = try StrictJSON.object(Data(buffer: body))
@@ -65,29 +91,19 @@ struct JobsAPI: Sendable {
         job[source.contains("://") ? "url" : "video"] = source
         job["analytics"] = object["analytics"]
         let data = try JSONSerialization.data(withJSONObject: job, options: [.sortedKeys])
-        let id = Self.newID()
         guard data.count <= maxJobBytes() else {
             throw HTTPError(.contentTooLarge, message: "the job is \(data.count) bytes; jobs are at most \(maxJobBytes())")
         }
         do {
             // The spool's own rules, messages included ("options" keys become the job's).
-            _ = try JobSpec.parse(data, name: id, spool: spool)
+            _ = try JobSpec.parse(data, name: name, spool: spool, videoRoot: videoRoot)
         } catch let ServiceError.refusedJob(reason) {
             let message = ["'video'", "'url'"].reduce(redactingCredentials(reason)) {
                 $0.replacingOccurrences(of: $1, with: "'source'")
             }
             throw HTTPError(.badRequest, message: message)
         }
-        let hidden = spool.inbox + "/." + id
-        // A URL's password is for the daemon alone: the job file is then its user's only.
-        let mode = hasCredentials(source) ? 0o600 : 0o644
-        guard FileManager.default.createFile(atPath: hidden, contents: data, attributes: [.posixPermissions: mode]),
-            rename(hidden, spool.inbox + "/" + id) == 0
-        else {
-            try? FileManager.default.removeItem(atPath: hidden)
-            throw HTTPError(.internalServerError, message: "cannot write into \(spool.inbox)")
-        }
-        return Job(id: id, state: .queued)
+        return Prepared(job: data, source: source)
     }
 
     /// Every job the spool holds, oldest state first: queued, processing, done, failed.
@@ -149,7 +165,7 @@ struct JobsAPI: Sendable {
         case .queued, .processing:
             // Not running (yet): taken out of the spool's hands. A worker that claims it
             // meanwhile finds it gone, or runs it to its cancellation above.
-            spool.fail(id, from: folder(found.state), error: SpoolService.cancelled)
+            spool.fail(id, from: folder(found.state), error: JobRunner.cancelled)
             return job(id) ?? found
         }
     }

@@ -38,6 +38,19 @@ final class RunningJobs: Sendable {
         return true
     }
 
+    /// Asks a running job to stop after its current frame, to run again (elsewhere);
+    /// false when no job of that name runs.
+    func stop(_ name: String) -> Bool {
+        guard let stop = jobs.withLock({ $0[name]?.stop }) else { return false }
+        stop.request(SIGTERM)
+        return true
+    }
+
+    /// Waits until the job `name` has ended (at once when none of that name runs).
+    func ended(_ name: String) async {
+        await jobs.withLock { $0[name]?.ended }?.value
+    }
+
     func isCancelled(_ name: String) -> Bool { jobs.value[name]?.cancelled ?? false }
 
     /// Asks every job to stop after its current frame and waits until all have ended.

@@ -76,6 +76,21 @@ public final class ServiceState: Sendable {
         public var http: String?
         /// Event receivers (absent from status files of daemons without any).
         public var receivers: [Receiver]?
+        /// This node of a fleet (absent without one).
+        public var fleet: FleetNode?
+    }
+
+    /// This daemon as a node of a fleet.
+    public struct FleetNode: Codable, Sendable, Equatable {
+        public var node: String
+        /// Raised each time the name registers: what this process holds is fenced by it.
+        public var generation: Int64
+        /// Whether the last exchange with the database succeeded.
+        public var databaseReachable = true
+        /// Why it last failed, while it fails.
+        public var lastError: String?
+        /// Jobs queued in the fleet at the last look.
+        public var queuedJobs = 0
     }
 
     /// A connected stream that has sent no frame for this long is reported `silent`:
@@ -102,6 +117,7 @@ public final class ServiceState: Sendable {
         var errors: [String] = []
         var http: String?
         var receivers: [String: Receiver] = [:]
+        var fleet: FleetNode?
         /// For each running job, when it last advanced; for each stream, since when it
         /// has held a frame it has not finished (nil while it waits on its source). The
         /// watchdog measures these: trackd's own work, never a source's silence.
@@ -175,6 +191,19 @@ public final class ServiceState: Sendable {
         }
     }
 
+    func update(fleet change: (inout FleetNode?) -> Void) {
+        store.withLock { change(&$0.fleet) }
+    }
+
+    /// The fleet's database failing, once among the latest errors per message.
+    func fleetFailed(_ message: String) {
+        store.withLock {
+            $0.fleet?.databaseReachable = false
+            if $0.fleet?.lastError != message { $0.appendError("fleet: " + message) }
+            $0.fleet?.lastError = message
+        }
+    }
+
     func httpListening(on address: String) {
         store.withLock { $0.http = address }
     }
@@ -229,7 +258,8 @@ public final class ServiceState: Sendable {
                 pid: getpid(), started: started, updated: ISO8601DateFormatter().string(from: Date()),
                 jobs: store.jobs.values.sorted { $0.name < $1.name }, streams: reported,
                 completedJobs: store.completed, failedJobs: store.failed, errors: store.errors, http: store.http,
-                receivers: store.receivers.isEmpty ? nil : store.receivers.values.sorted { $0.name < $1.name })
+                receivers: store.receivers.isEmpty ? nil : store.receivers.values.sorted { $0.name < $1.name },
+                fleet: store.fleet)
         }
     }
 

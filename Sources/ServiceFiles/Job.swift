@@ -32,8 +32,8 @@ public struct JobSpec: Sendable, Equatable {
         FrameSelection(stride: stride, start: start, end: end, maxFrames: maxFrames, maxSeconds: maxSeconds)
     }
 
-    /// Reads `processing/<name>`.
-    public static func load(_ name: String, spool: Spool, maxJobBytes: Int) throws -> JobSpec {
+    /// Reads `processing/<name>`; its `video` is under `videoRoot` (default: the spool).
+    public static func load(_ name: String, spool: Spool, maxJobBytes: Int, videoRoot: String? = nil) throws -> JobSpec {
         let path = spool.processing + "/" + name
         var st = stat()
         guard lstat(path, &st) == 0 else { throw ServiceError.refusedJob("\(name) disappeared") }
@@ -48,11 +48,12 @@ public struct JobSpec: Sendable, Equatable {
             throw ServiceError.refusedJob("\(name) is \(st.st_size) bytes; job files are at most \(maxJobBytes)")
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw ServiceError.refusedJob("\(name) disappeared") }
-        return try parse(data, name: name, spool: spool)
+        return try parse(data, name: name, spool: spool, videoRoot: videoRoot)
     }
 
-    /// Reads a job file's contents (a JSON object; `name` for messages).
-    public static func parse(_ data: Data, name: String, spool: Spool) throws -> JobSpec {
+    /// Reads a job file's contents (a JSON object; `name` for messages); its `video`
+    /// is under `videoRoot` (default: the spool), its analytics file under the spool.
+    public static func parse(_ data: Data, name: String, spool: Spool, videoRoot: String? = nil) throws -> JobSpec {
         let object: [String: Any]
         do {
             object = try StrictJSON.object(data)
@@ -72,7 +73,10 @@ public struct JobSpec: Sendable, Equatable {
         }
         let source: String
         switch (object["video"], object["url"]) {
-        case (let video as String, nil) where !video.isEmpty: source = try resolve(video, in: spool, job: name, key: "video")
+        case (let video as String, nil) where !video.isEmpty:
+            source = try resolve(
+                video, in: videoRoot ?? spool.root, named: videoRoot == nil ? "the spool" : "the fleet's shared storage",
+                job: name, key: "video")
         case (nil, let url as String) where !url.isEmpty: source = try recording(url, job: name)
         case (.some, .some): throw ServiceError.refusedJob("\(name): give 'video' or 'url', not both")
         default: throw ServiceError.refusedJob("\(name): 'video' (a path under the spool) or 'url' is required")
@@ -107,7 +111,7 @@ public struct JobSpec: Sendable, Equatable {
         case nil: break
         case let path as String:
             // A file under the spool, as a video is.
-            let file = try resolve(path, in: spool, job: name, key: "analytics")
+            let file = try resolve(path, in: spool.root, named: "the spool", job: name, key: "analytics")
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ServiceError.refusedJob("\(name): cannot read the analytics file \(path)")
             }
@@ -154,19 +158,22 @@ public struct JobSpec: Sendable, Equatable {
         return String(cString: resolved)
     }
 
-    /// A path relative to the spool that stays inside it, links resolved.
-    private static func resolve(_ video: String, in spool: Spool, job: String, key: String) throws -> String {
+    /// A path relative to `base` (the spool, or a fleet's shared storage) that stays
+    /// inside it, links resolved.
+    private static func resolve(_ video: String, in base: String, named place: String, job: String, key: String) throws
+        -> String
+    {
         guard !video.hasPrefix("/"), !video.split(separator: "/").contains("..") else {
-            throw ServiceError.refusedJob("\(job): '\(key)' must be a path under the spool, without '..': \(video)")
+            throw ServiceError.refusedJob("\(job): '\(key)' must be a path under \(place), without '..': \(video)")
         }
-        guard let root = canonical(spool.root) else {
-            throw ServiceError.refusedJob("\(job): the spool cannot be resolved")
+        guard let root = canonical(base) else {
+            throw ServiceError.refusedJob("\(job): \(place) (\(base)) cannot be resolved")
         }
-        guard let real = canonical(spool.root + "/" + video) else {
-            throw ServiceError.refusedJob("\(job): no such \(key == "video" ? "video" : "file") under the spool: \(video)")
+        guard let real = canonical(base + "/" + video) else {
+            throw ServiceError.refusedJob("\(job): no such \(key == "video" ? "video" : "file") under \(place): \(video)")
         }
         guard real.hasPrefix(root + "/") else {
-            throw ServiceError.refusedJob("\(job): '\(video)' leads outside the spool")
+            throw ServiceError.refusedJob("\(job): '\(video)' leads outside \(place)")
         }
         // A FIFO or a device would block the worker on open or read, for good.
         var st = stat()

@@ -37,6 +37,8 @@ public struct ServiceConfig: Sendable, Equatable {
     public var mqtt: MQTTConfig?
     /// Events POSTed to HTTP receivers.
     public var webhooks: [WebhookConfig] = []
+    /// This host as one node of a fleet sharing jobs through PostgreSQL; nil: alone.
+    public var fleet: FleetConfig?
 
     public init() {}
 
@@ -135,6 +137,86 @@ extension ServiceConfig {
     }
 }
 
+extension ServiceConfig {
+    /// One node of a fleet: jobs submitted to any node are queued in PostgreSQL and run
+    /// by whichever node has a free worker.
+    public struct FleetConfig: Sendable, Equatable {
+        /// `postgresql://user@host[:port]/database[?sslmode=disable|prefer|require|verify-full]`.
+        public var database = ""
+        public var host = ""
+        public var port = 5432
+        public var user = ""
+        public var databaseName = ""
+        public var sslMode = "prefer"
+        /// The password (read from `passwordFile`); nil: none (trust, peer or a
+        /// certificate).
+        public var password: String?
+        /// This node's name in the fleet: one live process per name.
+        public var node = ""
+        /// Where the other nodes reach this node's HTTP API (`http://host1:8089`).
+        public var advertise = ""
+        /// A node whose heartbeat is older than this is dead to the others, and what it
+        /// held is taken over.
+        public var leaseSeconds = 15.0
+        /// Storage every node mounts: a job's `source` that is a path is relative to it.
+        public var sharedRoot: String?
+        public var warnings: [String] = []
+
+        public init() {}
+
+        fileprivate init(_ f: Fields) throws {
+            self.init()
+            try f.known(["database", "passwordFile", "node", "advertise", "leaseSeconds", "sharedRoot"])
+            database = try f.string("database") ?? ""
+            guard let url = URLComponents(string: database), ["postgresql", "postgres"].contains(url.scheme ?? ""),
+                let host = url.host, !host.isEmpty, let user = url.user, !user.isEmpty
+            else {
+                throw f.error("database", "must be a URL as postgresql://trackd@db-host[:port]/trackd")
+            }
+            guard url.password == nil else {
+                throw f.error("database", "holds a password: put it in passwordFile, which only trackd's user may read")
+            }
+            (self.host, self.user) = (host, user)
+            port = url.port ?? port
+            databaseName = String(url.path.dropFirst())
+            if databaseName.isEmpty { databaseName = user }
+            for item in url.queryItems ?? [] {
+                guard item.name == "sslmode", let mode = item.value,
+                    ["disable", "prefer", "require", "verify-full"].contains(mode)
+                else {
+                    throw f.error(
+                        "database", "takes one parameter, sslmode=disable|prefer|require|verify-full; given \(item.name)")
+                }
+                sslMode = mode
+            }
+            if let file = try f.string("passwordFile") {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw f.error("passwordFile", "cannot read \(file)")
+                }
+                password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if let warning = HTTPConfig.readableByOthers(file) { warnings.append(warning) }
+            }
+            node = try f.string("node") ?? ""
+            guard !node.isEmpty, node.count <= 64, node.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                throw f.error(
+                    "node", "must be a name of 1 to 64 letters, digits, '-', '_' or '.' (this host's, unique in the fleet)")
+            }
+            advertise = try f.string("advertise") ?? ""
+            guard let base = URL(string: advertise), ["http", "https"].contains(base.scheme ?? ""), base.host != nil,
+                base.path.isEmpty || base.path == "/"
+            else {
+                throw f.error("advertise", "must be this node's API as the others reach it, as http://host1:8089")
+            }
+            if advertise.hasSuffix("/") { advertise.removeLast() }
+            leaseSeconds = try f.number("leaseSeconds", in: 1...3600) ?? leaseSeconds
+            if let root = try f.string("sharedRoot") {
+                guard root.hasPrefix("/") else { throw f.error("sharedRoot", "must be an absolute path") }
+                sharedRoot = root
+            }
+        }
+    }
+}
+
 /// A configuration error, naming the file and the field.
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
@@ -176,7 +258,7 @@ extension ServiceConfig {
         try r.known([
             "spool", "workers", "stableSeconds", "pollSeconds", "maxJobBytes", "statusFile", "stallSeconds",
             "detector", "tracker", "streams", "http", "urlJobs", "mqtt",
-            "webhooks"
+            "webhooks", "fleet"
         ])
         spool = try r.string("spool") ?? spool
         guard spool.hasPrefix("/") else { throw r.error("spool", "must be an absolute path") }
@@ -220,6 +302,11 @@ extension ServiceConfig {
         }
         if let list = try r.array("webhooks") {
             webhooks = try WebhookConfig.list(list, in: r)
+        }
+        if let f = try r.object("fleet") {
+            fleet = try FleetConfig(f)
+            // The other nodes reach this one's logs through its API.
+            guard http != nil else { throw r.error("fleet", "needs the http section: the fleet's nodes talk over the HTTP API") }
         }
         if let u = try r.object("urlJobs") {
             try u.known(["allowHosts"])

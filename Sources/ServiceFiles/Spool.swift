@@ -166,11 +166,14 @@ public final class Spool: @unchecked Sendable {
 public enum ServiceError: Error, Sendable, CustomStringConvertible {
     case spool(String)
     case refusedJob(String)
+    /// The fleet's database refused or could not be reached.
+    case fleet(String)
 
     public var description: String {
         switch self {
         case .spool(let message): "spool: \(message)"
         case .refusedJob(let message): "job refused: \(message)"
+        case .fleet(let message): "fleet: \(message)"
         }
     }
 }

@@ -27,6 +27,47 @@ final class ServiceConfigTests: XCTestCase {
         }
     }
 
+    /// A fleet's section: the database as a URL without its password, this node's name
+    /// and address, and the HTTP API it needs.
+    func testTheFleetSection() throws {
+        func parse(_ fleet: String, http: Bool = true) throws -> ServiceConfig.FleetConfig? {
+            try ServiceConfig.parse(Data(#"{\#(http ? #""http": {},"# : "") "fleet": \#(fleet)}"#.utf8), file: "c.json").fleet
+        }
+        let node = #""node": "host1", "advertise": "http://host1:8089/""#
+        let fleet = try XCTUnwrap(
+            try parse(#"{"database": "postgresql://trackd@db.lan:6432/tracks?sslmode=require", \#(node), "leaseSeconds": 5}"#))
+        XCTAssertEqual(fleet.host, "db.lan")
+        XCTAssertEqual(fleet.port, 6432)
+        XCTAssertEqual(fleet.user, "trackd")
+        XCTAssertEqual(fleet.databaseName, "tracks")
+        XCTAssertEqual(fleet.sslMode, "require")
+        XCTAssertEqual(fleet.advertise, "http://host1:8089")
+        XCTAssertEqual(fleet.leaseSeconds, 5)
+        let defaults = try XCTUnwrap(try parse(#"{"database": "postgres://trackd@db", \#(node)}"#))
+        XCTAssertEqual([defaults.port, Int(defaults.leaseSeconds)], [5432, 15])
+        XCTAssertEqual([defaults.databaseName, defaults.sslMode], ["trackd", "prefer"])
+        XCTAssertNil(defaults.password)
+        for (bad, field) in [
+            (#"{"database": "mysql://trackd@db", \#(node)}"#, "database"),
+            (#"{"database": "postgresql://db/trackd", \#(node)}"#, "database"),
+            (#"{"database": "postgresql://trackd:secret@db/trackd", \#(node)}"#, "database"),
+            (#"{"database": "postgresql://trackd@db/trackd?sslmode=allow", \#(node)}"#, "database"),
+            (#"{"database": "postgresql://trackd@db", "advertise": "http://h:1"}"#, "node"),
+            (#"{"database": "postgresql://trackd@db", "node": "a b", "advertise": "http://h:1"}"#, "node"),
+            (#"{"database": "postgresql://trackd@db", "node": "a"}"#, "advertise"),
+            (#"{"database": "postgresql://trackd@db", "node": "a", "advertise": "h:1"}"#, "advertise"),
+            (#"{"database": "postgresql://trackd@db", \#(node), "leaseSeconds": 0}"#, "leaseSeconds"),
+            (#"{"database": "postgresql://trackd@db", \#(node), "sharedRoot": "videos"}"#, "sharedRoot"),
+            (#"{"database": "postgresql://trackd@db", \#(node), "passwordFile": "/nonexistent"}"#, "passwordFile"),
+            (#"{"database": "postgresql://trackd@db", \#(node), "workers": 2}"#, "workers")
+        ] {
+            XCTAssertThrowsError(try parse(bad), bad) { XCTAssertTrue("\($0)".hasPrefix("c.json: fleet.\(field): "), "\($0)") }
+        }
+        XCTAssertThrowsError(try parse(#"{"database": "postgresql://trackd@db", \#(node)}"#, http: false)) {
+            XCTAssertTrue("\($0)".contains("needs the http section"), "\($0)")
+        }
+    }
+
     /// The HTTP API binds loopback unless told otherwise, and anywhere else only with
     /// a token: the rule is on the address, 127.0.0.0/8, ::1 and localhost counting
     /// as loopback.

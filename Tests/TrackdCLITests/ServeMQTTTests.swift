@@ -257,7 +257,7 @@ extension ServeTests {
         try wait("the second refusal") { daemonLog().contains("webhooks[0].url: must be an http:// or https:// URL") }
         try config(#", "mqtt": {"url": "mqtt://127.0.0.1:\#(port)", "topicPrefix": "site"}"#)
         kill(daemon.processIdentifier, SIGHUP)
-        try wait("the warning") { daemonLog().contains("a new mqtt section or new webhooks take effect at the next start") }
+        try wait("the warning") { daemonLog().contains("a new mqtt, webhooks or fleet section take effect at the next start") }
         XCTAssertEqual(stop(daemon).0, 0)
     }
 

@@ -1,0 +1,143 @@
+import AsyncHTTPClient
+import Fleet
+import Foundation
+import Hummingbird
+import NIOCore
+import ServiceFiles
+
+/// The HTTP API's jobs on a node of a fleet: submitted into the fleet's queue in
+/// PostgreSQL, listed, followed and cancelled fleet-wide from any node, their logs
+/// served by any node (fetched from the node that holds them).
+struct FleetJobs: Sendable {
+    /// What the spool names a fleet's job it runs: `fleet-<id>.json`.
+    static let prefix = "fleet-"
+
+    let store: FleetStore
+    let fleet: ServiceConfig.FleetConfig
+    let spool: Spool
+    /// The token this node's API asks for: the other nodes ask for the same one.
+    let token: @Sendable () -> String?
+
+    static func name(_ id: Int64) -> String { "\(prefix)\(id).json" }
+
+    /// The database id of a job named `fleet-<id>.json`.
+    static func id(_ name: String) -> Int64? {
+        guard name.hasPrefix(prefix), name.hasSuffix(".json") else { return nil }
+        return Int64(name.dropFirst(prefix.count).dropLast(5)).flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    /// Queues a job checked as the spool checks one: a path is one under the fleet's
+    /// shared storage, which every node mounts.
+    func submit(_ body: ByteBuffer, api: JobsAPI) async throws -> JobsAPI.Job {
+        let prepared = try api.prepare(body, name: "the job", videoRoot: fleet.sharedRoot)
+        guard prepared.source.contains("://") || fleet.sharedRoot != nil else {
+            throw HTTPError(
+                .badRequest,
+                message: "'source' must be an http(s) URL: this fleet has no shared storage for paths (fleet.sharedRoot)")
+        }
+        let id = try await database {
+            try await store.enqueue(source: prepared.source, spec: String(decoding: prepared.job, as: UTF8.self))
+        }
+        return JobsAPI.Job(id: Self.name(id), state: .queued)
+    }
+
+    func list() async throws -> [JobsAPI.Job] {
+        try await database { try await store.jobs() }.map(describe)
+    }
+
+    func job(_ name: String) async throws -> JobsAPI.Job? {
+        guard let id = Self.id(name) else { return nil }
+        return try await database { try await store.job(id) }.map(describe)
+    }
+
+    /// Cancels the job wherever it is: its node stops it at its next renewal.
+    func cancel(_ name: String) async throws -> JobsAPI.Job? {
+        guard let id = Self.id(name), let found = try await database({ try await store.job(id) }) else { return nil }
+        guard ["queued", "running"].contains(found.state) else {
+            throw HTTPError(.conflict, message: "job \(name) has already ended (\(describe(found).state.rawValue))")
+        }
+        return try await database { try await store.cancel(job: id) }.map(describe)
+    }
+
+    /// The job's log: from this node's disk, or fetched from the node that wrote it.
+    func log(_ name: String, context: some RequestContext) async throws -> Response {
+        guard let id = Self.id(name), let row = try await database({ try await store.job(id) }) else {
+            throw HTTPError(.notFound, message: "no job \(name)")
+        }
+        guard let path = row.log, let node = row.node else {
+            throw HTTPError(.notFound, message: "job \(name) has no log yet (\(row.state))")
+        }
+        if node == fleet.node { return try await localLog(path, context: context) }
+        guard let advertise = row.advertise else { throw HTTPError(.badGateway, message: "node \(node) is not in the fleet") }
+        var request = HTTPClientRequest(url: advertise + "/api/v1/jobs/" + name + "/log")
+        if let token = token() { request.headers.add(name: "Authorization", value: "Bearer " + token) }
+        let answer: HTTPClientResponse
+        do {
+            answer = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        } catch {
+            throw HTTPError(.badGateway, message: "node \(node) (\(advertise)), which holds the log, does not answer: \(error)")
+        }
+        guard answer.status == .ok else {
+            throw HTTPError(.badGateway, message: "node \(node) (\(advertise)) answered \(answer.status.code) for the log")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/x-ndjson"
+        headers[.init("X-Trackd-Node")!] = node
+        return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: answer.body))
+    }
+
+    /// GET /api/v1/fleet: the nodes with their load, the jobs each runs, the queue.
+    struct Overview: Encodable {
+        var node: String
+        var nodes: [NodeRow]
+        var queuedJobs: Int
+        /// Running jobs' ids by node.
+        var running: [String: [String]]
+    }
+
+    func overview() async throws -> Overview {
+        let (nodes, jobs) = try await database { (try await store.nodes(), try await store.jobs()) }
+        var running: [String: [String]] = [:]
+        for job in jobs where job.state == "running" { running[job.node ?? "", default: []].append(Self.name(job.id)) }
+        return Overview(
+            node: fleet.node, nodes: nodes, queuedJobs: jobs.filter { $0.state == "queued" }.count, running: running)
+    }
+
+    /// A job's row as the API reports it.
+    private func describe(_ row: JobRow) -> JobsAPI.Job {
+        let state: JobsAPI.Job.State =
+            switch row.state {
+            case "queued": .queued
+            case "running": .processing
+            case "done": .done
+            default: .failed
+            }
+        var job = JobsAPI.Job(id: Self.name(row.id), state: state)
+        job.log = row.log
+        job.node = row.node
+        job.attempts = row.attempts
+        if state == .processing || state == .done { job.frames = row.frames }
+        job.error = row.error
+        return job
+    }
+
+    /// A statement's failure as a 503 that says what the database said.
+    private func database<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw HTTPError(.serviceUnavailable, message: "the fleet's database: " + databaseErrorDescription(error))
+        }
+    }
+}
+
+/// A log file of this node's, streamed.
+func localLog(_ path: String, context: some RequestContext) async throws -> Response {
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw HTTPError(.notFound, message: "the log \(path) is not on this node")
+    }
+    let body = try await FileIO(threadPool: .singleton).loadFile(path: path, context: context)
+    var headers = HTTPFields()
+    headers[.contentType] = "application/x-ndjson"
+    return Response(status: .ok, headers: headers, body: body)
+}

@@ -1,0 +1,189 @@
+import Fleet
+import Foundation
+import Logging
+import PostgresNIO
+import TestSupport
+import XCTest
+
+/// The fleet's store against a real PostgreSQL, started by the test on loopback.
+final class FleetStoreTests: XCTestCase {
+    private var dir: URL!
+    private var server: TestPostgres!
+
+    override func setUpWithError() throws {
+        dir = try makeTemporaryDirectory()
+        server = try TestPostgres(in: dir, port: try freeTCPPort())
+    }
+
+    override func tearDown() {
+        server?.stop()
+        server = nil
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// Runs `body` with `count` stores, each on a client of its own (as separate
+    /// nodes would be), migrated.
+    private func withStores(_ count: Int = 1, _ body: ([FleetStore]) async throws -> Void) async throws {
+        let logger = Logger(label: "fleet-test")
+        let clients = (0..<count).map { _ in
+            PostgresClient(
+                configuration: .init(
+                    host: "127.0.0.1", port: server.port, username: "trackd", password: nil, database: "trackd",
+                    tls: .disable),
+                backgroundLogger: logger)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in clients { group.addTask { await client.run() } }
+            defer { group.cancelAll() }
+            let stores = clients.map { FleetStore(client: $0, logger: logger) }
+            try await body(stores)
+        }
+    }
+
+    func testNodesStartingAtOnceMigrateTheSchemaOnce() async throws {
+        try await withStores(4) { stores in
+            let versions = try await withThrowingTaskGroup(of: Int.self) { group in
+                for store in stores { group.addTask { try await store.migrate() } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            XCTAssertEqual(versions, [Int](repeating: versions[0], count: 4))
+            XCTAssertGreaterThan(versions[0], 0)
+            // Again: nothing left to do, the same version.
+            let value1 = try await stores[0].migrate()
+            XCTAssertEqual(value1, versions[0])
+        }
+    }
+
+    func testASecondNodeWithALiveNodesNameIsRefused() async throws {
+        try await withStores { stores in
+            let store = stores[0]
+            try await store.migrate()
+            let node = NodeInfo(name: "host1", advertise: "http://127.0.0.1:1", workers: 2, streamSlots: 4, leaseSeconds: 1)
+            let first = try await store.register(node)
+            let value2 = try await store.heartbeat(node: "host1", generation: first)
+            XCTAssertTrue(value2)
+            do {
+                _ = try await store.register(node)
+                XCTFail("a second host1 while the first is alive")
+            } catch let error as FleetError {
+                XCTAssertEqual(error, .nodeNameInUse("host1"))
+                XCTAssertTrue("\(error)".contains("fleet.node"), "\(error)")
+            }
+            // Once the first one's lease ran out, the name may be taken again, and the
+            // first one learns at its next heartbeat that it was fenced off.
+            try await Task.sleep(for: .seconds(1.3))
+            let second = try await store.register(node)
+            XCTAssertEqual(second, first + 1)
+            let value3 = try await store.heartbeat(node: "host1", generation: first)
+            XCTAssertFalse(value3)
+            let value4 = try await store.heartbeat(node: "host1", generation: second)
+            XCTAssertTrue(value4)
+        }
+    }
+
+    func testConcurrentClaimsTakeEachJobOnceAndEndItOnce() async throws {
+        try await withStores(3) { stores in
+            try await stores[0].migrate()
+            for k in 0..<30 { _ = try await stores[0].enqueue(source: "/videos/\(k).mp4", spec: #"{"k": \#(k)}"#) }
+            // Three nodes claim in small batches at once until the queue is empty.
+            let claimed = try await withThrowingTaskGroup(of: [(String, ClaimedJob)].self) { group in
+                for (n, store) in stores.enumerated() {
+                    group.addTask {
+                        let name = "node\(n)"
+                        let generation = try await store.register(
+                            NodeInfo(name: name, advertise: "http://x", workers: 2, streamSlots: 0, leaseSeconds: 30))
+                        var mine: [(String, ClaimedJob)] = []
+                        while true {
+                            let batch = try await store.claim(node: name, generation: generation, limit: 2, leaseSeconds: 30)
+                            if batch.isEmpty { break }
+                            for job in batch {
+                                let ended = try await store.finish(
+                                    job: job.id, node: name, generation: generation, state: .done, frames: 5)
+                                XCTAssertTrue(ended)
+                                mine.append((name, job))
+                            }
+                        }
+                        return mine
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            XCTAssertEqual(claimed.map(\.1.id).sorted(), Array(1...30), "every job claimed exactly once")
+            XCTAssertTrue(claimed.allSatisfy { $0.1.attempt == 1 })
+            let jobs = try await stores[0].jobs()
+            XCTAssertEqual(jobs.map(\.state), [String](repeating: "done", count: 30))
+        }
+    }
+
+    func testAJobWhoseNodeDiedIsClaimedAgainAndEndsOnce() async throws {
+        try await withStores { stores in
+            let store = stores[0]
+            try await store.migrate()
+            let id = try await store.enqueue(source: "/videos/a.mp4", spec: "{}")
+            let a = try await store.register(
+                NodeInfo(name: "a", advertise: "http://a", workers: 1, streamSlots: 0, leaseSeconds: 1))
+            let b = try await store.register(
+                NodeInfo(name: "b", advertise: "http://b", workers: 1, streamSlots: 0, leaseSeconds: 1))
+            let value5 = try await store.claim(node: "a", generation: a, limit: 1, leaseSeconds: 1).map(\.id)
+            XCTAssertEqual(value5, [id])
+            // While a's lease lasts, b finds nothing; a keeps it by extending.
+            let value6 = try await store.claim(node: "b", generation: b, limit: 1, leaseSeconds: 1)
+            XCTAssertEqual(value6, [])
+            let value7 = try await store.extend(jobs: [id: 5], node: "a", generation: a, leaseSeconds: 1)
+            XCTAssertEqual(value7, [id])
+            // a dies (stops extending): after the lease, b runs the job again.
+            try await Task.sleep(for: .seconds(1.3))
+            let again = try await store.claim(node: "b", generation: b, limit: 1, leaseSeconds: 30)
+            XCTAssertEqual(again.map(\.id), [id])
+            XCTAssertEqual(again.first?.attempt, 2)
+            // a comes back too late: its claim is gone, so it can neither extend nor end it.
+            let value8 = try await store.extend(jobs: [id: 5], node: "a", generation: a, leaseSeconds: 1)
+            XCTAssertEqual(value8, [])
+            let value9 = try await store.finish(job: id, node: "a", generation: a, state: .done, frames: 5)
+            XCTAssertFalse(value9)
+            let value10 = try await store.finish(job: id, node: "b", generation: b, state: .done, frames: 5)
+            XCTAssertTrue(value10)
+            let value11 = try await store.finish(job: id, node: "b", generation: b, state: .done, frames: 5)
+            XCTAssertFalse(value11, "done once")
+            let rows = try await store.jobs()
+            XCTAssertEqual(rows.map(\.state), ["done"])
+            XCTAssertEqual(rows.first?.node, "b")
+            XCTAssertEqual(rows.first?.advertise, "http://b")
+            XCTAssertEqual(rows.first?.frames, 5)
+            // A cancel after the end changes nothing.
+            let after = try await store.cancel(job: id)
+            XCTAssertEqual(after?.state, "done")
+        }
+    }
+
+    func testACancelledJobIsNoLongerItsNodesAndAReleasedOneIsQueuedAgain() async throws {
+        try await withStores { stores in
+            let store = stores[0]
+            try await store.migrate()
+            let first = try await store.enqueue(source: "a.mp4", spec: "{}")
+            let second = try await store.enqueue(source: "b.mp4", spec: "{}")
+            let a = try await store.register(
+                NodeInfo(name: "a", advertise: "http://a", workers: 2, streamSlots: 0, leaseSeconds: 30))
+            let claimed = try await store.claim(node: "a", generation: a, limit: 2, leaseSeconds: 30).map(\.id)
+            XCTAssertEqual(claimed, [first, second])
+            let depth = try await store.queueDepth()
+            XCTAssertEqual(depth, 0)
+            let cancelled = try await store.cancel(job: first)
+            XCTAssertEqual(cancelled?.state, "cancelled")
+            let kept = try await store.extend(jobs: [first: 3, second: 4], node: "a", generation: a, leaseSeconds: 30)
+            XCTAssertEqual(kept, [second], "the cancelled job is stopped at the next renewal")
+            let ended = try await store.finish(job: first, node: "a", generation: a, state: .done, frames: 3)
+            XCTAssertFalse(ended, "a cancelled job does not end done")
+            // A graceful stop gives the other back to the queue at once.
+            try await store.release(jobs: [second], node: "a", generation: a)
+            try await store.leave(node: "a", generation: a)
+            let depthAfter = try await store.queueDepth()
+            XCTAssertEqual(depthAfter, 1)
+            let nodes = try await store.nodes()
+            XCTAssertEqual(nodes.map(\.name), ["a"])
+            XCTAssertEqual(nodes.first?.alive, false)
+            let none = try await store.job(999)
+            XCTAssertNil(none)
+        }
+    }
+}
