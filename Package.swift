@@ -43,7 +43,8 @@ let package = Package(
         .target(
             name: "Fleet",
             dependencies: [
-                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
             ]),
         // Optimal linear assignment (Jonker-Volgenant), for the tracker and for scoring.
         .target(name: "Assignment"),
@@ -148,6 +149,14 @@ let package = Package(
             dependencies: ["Detection", "Geometry", "Tracking", "VideoIO"],
             path: "Benchmarks/VisualCostBenchmark",
             swiftSettings: openVINOHeaders
+        ),
+        .executableTarget(
+            name: "FleetBenchmark",
+            dependencies: [
+                "Fleet", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
+            ],
+            path: "Benchmarks/FleetBenchmark"
         ),
         .executableTarget(
             name: "PipelineBenchmark",

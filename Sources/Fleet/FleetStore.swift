@@ -12,10 +12,27 @@ public struct FleetStore: Sendable {
     private let client: PostgresClient
     private let logger: Logger
 
+    /// Told how long each statement took, answer read (a benchmark's figures).
+    public var observe: (@Sendable (Statement, Duration) -> Void)?
+
+    /// The statements of the fleet's coordination, for `observe`.
+    public enum Statement: String, Sendable, CaseIterable {
+        case register, heartbeat, enqueue, claim, extend, started, release, cancel, finish, jobs, queueDepth, nodes, leave
+    }
+
     /// `client` must be running (`PostgresClient.run()`) while the store is used.
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
+    }
+
+    /// Runs one statement and reads its whole answer, so that its connection goes back
+    /// to the pool clean.
+    private func rows(_ statement: Statement, _ query: PostgresQuery) async throws -> [PostgresRow] {
+        let start = ContinuousClock.now
+        let rows = try await client.query(query, logger: logger).all()
+        observe?(statement, ContinuousClock.now - start)
+        return rows
     }
 
     // MARK: Schema
@@ -90,7 +107,8 @@ public struct FleetStore: Sendable {
     /// an earlier life of the same name still holds. Refused while another process
     /// holds the name (its heartbeat younger than its lease).
     public func register(_ node: NodeInfo) async throws -> Int64 {
-        let rows = try await client.query(
+        let rows = try await rows(
+            .register,
             """
             INSERT INTO trackd_nodes AS n (name, generation, advertise, workers, stream_slots, heartbeat, lease_seconds)
             VALUES (\(node.name), 1, \(node.advertise), \(node.workers), \(node.streamSlots), now(), \(node.leaseSeconds))
@@ -99,9 +117,8 @@ public struct FleetStore: Sendable {
                 stream_slots = EXCLUDED.stream_slots, heartbeat = now(), lease_seconds = EXCLUDED.lease_seconds
             WHERE n.heartbeat < now() - make_interval(secs => n.lease_seconds)
             RETURNING generation
-            """, logger: logger)
-        // Every row read, so the connection goes back to the pool clean.
-        guard let generation = try await rows.decode((Int64,).self).all().first else {
+            """)
+        guard let generation = try rows.first?.decode(Int64.self) else {
             throw FleetError.nodeNameInUse(node.name)
         }
         return generation
@@ -110,21 +127,22 @@ public struct FleetStore: Sendable {
     /// Renews the node's lease; false when the node was fenced off (another process
     /// registered its name after its lease ran out), and must stop what it holds.
     public func heartbeat(node: String, generation: Int64) async throws -> Bool {
-        let rows = try await client.query(
+        try await !rows(
+            .heartbeat,
             """
             UPDATE trackd_nodes SET heartbeat = now() WHERE name = \(node) AND generation = \(generation)
             RETURNING 1
-            """, logger: logger)
-        return try await !rows.all().isEmpty
+            """
+        ).isEmpty
     }
 
     // MARK: Jobs
 
     /// Queues a job; returns its id.
     public func enqueue(source: String, spec: String) async throws -> Int64 {
-        let rows = try await client.query(
-            "INSERT INTO trackd_jobs (source, spec) VALUES (\(source), \(spec)::jsonb) RETURNING id", logger: logger)
-        guard let id = try await rows.decode((Int64,).self).all().first else { throw FleetError.noAnswer("enqueue") }
+        let rows = try await rows(
+            .enqueue, "INSERT INTO trackd_jobs (source, spec) VALUES (\(source), \(spec)::jsonb) RETURNING id")
+        guard let id = try rows.first?.decode(Int64.self) else { throw FleetError.noAnswer("enqueue") }
         return id
     }
 
@@ -133,7 +151,8 @@ public struct FleetStore: Sendable {
     /// claiming are skipped, not waited on.
     public func claim(node: String, generation: Int64, limit: Int, leaseSeconds: Double) async throws -> [ClaimedJob] {
         guard limit > 0 else { return [] }
-        let rows = try await client.query(
+        let rows = try await rows(
+            .claim,
             """
             UPDATE trackd_jobs j SET state = 'running', node = \(node), generation = \(generation),
                 lease_until = now() + make_interval(secs => \(leaseSeconds)), attempts = j.attempts + 1
@@ -144,12 +163,11 @@ public struct FleetStore: Sendable {
             ) claimable
             WHERE j.id = claimable.id
             RETURNING j.id, j.source, j.spec::text, j.attempts
-            """, logger: logger)
-        var claimed: [ClaimedJob] = []
-        for try await (id, source, spec, attempts) in rows.decode((Int64, String, String, Int).self) {
-            claimed.append(ClaimedJob(id: id, source: source, spec: spec, attempt: attempts))
-        }
-        return claimed.sorted { $0.id < $1.id }
+            """)
+        return try rows.map { row in
+            let (id, source, spec, attempts) = try row.decode((Int64, String, String, Int).self)
+            return ClaimedJob(id: id, source: source, spec: spec, attempt: attempts)
+        }.sorted { $0.id < $1.id }
     }
 
     /// Extends the leases of the jobs `node` runs under `generation` and records their
@@ -161,44 +179,48 @@ public struct FleetStore: Sendable {
         guard !progress.isEmpty else { return [] }
         let ids = Array(progress.keys)
         let frames = ids.map { progress[$0] ?? 0 }
-        let rows = try await client.query(
+        let rows = try await rows(
+            .extend,
             """
             UPDATE trackd_jobs j SET lease_until = now() + make_interval(secs => \(leaseSeconds)), frames = p.frames
             FROM unnest(\(ids)::bigint[], \(frames)::integer[]) AS p(id, frames)
             WHERE j.id = p.id AND j.state = 'running' AND j.node = \(node) AND j.generation = \(generation)
             RETURNING j.id
-            """, logger: logger)
-        return Set(try await rows.decode(Int64.self).all())
+            """)
+        return Set(try rows.map { try $0.decode(Int64.self) })
     }
 
     /// Records where a claimed job's log is written (a path on its node).
     public func started(job id: Int64, log: String, node: String, generation: Int64) async throws {
-        try await client.query(
+        _ = try await rows(
+            .started,
             """
             UPDATE trackd_jobs SET log = \(log), frames = 0
             WHERE id = \(id) AND state = 'running' AND node = \(node) AND generation = \(generation)
-            """, logger: logger)
+            """)
     }
 
     /// Puts the jobs a node stops running (a graceful shutdown) back in the queue at
     /// once, rather than after their lease.
     public func release(jobs ids: [Int64], node: String, generation: Int64) async throws {
         guard !ids.isEmpty else { return }
-        try await client.query(
+        _ = try await rows(
+            .release,
             """
             UPDATE trackd_jobs SET state = 'queued', lease_until = NULL
             WHERE id = ANY(\(ids)) AND state = 'running' AND node = \(node) AND generation = \(generation)
-            """, logger: logger)
+            """)
     }
 
     /// Cancels a job that has not ended, wherever it is; the job as it stands then, or
     /// nil when there is no such job. Its node stops it at its next lease renewal.
     public func cancel(job id: Int64) async throws -> JobRow? {
-        try await client.query(
+        _ = try await rows(
+            .cancel,
             """
             UPDATE trackd_jobs SET state = 'cancelled', finished = now(), lease_until = NULL, error = 'cancelled over the HTTP API'
             WHERE id = \(id) AND state IN ('queued', 'running')
-            """, logger: logger)
+            """)
         return try await job(id)
     }
 
@@ -208,14 +230,15 @@ public struct FleetStore: Sendable {
     public func finish(job id: Int64, node: String, generation: Int64, state: JobEnd, frames: Int, error: String? = nil)
         async throws -> Bool
     {
-        let rows = try await client.query(
+        try await !rows(
+            .finish,
             """
             UPDATE trackd_jobs SET state = \(state.rawValue), finished = now(), lease_until = NULL, frames = \(frames),
                 error = \(error)
             WHERE id = \(id) AND state = 'running' AND node = \(node) AND generation = \(generation)
             RETURNING 1
-            """, logger: logger)
-        return try await !rows.all().isEmpty
+            """
+        ).isEmpty
     }
 
     /// Every job, by id, with where its node answers.
@@ -229,14 +252,15 @@ public struct FleetStore: Sendable {
     }
 
     private func jobRows(where condition: String) async throws -> [JobRow] {
-        let rows = try await client.query(
+        let rows = try await rows(
+            .jobs,
             PostgresQuery(
                 unsafeSQL: """
                     SELECT j.id, j.source, j.state, j.node, n.advertise, j.attempts, j.frames, j.log, j.error
                     FROM trackd_jobs j LEFT JOIN trackd_nodes n ON n.name = j.node
                     WHERE \(condition) ORDER BY j.id
-                    """), logger: logger)
-        return try await rows.decode((Int64, String, String, String?, String?, Int, Int, String?, String?).self).all().map {
+                    """))
+        return try rows.map { try $0.decode((Int64, String, String, String?, String?, Int, Int, String?, String?).self) }.map {
             JobRow(
                 id: $0.0, source: $0.1, state: $0.2, node: $0.3, advertise: $0.4, attempts: $0.5, frames: $0.6, log: $0.7,
                 error: $0.8)
@@ -245,20 +269,21 @@ public struct FleetStore: Sendable {
 
     /// Jobs waiting for a node.
     public func queueDepth() async throws -> Int {
-        let rows = try await client.query("SELECT count(*)::integer FROM trackd_jobs WHERE state = 'queued'", logger: logger)
-        return try await rows.decode(Int.self).all().first ?? 0
+        try await rows(.queueDepth, "SELECT count(*)::integer FROM trackd_jobs WHERE state = 'queued'").first?.decode(Int.self)
+            ?? 0
     }
 
     /// Every node, alive or not, with the jobs it runs.
     public func nodes() async throws -> [NodeRow] {
-        let rows = try await client.query(
+        let rows = try await rows(
+            .nodes,
             """
             SELECT n.name, n.advertise, n.workers, n.stream_slots, n.lease_seconds,
                 extract(epoch FROM now() - n.heartbeat)::double precision,
                 (SELECT count(*)::integer FROM trackd_jobs j WHERE j.node = n.name AND j.state = 'running')
             FROM trackd_nodes n ORDER BY n.name
-            """, logger: logger)
-        return try await rows.decode((String, String, Int, Int, Double, Double, Int).self).all().map {
+            """)
+        return try rows.map { try $0.decode((String, String, Int, Int, Double, Double, Int).self) }.map {
             NodeRow(
                 name: $0.0, advertise: $0.1, workers: $0.2, streamSlots: $0.3, alive: $0.5 <= $0.4,
                 heartbeatAge: $0.5, runningJobs: $0.6)
@@ -267,10 +292,8 @@ public struct FleetStore: Sendable {
 
     /// Marks the node gone (a graceful stop): the others need not wait for its lease.
     public func leave(node: String, generation: Int64) async throws {
-        try await client.query(
-            """
-            UPDATE trackd_nodes SET heartbeat = 'epoch' WHERE name = \(node) AND generation = \(generation)
-            """, logger: logger)
+        _ = try await rows(
+            .leave, "UPDATE trackd_nodes SET heartbeat = 'epoch' WHERE name = \(node) AND generation = \(generation)")
     }
 }
 

@@ -18,7 +18,7 @@ struct FleetJobs: Sendable {
     /// The token this node's API asks for: the other nodes ask for the same one.
     let token: @Sendable () -> String?
 
-    static func name(_ id: Int64) -> String { "\(prefix)\(id).json" }
+    static func name(_ id: Int64) -> String { fleetJobName(id) }
 
     /// The database id of a job named `fleet-<id>.json`.
     static func id(_ name: String) -> Int64? {

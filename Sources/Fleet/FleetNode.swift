@@ -1,0 +1,210 @@
+import Logging
+import NIOConcurrencyHelpers
+
+/// How a job a node ran ended.
+public enum FleetJobOutcome: Sendable, Equatable {
+    case done(frames: Int)
+    case failed(String)
+    case cancelled
+    /// Stopped to run again (elsewhere): a shutdown, or a lease not renewed in time.
+    case stopped
+}
+
+/// What a node runs the fleet's jobs on: the daemon's workers, or a benchmark's stub.
+public protocol FleetWorkload: Sendable {
+    /// Workers free for the fleet's jobs now.
+    func freeWorkers() -> Int
+    /// Starts a claimed job and calls `ended` once when it ends; returns where its log
+    /// is written, or nil when it cannot start (it runs again after its lease).
+    func start(_ job: ClaimedJob, ended: @escaping @Sendable (FleetJobOutcome) -> Void) -> String?
+    /// Frames the job has done so far.
+    func frames(_ id: Int64) -> Int
+    /// Asks the job to stop after its current frame, for good (`cancelled`) or to run
+    /// again elsewhere; false when it does not run.
+    func stop(_ id: Int64, cancelled: Bool) -> Bool
+    /// Returns once the job has ended.
+    func ended(_ id: Int64) async
+}
+
+/// The name a fleet's job has in the API and in a node's spool: `fleet-<id>.json`.
+public func fleetJobName(_ id: Int64) -> String { "fleet-\(id).json" }
+
+/// One node's part in a fleet, apart from what it runs: it renews the node's lease
+/// (the heartbeat) and its jobs' leases with their progress every `leaseSeconds / 3`,
+/// claims queued jobs while its workload has free workers, and ends them in the
+/// database once. A job no longer its own (cancelled, or taken over) is stopped; so is
+/// every job when the leases could not be renewed for 0.8 of `leaseSeconds`, before
+/// another node may take them.
+public final class FleetNode: Sendable {
+    public let name: String
+    public let generation: Int64
+    public let leaseSeconds: Double
+    private let store: FleetStore
+    private let workload: any FleetWorkload
+    private let pollSeconds: @Sendable () -> Double
+    private let logger: Logger
+    /// Called after each exchange with the database: nil when it answered (with the
+    /// queue's depth after a renewal), the failure in words otherwise.
+    private let report: @Sendable (Result<Int?, FleetFailure>) -> Void
+    /// The jobs this node holds, and those that ended and are still to be recorded (a
+    /// failed statement is tried again at the next tick).
+    private let mine = NIOLockedValueBox<Set<Int64>>([])
+    private let endedJobs = NIOLockedValueBox<[Int64: FleetJobOutcome]>([:])
+    /// Jobs asked to stop, not yet ended: asked once.
+    private let stopping = NIOLockedValueBox<Set<Int64>>([])
+    /// When the last successful renewal was sent: what it renewed lasts until then
+    /// plus `leaseSeconds` on the database's clock, which is no earlier.
+    private let renewed = NIOLockedValueBox(ContinuousClock.now)
+
+    public struct FleetFailure: Error, Sendable {
+        public var message: String
+    }
+
+    public init(
+        store: FleetStore, name: String, generation: Int64, leaseSeconds: Double, workload: any FleetWorkload,
+        pollSeconds: @escaping @Sendable () -> Double, logger: Logger,
+        report: @escaping @Sendable (Result<Int?, FleetFailure>) -> Void = { _ in }
+    ) {
+        self.store = store
+        self.name = name
+        self.generation = generation
+        self.leaseSeconds = leaseSeconds
+        self.workload = workload
+        self.pollSeconds = pollSeconds
+        self.logger = logger
+        self.report = report
+    }
+
+    /// The jobs this node holds now.
+    public var held: Set<Int64> { mine.withLockedValue { $0 } }
+
+    /// Runs until cancelled (nil) or fenced off by a newer process of the same name
+    /// (that error, once every job it held has stopped).
+    public func run() async -> FleetError? {
+        let renewEvery = leaseSeconds / 3
+        // A statement that has not answered by then is given up: the next tries again.
+        let patience = min(renewEvery, 2)
+        renewed.withLockedValue { $0 = .now }
+        let fenced = try? await withThrowingTaskGroup(of: FleetError?.self) { group in
+            // The lease's guard, apart from the loop (whose statements may be waiting).
+            group.addTask { [self] in
+                while true {
+                    if ContinuousClock.now - renewed.withLockedValue({ $0 }) >= .seconds(leaseSeconds * 0.8) {
+                        stopAll(reason: "its lease was not renewed in time")
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            group.addTask { [self] in
+                var lastRenewal = ContinuousClock.now - .seconds(renewEvery)
+                while true {
+                    let now = ContinuousClock.now
+                    do {
+                        if now - lastRenewal >= .seconds(renewEvery) {
+                            lastRenewal = now
+                            let queued = try await withDeadline(seconds: patience, "renewing leases") {
+                                try await self.renew()
+                            }
+                            renewed.withLockedValue { $0 = now }
+                            report(.success(queued))
+                        }
+                        try await withDeadline(seconds: patience, "claiming jobs") {
+                            try await self.recordEnded()
+                            if try await self.claim() { self.report(.success(nil)) }
+                        }
+                    } catch FleetError.fenced(let name) {
+                        return FleetError.fenced(name)
+                    } catch is CancellationError {
+                        throw CancellationError()
+                    } catch {
+                        report(.failure(FleetFailure(message: databaseErrorDescription(error))))
+                    }
+                    try await Task.sleep(for: .seconds(min(pollSeconds(), renewEvery)))
+                }
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        guard let fenced = fenced ?? nil else { return nil }
+        stopAll(reason: "this node was fenced off")
+        for id in held { await workload.ended(id) }
+        return fenced
+    }
+
+    /// A graceful stop, after `run`: this node's jobs stop after their current frame,
+    /// go back to the queue at once, and the node leaves the fleet.
+    public func leave() async {
+        let jobs = held
+        for id in jobs { _ = workload.stop(id, cancelled: false) }
+        for id in jobs { await workload.ended(id) }
+        do {
+            try await recordEnded()
+            try await store.release(jobs: Array(held), node: name, generation: generation)
+            try await store.leave(node: name, generation: generation)
+        } catch {
+            logger.warning(
+                "fleet: could not give back this node's jobs (they run again after their lease): \(databaseErrorDescription(error))"
+            )
+        }
+    }
+
+    /// The node's heartbeat and its jobs' leases, with their progress; stops a job that
+    /// is no longer this node's. Returns the queue's depth.
+    private func renew() async throws -> Int {
+        guard try await store.heartbeat(node: name, generation: generation) else { throw FleetError.fenced(name) }
+        let running = held.subtracting(endedJobs.withLockedValue { $0.keys })
+        let progress = Dictionary(uniqueKeysWithValues: running.map { ($0, workload.frames($0)) })
+        let kept = try await store.extend(jobs: progress, node: name, generation: generation, leaseSeconds: leaseSeconds)
+        for id in running.subtracting(kept) {
+            let cancelled = try await store.job(id)?.state == "cancelled"
+            logger.notice(
+                "fleet job \(fleetJobName(id)) \(cancelled ? "was cancelled" : "is no longer this node's"): stopping it")
+            _ = workload.stop(id, cancelled: cancelled)
+        }
+        return try await store.queueDepth()
+    }
+
+    /// Records the jobs that ended since the last tick.
+    private func recordEnded() async throws {
+        for (id, outcome) in endedJobs.withLockedValue({ $0 }).sorted(by: { $0.key < $1.key }) {
+            switch outcome {
+            case .done(let frames):
+                if try await !store.finish(job: id, node: name, generation: generation, state: .done, frames: frames) {
+                    logger.warning("fleet job \(fleetJobName(id)) ended, but it was no longer this node's")
+                }
+            case .failed(let error):
+                _ = try await store.finish(job: id, node: name, generation: generation, state: .failed, frames: 0, error: error)
+            case .cancelled, .stopped:
+                break
+            }
+            endedJobs.withLockedValue { $0[id] = nil }
+            stopping.withLockedValue { _ = $0.remove(id) }
+            mine.withLockedValue { _ = $0.remove(id) }
+        }
+    }
+
+    /// Claims queued jobs for the free workers and starts them; whether it asked.
+    private func claim() async throws -> Bool {
+        let free = workload.freeWorkers()
+        guard free > 0 else { return false }
+        for job in try await store.claim(node: name, generation: generation, limit: free, leaseSeconds: leaseSeconds) {
+            mine.withLockedValue { _ = $0.insert(job.id) }
+            let log = workload.start(job) { [endedJobs] outcome in endedJobs.withLockedValue { $0[job.id] = outcome } }
+            guard let log else {
+                mine.withLockedValue { _ = $0.remove(job.id) }
+                continue
+            }
+            logger.info("fleet job \(fleetJobName(job.id)): claimed (attempt \(job.attempt))")
+            try await store.started(job: job.id, log: log, node: name, generation: generation)
+        }
+        return true
+    }
+
+    /// Stops every job this node runs (they run again elsewhere).
+    private func stopAll(reason: String) {
+        let running = held.subtracting(endedJobs.withLockedValue { $0.keys })
+        for id in running where stopping.withLockedValue({ $0.insert(id).inserted }) && workload.stop(id, cancelled: false) {
+            logger.warning("fleet job \(fleetJobName(id)): stopped, \(reason)")
+        }
+    }
+}
