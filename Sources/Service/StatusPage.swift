@@ -1,7 +1,7 @@
 /// `GET /`: one self-contained page (no external assets, no build step) that asks the
-/// API every 2 s: the event receivers, the streams with their snapshot, live fps,
-/// track counts and line and zone counts, the
-/// spool's jobs with their progress, and the latest errors.
+/// API every 2 s: the event receivers, a fleet's nodes with their load, the streams
+/// with their snapshot, live fps, track counts and line and zone counts, the jobs
+/// with their progress (and node), and the latest errors.
 enum StatusPage {
     static let html = #"""
         <!doctype html>
@@ -27,10 +27,16 @@ enum StatusPage {
         <h1>trackd</h1>
         <div id="summary">loading…</div>
         <div id="receivers"></div>
+        <div id="fleet" hidden>
+        <h2>Fleet</h2>
+        <div id="fleetSummary"></div>
+        <table><thead><tr><th>node</th><th>state</th><th>workers</th><th>jobs running</th><th>heartbeat</th><th>address</th></tr></thead>
+        <tbody id="nodes"></tbody></table>
+        </div>
         <h2>Streams</h2>
         <div id="streams" class="streams"></div>
         <h2>Jobs</h2>
-        <table><thead><tr><th>job</th><th>state</th><th>frames</th><th>fps</th><th>log or error</th></tr></thead>
+        <table><thead><tr><th>job</th><th>state</th><th>node</th><th>frames</th><th>fps</th><th>log or error</th></tr></thead>
         <tbody id="jobs"></tbody></table>
         <h2>Recent errors</h2>
         <ul id="errors"></ul>
@@ -69,6 +75,22 @@ enum StatusPage {
               text("div", `events to ${r.name}: ${r.state}, ${r.delivered} delivered, ${r.pending} waiting, ${r.dropped} dropped`
                           + (r.rejected != null ? `, ${r.rejected} rejected` : "")
                           + (r.state !== "connected" && r.lastError ? `; last error: ${r.lastError}` : ""), "receiver " + r.state)));
+            document.getElementById("fleet").hidden = !status.fleet;
+            if (status.fleet) {
+              const f = status.fleet;
+              const fleet = await ask("/api/v1/fleet");
+              document.getElementById("fleetSummary").textContent =
+                `this is ${f.node} (generation ${f.generation}); ${fleet.queuedJobs} jobs queued`
+                + (f.databaseReachable ? "" : `; the database does not answer: ${f.lastError}`);
+              document.getElementById("nodes").replaceChildren(...fleet.nodes.map(n => {
+                const row = document.createElement("tr");
+                row.dataset.node = n.name;
+                row.append(text("td", n.name), text("td", n.alive ? "alive" : "gone", n.alive ? "done" : "failed"),
+                           text("td", n.workers), text("td", n.runningJobs), text("td", `${n.heartbeatAge.toFixed(1)} s ago`),
+                           text("td", n.advertise));
+                return row;
+              }));
+            }
             const streams = document.getElementById("streams");
             streams.replaceChildren(...status.streams.map(s => {
               const box = document.createElement("div");
@@ -90,7 +112,7 @@ enum StatusPage {
             document.getElementById("jobs").replaceChildren(...jobs.jobs.map(j => {
               const row = document.createElement("tr");
               row.dataset.job = j.id;
-              row.append(text("td", j.id), text("td", j.state, j.state), text("td", j.frames ?? ""),
+              row.append(text("td", j.id), text("td", j.state, j.state), text("td", j.node ?? ""), text("td", j.frames ?? ""),
                          text("td", j.framesPerSecond ?? ""), text("td", j.error ?? j.log ?? ""));
               return row;
             }));

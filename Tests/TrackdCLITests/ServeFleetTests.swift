@@ -76,6 +76,7 @@ extension ServeTests {
         let shared = dir.appendingPathComponent("shared").path
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: try clip(seconds: 2), toPath: shared + "/clip.mp4")
+        try FileManager.default.copyItem(atPath: try clip(seconds: 20), toPath: shared + "/long.mp4")
         let (database, nodes) = try startFleet(3, shared: shared)
         defer { database.stop() }
 
@@ -127,6 +128,46 @@ extension ServeTests {
         XCTAssertEqual(listed.compactMap { $0["name"] as? String }, nodes.map(\.name))
         XCTAssertTrue(listed.allSatisfy { $0["alive"] as? Bool == true }, "\(listed)")
         XCTAssertEqual(fleet["queuedJobs"] as? Int, 0)
+        // The page shows the fleet: its nodes, and each job's node.
+        let page = try runProcess(
+            "chromium",
+            ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom", nodes[0].api + "/"])
+        XCTAssertEqual(page.status, 0, page.stderr)
+        for node in nodes {
+            XCTAssertTrue(
+                page.output.contains(#"<tr data-node="\#(node.name)"><td>\#(node.name)</td><td class="done">alive</td>"#),
+                page.output)
+        }
+        XCTAssertTrue(
+            page.output.contains(#"data-job="\#(ids[0])"><td>\#(ids[0])</td><td class="done">done</td><td>node-"#), page.output)
+
+        // A running job cancelled from a node that does not run it: its node stops it
+        // at its next renewal, and it ends `failed` (cancelled), its log `interrupted`.
+        let long = try await get(nodes[0].api + "/api/v1/jobs", post: #"{"source": "long.mp4"}"#)
+        let longID = try XCTUnwrap(long.json["id"] as? String)
+        var runner: String?
+        let started = Date()
+        while runner == nil, Date().timeIntervalSince(started) < 60 {
+            let job = try await get(nodes[0].api + "/api/v1/jobs/" + longID).json
+            if job["state"] as? String == "processing", job["frames"] as? Int ?? 0 > 0 { runner = job["node"] as? String }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTAssertNotNil(runner, "the long job never ran")
+        let other = try XCTUnwrap(nodes.first { $0.name != runner })
+        let cancelled = try await get(other.api + "/api/v1/jobs/" + longID, delete: true)
+        XCTAssertEqual(cancelled.status, 202, "\(cancelled.json)")
+        let holder = try XCTUnwrap(nodes.first { $0.name == runner })
+        try wait("the cancelled job to stop on its node", timeout: 10) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: holder.spool + "/failed")) ?? []).contains(longID)
+        }
+        let ended = try await get(holder.api + "/api/v1/jobs/" + longID).json
+        XCTAssertEqual(ended["state"] as? String, "failed")
+        XCTAssertEqual(ended["error"] as? String, "cancelled over the HTTP API")
+        let partial = try readLog(holder.spool + "/logs/" + longID.replacingOccurrences(of: ".json", with: ".jsonl"))
+        XCTAssertEqual(partial.end?.status, .interrupted)
+        XCTAssertLessThan(partial.frames.count, 200)
+        let again = try await get(other.api + "/api/v1/jobs/" + longID, delete: true)
+        XCTAssertEqual(again.status, 409, "an ended job cannot be cancelled")
 
         // A second node-2 while node-2 lives: refused at start, saying why.
         let twin = try startNode("node-2", database: database, shared: shared, lease: 3, folder: "twin")
