@@ -138,8 +138,10 @@ public final class FleetNode: Sendable {
         for id in jobs { _ = workload.stop(id, cancelled: false) }
         for id in jobs { await workload.ended(id) }
         do {
+            // Those that ended done are recorded first; the rest are still running in the
+            // database, and go back to the queue.
             try await recordEnded()
-            try await store.release(jobs: Array(held), node: name, generation: generation)
+            try await store.release(jobs: Array(jobs), node: name, generation: generation)
             try await store.leave(node: name, generation: generation)
         } catch {
             logger.warning(

@@ -23,7 +23,7 @@ final class FleetStoreTests: XCTestCase {
 
     /// Runs `body` with `count` stores, each on a client of its own (as separate
     /// nodes would be), migrated.
-    private func withStores(_ count: Int = 1, _ body: ([FleetStore]) async throws -> Void) async throws {
+    func withStores(_ count: Int = 1, _ body: ([FleetStore]) async throws -> Void) async throws {
         let logger = Logger(label: "fleet-test")
         let clients = (0..<count).map { _ in
             PostgresClient(
@@ -184,6 +184,68 @@ final class FleetStoreTests: XCTestCase {
             XCTAssertEqual(nodes.first?.alive, false)
             let none = try await store.job(999)
             XCTAssertNil(none)
+        }
+    }
+}
+
+/// Jobs that run until they are stopped, `workers` at a time.
+private final class EndlessWorkload: FleetWorkload, @unchecked Sendable {
+    private let lock = NSLock()
+    private var running: [Int64: @Sendable (FleetJobOutcome) -> Void] = [:]
+    private let workers: Int
+
+    init(workers: Int) { self.workers = workers }
+
+    var ids: Set<Int64> { lock.withLock { Set(running.keys) } }
+    func freeWorkers() -> Int { lock.withLock { workers - running.count } }
+    func start(_ job: ClaimedJob, ended: @escaping @Sendable (FleetJobOutcome) -> Void) -> String? {
+        lock.withLock { running[job.id] = ended }
+        return "/logs/\(job.id).jsonl"
+    }
+    func frames(_ id: Int64) -> Int { 7 }
+    func stop(_ id: Int64, cancelled: Bool) -> Bool {
+        guard let ended = lock.withLock({ running.removeValue(forKey: id) }) else { return false }
+        ended(cancelled ? .cancelled : .stopped)
+        return true
+    }
+    func ended(_ id: Int64) async {}
+}
+
+extension FleetStoreTests {
+    /// The coordination loop on a stub workload: it claims up to its free workers,
+    /// records progress with its renewals, and on leaving gives its jobs back to the
+    /// queue at once rather than after their lease.
+    func testANodeClaimsUpToItsWorkersAndGivesItsJobsBackWhenItLeaves() async throws {
+        try await withStores { stores in
+            let store = stores[0]
+            try await store.migrate()
+            for k in 0..<3 { _ = try await store.enqueue(source: "\(k).mp4", spec: "{}") }
+            let generation = try await store.register(
+                NodeInfo(name: "a", advertise: "http://a", workers: 2, streamSlots: 0, leaseSeconds: 3))
+            let workload = EndlessWorkload(workers: 2)
+            let node = FleetNode(
+                store: store, name: "a", generation: generation, leaseSeconds: 3, workload: workload, pollSeconds: { 0.05 },
+                logger: Logger(label: "fleet-test"))
+            let loop = Task { await node.run() }
+            var rows: [JobRow] = []
+            for _ in 0..<100 {
+                rows = try await store.jobs()
+                if rows.filter({ $0.state == "running" && $0.frames == 7 }).count == 2 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            XCTAssertEqual(rows.map(\.state), ["running", "running", "queued"], "two workers, two jobs")
+            XCTAssertEqual(rows.map(\.frames), [7, 7, 0], "progress recorded with the renewal")
+            XCTAssertEqual(rows.compactMap(\.log), ["/logs/1.jsonl", "/logs/2.jsonl"])
+            XCTAssertEqual(node.held, [1, 2])
+            loop.cancel()
+            let fenced = await loop.value
+            XCTAssertNil(fenced)
+            await node.leave()
+            XCTAssertEqual(workload.ids, [], "stopped")
+            let after = try await store.jobs()
+            XCTAssertEqual(after.map(\.state), ["queued", "queued", "queued"], "given back at once")
+            let nodes = try await store.nodes()
+            XCTAssertEqual(nodes.first?.alive, false)
         }
     }
 }
