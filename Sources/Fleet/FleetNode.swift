@@ -29,6 +29,12 @@ public protocol FleetWorkload: Sendable {
 /// The name a fleet's job has in the API and in a node's spool: `fleet-<id>.json`.
 public func fleetJobName(_ id: Int64) -> String { "fleet-\(id).json" }
 
+/// The database id of a job named `fleet-<id>.json`; nil for any other name.
+public func fleetJobID(_ name: String) -> Int64? {
+    guard name.hasPrefix("fleet-"), name.hasSuffix(".json") else { return nil }
+    return Int64(name.dropFirst(6).dropLast(5)).flatMap { $0 > 0 ? $0 : nil }
+}
+
 /// One node's part in a fleet, apart from what it runs: it renews the node's lease
 /// (the heartbeat) and its jobs' leases with their progress every `leaseSeconds / 3`,
 /// claims queued jobs while its workload has free workers, and ends them in the
@@ -77,6 +83,9 @@ public final class FleetNode: Sendable {
 
     /// The jobs this node holds now.
     public var held: Set<Int64> { mine.withLockedValue { $0 } }
+
+    /// The jobs it holds that have not ended.
+    private var unended: Set<Int64> { held.subtracting(endedJobs.withLockedValue { $0.keys }) }
 
     /// Runs until cancelled (nil) or fenced off by a newer process of the same name
     /// (that error, once every job it held has stopped).
@@ -154,7 +163,7 @@ public final class FleetNode: Sendable {
     /// is no longer this node's. Returns the queue's depth.
     private func renew() async throws -> Int {
         guard try await store.heartbeat(node: name, generation: generation) else { throw FleetError.fenced(name) }
-        let running = held.subtracting(endedJobs.withLockedValue { $0.keys })
+        let running = unended
         let progress = Dictionary(uniqueKeysWithValues: running.map { ($0, workload.frames($0)) })
         let kept = try await store.extend(jobs: progress, node: name, generation: generation, leaseSeconds: leaseSeconds)
         for id in running.subtracting(kept) {
@@ -204,8 +213,7 @@ public final class FleetNode: Sendable {
 
     /// Stops every job this node runs (they run again elsewhere).
     private func stopAll(reason: String) {
-        let running = held.subtracting(endedJobs.withLockedValue { $0.keys })
-        for id in running where stopping.withLockedValue({ $0.insert(id).inserted }) && workload.stop(id, cancelled: false) {
+        for id in unended where stopping.withLockedValue({ $0.insert(id).inserted }) && workload.stop(id, cancelled: false) {
             logger.warning("fleet job \(fleetJobName(id)): stopped, \(reason)")
         }
     }

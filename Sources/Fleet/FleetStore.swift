@@ -212,13 +212,14 @@ public struct FleetStore: Sendable {
             """)
     }
 
-    /// Cancels a job that has not ended, wherever it is; the job as it stands then, or
-    /// nil when there is no such job. Its node stops it at its next lease renewal.
-    public func cancel(job id: Int64) async throws -> JobRow? {
+    /// Cancels a job that has not ended, wherever it is, recording `reason` as its
+    /// error; the job as it stands then, or nil when there is no such job. Its node
+    /// stops it at its next lease renewal.
+    public func cancel(job id: Int64, reason: String) async throws -> JobRow? {
         _ = try await rows(
             .cancel,
             """
-            UPDATE trackd_jobs SET state = 'cancelled', finished = now(), lease_until = NULL, error = 'cancelled over the HTTP API'
+            UPDATE trackd_jobs SET state = 'cancelled', finished = now(), lease_until = NULL, error = \(reason)
             WHERE id = \(id) AND state IN ('queued', 'running')
             """)
         return try await job(id)

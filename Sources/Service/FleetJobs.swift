@@ -9,22 +9,11 @@ import ServiceFiles
 /// PostgreSQL, listed, followed and cancelled fleet-wide from any node, their logs
 /// served by any node (fetched from the node that holds them).
 struct FleetJobs: Sendable {
-    /// What the spool names a fleet's job it runs: `fleet-<id>.json`.
-    static let prefix = "fleet-"
-
     let store: FleetStore
     let fleet: ServiceConfig.FleetConfig
     let spool: Spool
     /// The token this node's API asks for: the other nodes ask for the same one.
     let token: @Sendable () -> String?
-
-    static func name(_ id: Int64) -> String { fleetJobName(id) }
-
-    /// The database id of a job named `fleet-<id>.json`.
-    static func id(_ name: String) -> Int64? {
-        guard name.hasPrefix(prefix), name.hasSuffix(".json") else { return nil }
-        return Int64(name.dropFirst(prefix.count).dropLast(5)).flatMap { $0 > 0 ? $0 : nil }
-    }
 
     /// Queues a job checked as the spool checks one: a path is one under the fleet's
     /// shared storage, which every node mounts.
@@ -38,7 +27,7 @@ struct FleetJobs: Sendable {
         let id = try await database {
             try await store.enqueue(source: prepared.source, spec: String(decoding: prepared.job, as: UTF8.self))
         }
-        return JobsAPI.Job(id: Self.name(id), state: .queued)
+        return JobsAPI.Job(id: fleetJobName(id), state: .queued)
     }
 
     func list() async throws -> [JobsAPI.Job] {
@@ -46,22 +35,22 @@ struct FleetJobs: Sendable {
     }
 
     func job(_ name: String) async throws -> JobsAPI.Job? {
-        guard let id = Self.id(name) else { return nil }
+        guard let id = fleetJobID(name) else { return nil }
         return try await database { try await store.job(id) }.map(describe)
     }
 
     /// Cancels the job wherever it is: its node stops it at its next renewal.
     func cancel(_ name: String) async throws -> JobsAPI.Job? {
-        guard let id = Self.id(name), let found = try await database({ try await store.job(id) }) else { return nil }
+        guard let id = fleetJobID(name), let found = try await database({ try await store.job(id) }) else { return nil }
         guard ["queued", "running"].contains(found.state) else {
             throw HTTPError(.conflict, message: "job \(name) has already ended (\(describe(found).state.rawValue))")
         }
-        return try await database { try await store.cancel(job: id) }.map(describe)
+        return try await database { try await store.cancel(job: id, reason: JobRunner.cancelled) }.map(describe)
     }
 
     /// The job's log: from this node's disk, or fetched from the node that wrote it.
     func log(_ name: String, context: some RequestContext) async throws -> Response {
-        guard let id = Self.id(name), let row = try await database({ try await store.job(id) }) else {
+        guard let id = fleetJobID(name), let row = try await database({ try await store.job(id) }) else {
             throw HTTPError(.notFound, message: "no job \(name)")
         }
         guard let path = row.log, let node = row.node else {
@@ -98,7 +87,7 @@ struct FleetJobs: Sendable {
     func overview() async throws -> Overview {
         let (nodes, jobs) = try await database { (try await store.nodes(), try await store.jobs()) }
         var running: [String: [String]] = [:]
-        for job in jobs where job.state == "running" { running[job.node ?? "", default: []].append(Self.name(job.id)) }
+        for job in jobs where job.state == "running" { running[job.node ?? "", default: []].append(fleetJobName(job.id)) }
         return Overview(
             node: fleet.node, nodes: nodes, queuedJobs: jobs.filter { $0.state == "queued" }.count, running: running)
     }
@@ -112,7 +101,7 @@ struct FleetJobs: Sendable {
             case "done": .done
             default: .failed
             }
-        var job = JobsAPI.Job(id: Self.name(row.id), state: state)
+        var job = JobsAPI.Job(id: fleetJobName(row.id), state: state)
         job.log = row.log
         job.node = row.node
         job.attempts = row.attempts

@@ -48,7 +48,7 @@ final class FleetService: Service, Sendable {
     func run() async throws {
         // A fleet's job left in processing/ by a crash is run again by whichever node
         // claims it once its lease has run out: its file goes, its partial log stays.
-        for name in spool.leftInProcessing() where FleetJobs.id(name) != nil {
+        for name in spool.leftInProcessing() where fleetJobID(name) != nil {
             let kept = spool.keepPartialLog(name)
             unlink(spool.processing + "/" + name)
             logger.warning(
@@ -88,16 +88,13 @@ private struct SpoolWorkload: FleetWorkload {
         else { return nil }
         let settings = config.value
         running.start(name) { [runner, spool] stop in
-            switch runner.run(name, settings: settings, stop: stop) {
-            case .done(let frames): ended(.done(frames: frames))
-            case .failed(let error): ended(.failed(error))
-            case .cancelled: ended(.cancelled)
-            case .stopped:
+            let outcome = runner.run(name, settings: settings, stop: stop)
+            if outcome == .stopped {
                 // To run again from the start, here or elsewhere.
                 _ = spool.keepPartialLog(name)
                 unlink(spool.processing + "/" + name)
-                ended(.stopped)
             }
+            ended(outcome)
         }
         return spool.logPath(name)
     }

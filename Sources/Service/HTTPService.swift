@@ -1,3 +1,4 @@
+import Fleet
 import Foundation
 import Hummingbird
 import Logging
@@ -108,25 +109,25 @@ struct HTTPService: Service {
         router.get("/api/v1/jobs") { _, _ in
             guard let fleet else { return json(["jobs": jobs.list()]) }
             // This node's own spool's jobs, then the fleet's (whose files here are its copies).
-            let own = jobs.list().filter { FleetJobs.id($0.id) == nil }
+            let own = jobs.list().filter { fleetJobID($0.id) == nil }
             return json(["jobs": own + (try await fleet.list())])
         }
         router.get("/api/v1/jobs/:id") { _, context in
             let id = try jobID(context)
-            let found = if let fleet, FleetJobs.id(id) != nil { try await fleet.job(id) } else { jobs.job(id) }
+            let found = if let fleet, fleetJobID(id) != nil { try await fleet.job(id) } else { jobs.job(id) }
             guard let found else { throw HTTPError(.notFound, message: "no job \(id)") }
             return json(found)
         }
         router.get("/api/v1/jobs/:id/log") { _, context in
             let id = try jobID(context)
-            if let fleet, FleetJobs.id(id) != nil { return try await fleet.log(id, context: context) }
+            if let fleet, fleetJobID(id) != nil { return try await fleet.log(id, context: context) }
             guard let found = jobs.job(id) else { throw HTTPError(.notFound, message: "no job \(id)") }
             guard let log = found.log else { throw HTTPError(.notFound, message: "job \(id) has no log yet (queued)") }
             return try await localLog(log, context: context)
         }
         router.delete("/api/v1/jobs/:id") { _, context in
             let id = try jobID(context)
-            let found = if let fleet, FleetJobs.id(id) != nil { try await fleet.cancel(id) } else { try jobs.cancel(id) }
+            let found = if let fleet, fleetJobID(id) != nil { try await fleet.cancel(id) } else { try jobs.cancel(id) }
             guard let found else { throw HTTPError(.notFound, message: "no job \(id)") }
             return json(found, status: .accepted)
         }

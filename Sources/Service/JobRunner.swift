@@ -1,5 +1,6 @@
 import Analytics
 import Detection
+import Fleet
 import Foundation
 import Logging
 import Pipeline
@@ -20,14 +21,8 @@ struct JobRunner: Sendable {
     let running: RunningJobs
     let events: TrackEvents
 
-    /// How a job ended.
-    enum Outcome: Sendable, Equatable {
-        case done(frames: Int)
-        case failed(String)
-        case cancelled
-        /// By a shutdown or its lease's loss: to run again.
-        case stopped(frames: Int)
-    }
+    /// How a job ended: as a fleet's node records it (a spool's job ends the same ways).
+    typealias Outcome = FleetJobOutcome
 
     /// Jobs are counted together, as `source="spool"`: one series per job would
     /// never end.
@@ -57,7 +52,7 @@ struct JobRunner: Sendable {
         }
         logger.notice("job \(name): stopped after \(frames) frames; left in processing/ to resume")
         state.jobEnded(name, .stopped)
-        return .stopped(frames: frames)
+        return .stopped
     }
 
     /// One job, start to end. A fleet's job names a video under the fleet's shared
@@ -65,7 +60,7 @@ struct JobRunner: Sendable {
     func run(_ name: String, settings: ServiceConfig, stop: StopSignal) -> Outcome {
         let spec: JobSpec
         do {
-            let root = name.hasPrefix(FleetJobs.prefix) ? settings.fleet?.sharedRoot : nil
+            let root = fleetJobID(name) != nil ? settings.fleet?.sharedRoot : nil
             spec = try JobSpec.load(name, spool: spool, maxJobBytes: settings.maxJobBytes, videoRoot: root)
         } catch {
             let error = redactingCredentials("\(error)")
@@ -76,7 +71,7 @@ struct JobRunner: Sendable {
         }
         // A job submitted over a token-protected API (named api-… or fleet-…) may not
         // reach this host's loopback or link-local services, before or after redirects.
-        let guarded = (name.hasPrefix(JobsAPI.prefix) || name.hasPrefix(FleetJobs.prefix)) && settings.http?.token != nil
+        let guarded = (name.hasPrefix(JobsAPI.prefix) || fleetJobID(name) != nil) && settings.http?.token != nil
         if spec.source.contains("://"), let why = settings.urlJobs.refusal(of: spec.source, guarded: guarded) {
             let error = "\(name): \(redactingCredentials(spec.source)): \(why)"
             logger.error("\(error)")

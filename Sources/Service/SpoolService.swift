@@ -1,5 +1,6 @@
 import Analytics
 import Detection
+import Fleet
 import Foundation
 import Logging
 import Pipeline
@@ -42,7 +43,7 @@ final class SpoolService: Service, Sendable {
     func run() async throws {
         var queue: [String] = []
         // A fleet's job left here is the fleet's to run again (see FleetService).
-        for name in spool.leftInProcessing() where !name.hasPrefix(FleetJobs.prefix) {
+        for name in spool.leftInProcessing() where fleetJobID(name) == nil {
             if spool.isMarkedCancelled(name) {
                 logger.notice("job \(name) left in processing/ was cancelled: not run again")
                 spool.fail(name, error: JobRunner.cancelled)

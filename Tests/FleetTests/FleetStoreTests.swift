@@ -151,7 +151,7 @@ final class FleetStoreTests: XCTestCase {
             XCTAssertEqual(rows.first?.advertise, "http://b")
             XCTAssertEqual(rows.first?.frames, 5)
             // A cancel after the end changes nothing.
-            let after = try await store.cancel(job: id)
+            let after = try await store.cancel(job: id, reason: "cancelled over the HTTP API")
             XCTAssertEqual(after?.state, "done")
         }
     }
@@ -168,7 +168,7 @@ final class FleetStoreTests: XCTestCase {
             XCTAssertEqual(claimed, [first, second])
             let depth = try await store.queueDepth()
             XCTAssertEqual(depth, 0)
-            let cancelled = try await store.cancel(job: first)
+            let cancelled = try await store.cancel(job: first, reason: "cancelled over the HTTP API")
             XCTAssertEqual(cancelled?.state, "cancelled")
             let kept = try await store.extend(jobs: [first: 3, second: 4], node: "a", generation: a, leaseSeconds: 30)
             XCTAssertEqual(kept, [second], "the cancelled job is stopped at the next renewal")
