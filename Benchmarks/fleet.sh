@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # A fleet simulated against one PostgreSQL (Debian's, as scripts/setup installs it):
 # N nodes running the real coordination code (Fleet's FleetNode and FleetStore) with a
-# stub workload, a queue of jobs; prints claim and heartbeat latency, the database's
-# statements per second, throughput, and failover time for a killed node's jobs.
+# stub workload, a queue of jobs and a set of streams; prints claim and heartbeat
+# latency, the database's statements per second, throughput, how the streams spread,
+# and failover time for a killed node's jobs and streams.
 #
-#     Benchmarks/fleet.sh [nodes 50] [jobs 10000] [workers 4] [jobSeconds 5] [leaseSeconds 15]
+#     Benchmarks/fleet.sh [nodes 50] [jobs 10000] [workers 4] [jobSeconds 5] [leaseSeconds 15] \
+#                         [streams 1000] [streamSlots 25]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source Benchmarks/processes.sh

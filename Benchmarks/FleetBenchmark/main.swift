@@ -6,17 +6,19 @@ import PostgresNIO
 
 // A fleet simulated against one real PostgreSQL (Benchmarks/fleet.sh starts it): N
 // nodes, each the real coordination code (`FleetNode` over `FleetStore`, a client of
-// its own with a daemon's 3 connections) with a stub workload in place of video; a
-// queue of jobs that each "run" for a set time. Prints claim and heartbeat latency,
-// the statements per second the database took, the jobs' throughput, and how long
-// the jobs of a node killed midway waited before other nodes ran them.
+// its own with a daemon's 3 connections) with stub workloads in place of video; a
+// queue of jobs that each "run" for a set time, and streams leased to the nodes. Prints
+// claim and heartbeat latency, the statements per second the database took, the jobs'
+// throughput, how the streams spread, and how long the jobs and streams of a node
+// killed midway waited before other nodes took them.
 //
 //     FleetBenchmark <port> [nodes 50] [jobs 10000] [workers 4] [jobSeconds 5] [leaseSeconds 15]
+//                    [streams 1000] [streamSlots 25]
 
 let arguments = CommandLine.arguments.dropFirst().map { Double($0) ?? 0 }
 guard let port = arguments.first.map(Int.init) else {
     FileHandle.standardError.write(
-        Data("usage: FleetBenchmark <port> [nodes] [jobs] [workers] [jobSeconds] [leaseSeconds]\n".utf8))
+        Data("usage: FleetBenchmark <port> [nodes] [jobs] [workers] [jobSeconds] [leaseSeconds] [streams] [streamSlots]\n".utf8))
     exit(2)
 }
 func argument(_ k: Int, _ fallback: Double) -> Double { arguments.count > k ? arguments[k] : fallback }
@@ -25,6 +27,8 @@ let jobCount = Int(argument(2, 10_000))
 let workers = Int(argument(3, 4))
 let jobSeconds = argument(4, 5)
 let leaseSeconds = argument(5, 15)
+let streamCount = Int(argument(6, 1000))
+let streamSlots = Int(argument(7, 25))
 
 let logger = {
     var logger = Logger(label: "fleet-benchmark")
@@ -84,6 +88,41 @@ final class StubWorkload: FleetWorkload {
     }
 }
 
+/// Which node tracks each stream, across the whole simulation: a stream started while
+/// another node still tracks it is counted, as two at once.
+let trackedBy = NIOLockedValueBox<(nodes: [String: String], twice: Int)>(([:], 0))
+
+/// Streams "tracked" by a node: entries in `trackedBy` while its lease holds.
+final class StubStreams: FleetStreamWorkload {
+    let node: String
+    let slots = streamSlots
+    private let mine = NIOLockedValueBox<Set<String>>([])
+    init(node: String) { self.node = node }
+
+    func tracking() -> Set<String> { mine.withLockedValue { $0 } }
+
+    func start(_ stream: ClaimedStream, leased: @escaping @Sendable () -> Bool) {
+        mine.withLockedValue { _ = $0.insert(stream.name) }
+        trackedBy.withLockedValue {
+            if let other = $0.nodes[stream.name], other != node { $0.twice += 1 }
+            $0.nodes[stream.name] = node
+        }
+    }
+
+    func stop(_ name: String) async {
+        mine.withLockedValue { _ = $0.remove(name) }
+        trackedBy.withLockedValue { if $0.nodes[name] == node { $0.nodes[name] = nil } }
+    }
+
+    /// The process dies: what it tracked stops with it.
+    func vanish() {
+        for name in mine.withLockedValue({ $0 }) {
+            trackedBy.withLockedValue { if $0.nodes[name] == node { $0.nodes[name] = nil } }
+        }
+        mine.withLockedValue { $0.removeAll() }
+    }
+}
+
 func percentile(_ values: [Double], _ p: Double) -> Double {
     guard !values.isEmpty else { return .nan }
     let sorted = values.sorted()
@@ -96,7 +135,9 @@ let admin = client()
 let adminTask = Task { await admin.run() }
 let setup = FleetStore(client: admin, logger: logger)
 try await setup.migrate()
-try await admin.query("TRUNCATE trackd_jobs, trackd_nodes RESTART IDENTITY", logger: logger)
+try await admin.query(
+    "TRUNCATE trackd_jobs, trackd_nodes, trackd_streams, trackd_stream_holders RESTART IDENTITY", logger: logger)
+try await setup.declare(streams: (0..<streamCount).map { (String(format: "cam-%04d", $0), #"{"url": "rtsp://sim"}"#) })
 try await admin.query(
     "INSERT INTO trackd_jobs (source, spec) SELECT 'sim/' || g || '.mp4', '{}' FROM generate_series(1, \(jobCount)) g",
     logger: logger)
@@ -112,11 +153,13 @@ func transactions() async throws -> Int {
 struct SimulatedNode {
     let node: FleetNode
     let workload: StubWorkload
+    let streams: StubStreams
     let task: Task<FleetError?, Never>
     let clientTask: Task<Void, Never>
 }
 
-var nodes: [SimulatedNode] = []
+// Every node registered before any runs, so the first do not take more than a share.
+var registered: [(FleetStore, String, Int64, Task<Void, Never>)] = []
 for k in 0..<nodeCount {
     let c = client()
     let clientTask = Task { await c.run() }
@@ -127,24 +170,43 @@ for k in 0..<nodeCount {
     }
     let name = String(format: "sim-%03d", k)
     let generation = try await store.register(
-        NodeInfo(name: name, advertise: "http://\(name)", workers: workers, streamSlots: 0, leaseSeconds: leaseSeconds))
+        NodeInfo(
+            name: name, advertise: "http://\(name)", workers: workers, streamSlots: streamSlots, leaseSeconds: leaseSeconds))
+    registered.append((store, name, generation, clientTask))
+}
+let nodes = registered.map { store, name, generation, clientTask in
     let workload = StubWorkload()
+    let streams = StubStreams(node: name)
     let node = FleetNode(
         store: store, name: name, generation: generation, leaseSeconds: leaseSeconds, workload: workload,
-        pollSeconds: { 1 }, logger: logger)
-    nodes.append(SimulatedNode(node: node, workload: workload, task: Task { await node.run() }, clientTask: clientTask))
+        streams: streams, pollSeconds: { 1 }, logger: logger)
+    return SimulatedNode(
+        node: node, workload: workload, streams: streams, task: Task { await node.run() }, clientTask: clientTask)
 }
-print("fleet simulation: \(nodeCount) nodes x \(workers) workers, \(jobCount) jobs of \(jobSeconds) s, lease \(leaseSeconds) s")
+print(
+    "fleet simulation: \(nodeCount) nodes x \(workers) workers and \(streamSlots) stream slots, \(jobCount) jobs of "
+        + "\(jobSeconds) s, \(streamCount) streams, lease \(leaseSeconds) s")
 
 // Run: each second, the database's statements and the queue; at a quarter of the
 // jobs, one node is killed and the time until its jobs run elsewhere measured.
 let started = ContinuousClock.now
 let firstCount = try await transactions()
 var killedJobs: Set<Int64> = []
+var killedStreams: Set<String> = []
 var killedAt: ContinuousClock.Instant?
 var failover: Double?
+var streamFailover: Double?
+var allLeased: Double?
+var spread = ""
 while true {
     try await Task.sleep(for: .seconds(1))
+    if allLeased == nil {
+        let held = nodes.map { $0.streams.tracking().count }
+        if held.reduce(0, +) == streamCount {
+            allLeased = (ContinuousClock.now - started) / .seconds(1)
+            spread = "\(held.min() ?? 0) to \(held.max() ?? 0) per node"
+        }
+    }
     let rows = try await admin.query(
         "SELECT state, count(*)::bigint FROM trackd_jobs GROUP BY state", logger: logger)
     var states: [String: Int] = [:]
@@ -152,11 +214,17 @@ while true {
     if killedAt == nil, states["done", default: 0] >= jobCount / 4 {
         let victim = nodes[0]
         killedJobs = victim.node.held
+        killedStreams = victim.streams.tracking()
         victim.task.cancel()
         victim.workload.vanish()
+        victim.streams.vanish()
         victim.clientTask.cancel()
         killedAt = .now
-        print("killed \(victim.node.name) holding \(killedJobs.count) jobs")
+        print("killed \(victim.node.name) holding \(killedJobs.count) jobs and \(killedStreams.count) streams")
+    }
+    if let killedAt, streamFailover == nil, !killedStreams.isEmpty {
+        let tracked = trackedBy.withLockedValue { $0.nodes }
+        if killedStreams.allSatisfy({ tracked[$0] != nil }) { streamFailover = (ContinuousClock.now - killedAt) / .seconds(1) }
     }
     if let killedAt, failover == nil, !killedJobs.isEmpty {
         let rows = try await admin.query(
@@ -165,7 +233,7 @@ while true {
         for try await (n, ) in rows.decode((Int,).self) { taken = n }
         if taken == killedJobs.count { failover = (ContinuousClock.now - killedAt) / .seconds(1) }
     }
-    if states["done", default: 0] == jobCount { break }
+    if states["done", default: 0] == jobCount, killedAt == nil || killedStreams.isEmpty || streamFailover != nil { break }
     if ContinuousClock.now - started > .seconds(3600) {
         print("gave up after an hour: \(states)")
         break
@@ -181,7 +249,8 @@ let all = timings.withLockedValue { $0 }
 func line(_ statement: FleetStore.Statement) -> String {
     let values = all[statement] ?? []
     return String(
-        format: "  %-11@ %8d calls %7.1f /s   p50 %@   p99 %@", statement.rawValue as NSString, values.count,
+        format: "  %@ %8d calls %7.1f /s   p50 %@   p99 %@",
+        statement.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0) as NSString, values.count,
         Double(values.count) / elapsed, ms(percentile(values, 0.5)) as NSString, ms(percentile(values, 0.99)) as NSString)
 }
 print(
@@ -196,7 +265,8 @@ print(
         format:
             "the nodes' statements: %.1f /s; the database's transactions (pg_stat_database, this program's own included): %.1f /s",
         Double(nodeStatements) / elapsed, databaseRate))
-let renewals = Double((all[.heartbeat]?.count ?? 0) + (all[.extend]?.count ?? 0)) / elapsed
+let renewals =
+    Double((all[.heartbeat]?.count ?? 0) + (all[.extend]?.count ?? 0) + (all[.renewStreams]?.count ?? 0)) / elapsed
 print(
     String(
         format: "heartbeat and lease renewal: %.1f statements/s for %d nodes (%.2f per node per second)", renewals, nodeCount,
@@ -209,6 +279,16 @@ if let failover {
 } else {
     print("failover: not measured (the killed node held no job)")
 }
+if let allLeased {
+    print(String(format: "streams: all %d tracked %.1f s after the start, %@", streamCount, allLeased, spread as NSString))
+}
+if let streamFailover {
+    print(
+        String(
+            format: "stream failover: the killed node's %d streams tracked elsewhere %.1f s after the kill (lease %.0f s)",
+            killedStreams.count, streamFailover, leaseSeconds))
+}
+print("streams tracked by two nodes at once: \(trackedBy.withLockedValue { $0.twice })")
 let check = try await admin.query(
     "SELECT count(*)::bigint, count(*) FILTER (WHERE attempts = 1)::bigint FROM trackd_jobs WHERE state = 'done'",
     logger: logger)

@@ -26,6 +26,21 @@ public protocol FleetWorkload: Sendable {
     func ended(_ id: Int64) async
 }
 
+/// What a node tracks the fleet's streams on: the daemon's stream services, or a
+/// benchmark's stub.
+public protocol FleetStreamWorkload: Sendable {
+    /// Streams it may track at once.
+    var slots: Int { get }
+    /// The streams it tracks now: a stream leaves the set as soon as its stop begins.
+    func tracking() -> Set<String>
+    /// Starts tracking a stream leased to this node, for as long as `leased` holds:
+    /// the tracking checks it before each frame, and stops once it is false.
+    func start(_ stream: ClaimedStream, leased: @escaping @Sendable () -> Bool)
+    /// Stops tracking a stream whose lease is lost (or which was removed); returns once
+    /// it has stopped.
+    func stop(_ name: String) async
+}
+
 /// The name a fleet's job has in the API and in a node's spool: `fleet-<id>.json`.
 public func fleetJobName(_ id: Int64) -> String { "fleet-\(id).json" }
 
@@ -36,17 +51,18 @@ public func fleetJobID(_ name: String) -> Int64? {
 }
 
 /// One node's part in a fleet, apart from what it runs: it renews the node's lease
-/// (the heartbeat) and its jobs' leases with their progress every `leaseSeconds / 3`,
-/// claims queued jobs while its workload has free workers, and ends them in the
-/// database once. A job no longer its own (cancelled, or taken over) is stopped; so is
-/// every job when the leases could not be renewed for 0.8 of `leaseSeconds`, before
-/// another node may take them.
+/// (the heartbeat) and its jobs' and streams' leases every `leaseSeconds / 3`, claims
+/// queued jobs while its workload has free workers and free streams while it has free
+/// stream slots, and ends jobs in the database once. A job or stream no longer its own
+/// (cancelled or removed, or taken over) is stopped; so is everything when the leases
+/// could not be renewed for 0.8 of `leaseSeconds`, before another node may take it.
 public final class FleetNode: Sendable {
     public let name: String
     public let generation: Int64
     public let leaseSeconds: Double
     private let store: FleetStore
     private let workload: any FleetWorkload
+    private let streams: (any FleetStreamWorkload)?
     private let pollSeconds: @Sendable () -> Double
     private let logger: Logger
     /// Called after each exchange with the database: nil when it answered (with the
@@ -68,7 +84,7 @@ public final class FleetNode: Sendable {
 
     public init(
         store: FleetStore, name: String, generation: Int64, leaseSeconds: Double, workload: any FleetWorkload,
-        pollSeconds: @escaping @Sendable () -> Double, logger: Logger,
+        streams: (any FleetStreamWorkload)? = nil, pollSeconds: @escaping @Sendable () -> Double, logger: Logger,
         report: @escaping @Sendable (Result<Int?, FleetFailure>) -> Void = { _ in }
     ) {
         self.store = store
@@ -76,6 +92,7 @@ public final class FleetNode: Sendable {
         self.generation = generation
         self.leaseSeconds = leaseSeconds
         self.workload = workload
+        self.streams = streams
         self.pollSeconds = pollSeconds
         self.logger = logger
         self.report = report
@@ -98,7 +115,7 @@ public final class FleetNode: Sendable {
             // The lease's guard, apart from the loop (whose statements may be waiting).
             group.addTask { [self] in
                 while true {
-                    if ContinuousClock.now - renewed.withLockedValue({ $0 }) >= .seconds(leaseSeconds * 0.8) {
+                    if !leaseHolds {
                         stopAll(reason: "its lease was not renewed in time")
                     }
                     try await Task.sleep(for: .milliseconds(100))
@@ -146,7 +163,10 @@ public final class FleetNode: Sendable {
         let jobs = held
         for id in jobs { _ = workload.stop(id, cancelled: false) }
         for id in jobs { await workload.ended(id) }
+        let tracked = streams?.tracking() ?? []
+        for stream in tracked { await streams?.stop(stream) }
         do {
+            try await store.releaseStreams(Array(tracked), node: name, generation: generation)
             // Those that ended done are recorded first; the rest are still running in the
             // database, and go back to the queue.
             try await recordEnded()
@@ -172,8 +192,24 @@ public final class FleetNode: Sendable {
                 "fleet job \(fleetJobName(id)) \(cancelled ? "was cancelled" : "is no longer this node's"): stopping it")
             _ = workload.stop(id, cancelled: cancelled)
         }
+        try await renewStreams()
         return try await store.queueDepth()
     }
+
+    /// Renews the streams this node tracks; stops those no longer its own.
+    private func renewStreams() async throws {
+        guard let streams else { return }
+        let tracked = streams.tracking()
+        let kept = try await store.renewStreams(Array(tracked), node: name, generation: generation, leaseSeconds: leaseSeconds)
+        for lost in tracked.subtracting(kept).sorted() {
+            logger.warning("fleet stream \(lost) is no longer this node's (removed, or its lease ran out): stopping it")
+            await streams.stop(lost)
+        }
+    }
+
+    /// Whether what the last renewal renewed may still be tracked: until 0.8 of the
+    /// lease after it was sent, before another node may take it.
+    private var leaseHolds: Bool { ContinuousClock.now - renewed.withLockedValue { $0 } < .seconds(leaseSeconds * 0.8) }
 
     /// Records the jobs that ended since the last tick.
     private func recordEnded() async throws {
@@ -194,10 +230,21 @@ public final class FleetNode: Sendable {
         }
     }
 
-    /// Claims queued jobs for the free workers and starts them; whether it asked.
+    /// Claims queued jobs for the free workers and free streams for the free stream
+    /// slots (up to this node's share), and starts them; whether it asked.
     private func claim() async throws -> Bool {
+        var asked = false
+        if let streams, streams.slots > streams.tracking().count, leaseHolds {
+            asked = true
+            for stream in try await store.claimStreams(
+                node: name, generation: generation, slots: streams.slots, leaseSeconds: leaseSeconds)
+            {
+                logger.info("fleet stream \(stream.name): leased to this node")
+                streams.start(stream) { [self] in leaseHolds }
+            }
+        }
         let free = workload.freeWorkers()
-        guard free > 0 else { return false }
+        guard free > 0 else { return asked }
         for job in try await store.claim(node: name, generation: generation, limit: free, leaseSeconds: leaseSeconds) {
             mine.withLockedValue { _ = $0.insert(job.id) }
             let log = workload.start(job) { [endedJobs] outcome in endedJobs.withLockedValue { $0[job.id] = outcome } }
@@ -215,6 +262,11 @@ public final class FleetNode: Sendable {
     private func stopAll(reason: String) {
         for id in unended where stopping.withLockedValue({ $0.insert(id).inserted }) && workload.stop(id, cancelled: false) {
             logger.warning("fleet job \(fleetJobName(id)): stopped, \(reason)")
+        }
+        guard let streams else { return }
+        for stream in streams.tracking().sorted() {
+            logger.warning("fleet stream \(stream): stopped, \(reason)")
+            Task { await streams.stop(stream) }
         }
     }
 }

@@ -18,6 +18,7 @@ public struct FleetStore: Sendable {
     /// The statements of the fleet's coordination, for `observe`.
     public enum Statement: String, Sendable, CaseIterable {
         case register, heartbeat, enqueue, claim, extend, started, release, cancel, finish, jobs, queueDepth, nodes, leave
+        case declare, streams, claimStreams, renewStreams, releaseStreams, streamHolders
     }
 
     /// `client` must be running (`PostgresClient.run()`) while the store is used.
@@ -28,7 +29,7 @@ public struct FleetStore: Sendable {
 
     /// Runs one statement and reads its whole answer, so that its connection goes back
     /// to the pool clean.
-    private func rows(_ statement: Statement, _ query: PostgresQuery) async throws -> [PostgresRow] {
+    func rows(_ statement: Statement, _ query: PostgresQuery) async throws -> [PostgresRow] {
         let start = ContinuousClock.now
         let rows = try await client.query(query, logger: logger).all()
         observe?(statement, ContinuousClock.now - start)
@@ -71,6 +72,20 @@ public struct FleetStore: Sendable {
             )
             """,
             "CREATE INDEX trackd_jobs_queued ON trackd_jobs (id) WHERE state = 'queued'"
+        ],
+        [
+            """
+            CREATE TABLE trackd_streams (
+                name text PRIMARY KEY,
+                spec jsonb NOT NULL,
+                node text,
+                generation bigint,
+                lease_until timestamptz,
+                created timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            // Every node that has tracked a stream: where its logs are.
+            "CREATE TABLE trackd_stream_holders (stream text NOT NULL, node text NOT NULL, PRIMARY KEY (stream, node))"
         ]
     ]
 

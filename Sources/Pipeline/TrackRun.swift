@@ -94,7 +94,8 @@ public final class TrackSession {
     /// The one frame loop: tracks the source's frames until it ends, fails or a stop is
     /// requested (then after the current frame), calling `each` after every frame.
     public func follow(_ source: any DetectionSource, stop: StopSignal, each: (TrackedFrame) throws -> Void = { _ in }) throws {
-        while stop.requested == nil, let detected = try source.next() {
+        // Asked again once the frame is in: waiting for it may have outlasted a lease.
+        while stop.requested == nil, let detected = try source.next(), stop.requested == nil {
             try each(try process(detected))
         }
     }
@@ -172,7 +173,8 @@ public struct TrackRun {
     /// The header of a log of `source` tracked with this run's settings.
     public func header(for source: any DetectionSource) -> LogHeader {
         LogHeader(
-            trackd: trackdVersion, created: ISO8601DateFormatter().string(from: Date()), source: source.source,
+            trackd: trackdVersion, created: Date().ISO8601Format(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
+            source: source.source,
             video: source.video, detector: source.detector, tracker: tracker.usable(with: source))
     }
 

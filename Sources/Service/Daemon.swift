@@ -33,7 +33,7 @@ public enum Daemon {
         // Compiled for as many frames at once as run most of the time: streams run all
         // the time, jobs now and then, so one stream beside an idle worker keeps the
         // latency setting (every core on each frame).
-        let detectors = DetectorPool(concurrency: max(config.workers, config.streams.count))
+        let detectors = DetectorPool(concurrency: max(config.workers, config.fleet?.streamSlots ?? config.streams.count))
         let model = try loadDetector(detectors.options(config.detector))
         detectors.share(model, settings: config.detector)
         logger.info("model: \(model.summary), for \(detectors.concurrency) frame(s) at once")
@@ -54,12 +54,16 @@ public enum Daemon {
             database = Task { await client.run() }
             let store = FleetStore(client: client, logger: logger)
             let node = NodeInfo(
-                name: fleet.node, advertise: fleet.advertise, workers: config.workers, streamSlots: config.streams.count,
+                name: fleet.node, advertise: fleet.advertise, workers: config.workers, streamSlots: fleet.streamSlots,
                 leaseSeconds: fleet.leaseSeconds)
+            // This node's configured streams become the fleet's: any node may track them.
+            let declared = try Self.streamEntries(configPath)
             do {
                 let generation = try await withDeadline(seconds: 30, "joining the fleet") {
                     try await store.migrate()
-                    return try await store.register(node)
+                    let generation = try await store.register(node)
+                    try await store.declare(streams: declared)
+                    return generation
                 }
                 fleetNode = (store, generation)
                 logger.info(
@@ -107,18 +111,24 @@ public enum Daemon {
                 spool: spool, config: box, detectors: detectors, state: state, logger: logger, version: version, running: running,
                 events: events)
         ]
-        var fleetJobs: FleetJobs?
+        var fleetAPI: FleetAPI?
         if let fleet = config.fleet, let (store, generation) = fleetNode {
             let runner = JobRunner(
                 spool: spool, detectors: detectors, state: state, logger: logger, version: version, running: running,
                 events: events)
+            let streams = FleetStreams(slots: fleet.streamSlots, state: state, logger: logger) { stream, leased in
+                StreamService(
+                    stream: stream, spool: spool, config: box, detectors: detectors, state: state, logger: logger,
+                    version: version, events: events, snapshots: snapshots, counts: counts, leased: leased)
+            }
             services.append(
                 FleetService(
                     store: store, fleet: fleet, generation: generation, config: box, spool: spool, running: running,
-                    runner: runner, state: state, logger: logger))
-            fleetJobs = FleetJobs(store: store, fleet: fleet, spool: spool) { [box] in box.value.http?.token }
+                    runner: runner, streams: streams, state: state, logger: logger))
+            fleetAPI = FleetAPI(store: store, fleet: fleet, spool: spool) { [box] in box.value.http?.token }
         }
-        for stream in config.streams {
+        // In a fleet, streams run where the fleet leases them (above).
+        for stream in config.streams where config.fleet == nil {
             services.append(
                 StreamService(
                     stream: stream, spool: spool, config: box, detectors: detectors, state: state, logger: logger,
@@ -131,7 +141,7 @@ public enum Daemon {
             services.append(
                 HTTPService(
                     http: http, config: box, spool: spool, state: state, running: running, metrics: metrics, events: events,
-                    snapshots: snapshots, fleet: fleetJobs, logger: logger
+                    snapshots: snapshots, fleet: fleetAPI, logger: logger
                 ) { address in
                     state.httpListening(on: address)
                     ready()
@@ -175,6 +185,22 @@ public enum Daemon {
         if config.http == nil { ready() }
         try await group.run()
         logger.info("stopped")
+    }
+
+    /// The configuration's `streams` entries as JSON objects, each as given (an
+    /// analytics file read into it), for the fleet's database.
+    static func streamEntries(_ configPath: String) throws -> [(name: String, spec: String)] {
+        let object = try StrictJSON.object(try Data(contentsOf: URL(fileURLWithPath: configPath)))
+        let folder = URL(fileURLWithPath: configPath).deletingLastPathComponent().path
+        return try (object["streams"] as? [[String: Any]] ?? []).map { entry in
+            var entry = entry
+            if let file = entry["analytics"] as? String {
+                let path = file.hasPrefix("/") ? file : folder + "/" + file
+                entry["analytics"] = try StrictJSON.object(try Data(contentsOf: URL(fileURLWithPath: path)))
+            }
+            let spec = String(decoding: try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]), as: UTF8.self)
+            return (entry["name"] as? String ?? "", spec)
+        }
     }
 
     /// How a node reaches the fleet's database: sslmode as libpq's (`prefer` and

@@ -20,7 +20,7 @@ final class FleetService: Service, Sendable {
 
     init(
         store: FleetStore, fleet: ServiceConfig.FleetConfig, generation: Int64, config: Locked<ServiceConfig>, spool: Spool,
-        running: RunningJobs, runner: JobRunner, state: ServiceState, logger: Logger
+        running: RunningJobs, runner: JobRunner, streams: FleetStreams, state: ServiceState, logger: Logger
     ) {
         self.spool = spool
         self.logger = logger
@@ -42,7 +42,7 @@ final class FleetService: Service, Sendable {
         }
         node = FleetNode(
             store: store, name: fleet.node, generation: generation, leaseSeconds: fleet.leaseSeconds, workload: workload,
-            pollSeconds: { [config] in config.value.pollSeconds }, logger: logger, report: report)
+            streams: streams, pollSeconds: { [config] in config.value.pollSeconds }, logger: logger, report: report)
     }
 
     func run() async throws {
@@ -55,8 +55,7 @@ final class FleetService: Service, Sendable {
                 "fleet job \(name) was interrupted here; the fleet runs it again\(kept.map { "; partial log kept as \($0)" } ?? "")"
             )
         }
-        let fenced = try? await cancelWhenGracefulShutdown { [node] in await node.run() }
-        if let fenced = fenced ?? nil {
+        if let fenced = await cancelWhenGracefulShutdown({ [node] in await node.run() }) {
             logger.critical("fleet: \(fenced)")
             throw fenced
         }

@@ -27,7 +27,7 @@ struct HTTPService: Service {
     let events: TrackEvents
     let snapshots: Snapshots
     /// This node's fleet's jobs; nil: no fleet.
-    let fleet: FleetJobs?
+    let fleet: FleetAPI?
     let logger: Logger
     /// Called once the socket listens (systemd's READY=1 waits for it).
     let listening: @Sendable (String) -> Void
@@ -35,7 +35,15 @@ struct HTTPService: Service {
     func run() async throws {
         let router = Router()
         router.add(middleware: ErrorsAsJSON())
-        router.add(middleware: BrowserGuard { [config, http] in config.value.http ?? http })
+        router.add(
+            middleware: BrowserGuard { [config, http] in
+                var settings = config.value.http ?? http
+                // The name the fleet's other nodes reach this one by is its own.
+                if let advertised = config.value.fleet.flatMap({ URL(string: $0.advertise)?.host?.lowercased() }) {
+                    settings.allowedHosts.append(advertised)
+                }
+                return settings
+            })
         router.add(middleware: BearerToken { [config, http] in (config.value.http ?? http).token })
         let jobs = JobsAPI(
             spool: spool, state: state, running: running, maxJobBytes: { [config] in config.value.maxJobBytes },
@@ -71,18 +79,74 @@ struct HTTPService: Service {
                     try await writer.finish(nil)
                 })
         }
-        router.get("/api/v1/streams") { _, _ in json(["streams": state.snapshot.streams]) }
-        router.get("/api/v1/streams/:name/snapshot.jpg") { request, context in
+        let streamLogs = StreamLogs(spool: spool)
+        router.get("/api/v1/streams") { _, _ in
+            guard let fleet else { return json(["streams": state.snapshot.streams]) }
+            return json(FleetStreamsAnswer(streams: state.snapshot.streams, fleet: try await fleet.streams()))
+        }
+        router.post("/api/v1/streams") { request, _ in
+            guard let fleet else { throw notAFleet("its streams are those of its configuration") }
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: config.value.maxJobBytes)
+            } catch {
+                throw HTTPError(.contentTooLarge, message: "a stream is at most \(config.value.maxJobBytes) bytes")
+            }
+            return json(["name": try await fleet.addStream(body)], status: .created)
+        }
+        router.delete("/api/v1/streams/:name") { _, context in
+            guard let fleet else { throw notAFleet("its streams are those of its configuration") }
             let name = try context.parameters.require("name")
-            guard config.value.streams.contains(where: { $0.name == name }) else {
+            try await fleet.removeStream(name)
+            return json(["name": name], status: .accepted)
+        }
+        // In a fleet, `?node=` asks the named node for what it holds itself.
+        router.get("/api/v1/streams/:name/logs") { request, context in
+            let name = try context.parameters.require("name")
+            let node = request.uri.queryParameters.get("node").map { String($0) }
+            if let fleet, let node, node != fleet.fleet.node {
+                return try await fleet.forward("/api/v1/streams/\(name)/logs?node=\(node)", to: node, for: "the logs")
+            }
+            if let fleet, node == nil {
+                let (logs, unreachable) = try await fleet.streamLogs(name, local: streamLogs)
+                return json(StreamLogsAnswer(logs: logs, unreachable: unreachable))
+            }
+            let logs = try streamLogs.list(name, node: node)
+            if fleet == nil, logs.isEmpty, !config.value.streams.contains(where: { $0.name == name }) {
                 throw HTTPError(.notFound, message: "no stream \(name)")
             }
+            return json(StreamLogsAnswer(logs: logs, unreachable: nil))
+        }
+        router.get("/api/v1/streams/:name/logs/:file") { request, context in
+            let name = try context.parameters.require("name")
+            let file = try context.parameters.require("file")
+            let path = try streamLogs.path(name, file: file)
+            if let fleet, let node = request.uri.queryParameters.get("node").map { String($0) }, node != fleet.fleet.node {
+                return try await fleet.forward("/api/v1/streams/\(name)/logs/\(file)?node=\(node)", to: node, for: "the log")
+            }
+            return try await localLog(path, context: context)
+        }
+        router.get("/api/v1/streams/:name/snapshot.jpg") { request, context in
+            let name = try context.parameters.require("name")
             let width = try request.uri.queryParameters.get("width").map { text in
                 guard let width = Int(text), (16...8192).contains(width) else {
                     throw HTTPError(.badRequest, message: "width must be a whole number of pixels from 16 to 8192")
                 }
                 return width
             }
+            let here =
+                fleet == nil
+                ? config.value.streams.contains { $0.name == name } : state.snapshot.streams.contains { $0.name == name }
+            if let fleet, !here, request.uri.queryParameters.get("node") == nil {
+                guard let holder = try await fleet.holder(of: name) else {
+                    throw HTTPError(.notFound, message: "no node tracks stream \(name)")
+                }
+                let query = "node=\(holder.node)" + (width.map { "&width=\($0)" } ?? "")
+                return try await fleet.forward(
+                    "/api/v1/streams/\(name)/snapshot.jpg?" + query, to: holder.node, at: holder.advertise, for: "the stream")
+            }
+            guard here else { throw HTTPError(.notFound, message: "no stream \(name)") }
             let made = await onOwnThread(named: "trackd snapshot") {
                 Result { try snapshots.jpeg(stream: name, maxWidth: width) }
             }
@@ -132,9 +196,7 @@ struct HTTPService: Service {
             return json(found, status: .accepted)
         }
         router.get("/api/v1/fleet") { _, _ in
-            guard let fleet else {
-                throw HTTPError(.notFound, message: "this daemon is not a node of a fleet (no fleet section)")
-            }
+            guard let fleet else { throw notAFleet(nil) }
             return json(try await fleet.overview())
         }
         // A slow client is closed after idleSeconds (a header sent a byte at a time
@@ -185,6 +247,17 @@ struct HTTPService: Service {
         var ready: Bool
         var reason: String?
     }
+}
+
+/// A 404 for what only a fleet's node has.
+private func notAFleet(_ instead: String?) -> HTTPError {
+    HTTPError(.notFound, message: "this daemon is not a node of a fleet (no fleet section)" + (instead.map { ": " + $0 } ?? ""))
+}
+
+/// GET /api/v1/streams on a fleet's node: the streams it tracks, and the fleet's.
+private struct FleetStreamsAnswer: Encodable {
+    var streams: [ServiceState.Stream]
+    var fleet: [StreamRow]
 }
 
 /// The `{id}` of a job's path, percent-decoded as clients encode it.

@@ -233,6 +233,15 @@ public final class ServiceState: Sendable {
         }
     }
 
+    /// A stream this daemon no longer tracks (a fleet's, now another node's).
+    func remove(stream name: String) {
+        store.withLock {
+            $0.streams[name] = nil
+            $0.lastFrame[name] = nil
+            $0.working["stream " + name] = nil
+        }
+    }
+
     /// The job or stream that has gone longest without progress of its own, if any.
     public var stall: Stall? {
         let now = clock()

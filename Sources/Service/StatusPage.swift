@@ -30,7 +30,7 @@ enum StatusPage {
         <div id="fleet" hidden>
         <h2>Fleet</h2>
         <div id="fleetSummary"></div>
-        <table><thead><tr><th>node</th><th>state</th><th>workers</th><th>jobs running</th><th>heartbeat</th><th>address</th></tr></thead>
+        <table><thead><tr><th>node</th><th>state</th><th>workers</th><th>jobs running</th><th>streams</th><th>heartbeat</th><th>address</th></tr></thead>
         <tbody id="nodes"></tbody></table>
         </div>
         <h2>Streams</h2>
@@ -80,13 +80,16 @@ enum StatusPage {
               const f = status.fleet;
               const fleet = await ask("/api/v1/fleet");
               document.getElementById("fleetSummary").textContent =
-                `this is ${f.node} (generation ${f.generation}); ${fleet.queuedJobs} jobs queued`
+                `this is ${f.node} (generation ${f.generation}); ${fleet.queuedJobs} jobs queued; `
+                + `${fleet.streams.filter(s => !s.leased).length} of ${fleet.streams.length} streams waiting for a node`
                 + (f.databaseReachable ? "" : `; the database does not answer: ${f.lastError}`);
               document.getElementById("nodes").replaceChildren(...fleet.nodes.map(n => {
                 const row = document.createElement("tr");
                 row.dataset.node = n.name;
                 row.append(text("td", n.name), text("td", n.alive ? "alive" : "gone", n.alive ? "done" : "failed"),
-                           text("td", n.workers), text("td", n.runningJobs), text("td", `${n.heartbeatAge.toFixed(1)} s ago`),
+                           text("td", n.workers), text("td", n.runningJobs),
+                           text("td", fleet.streams.filter(s => s.node === n.name).map(s => s.name).join(", ")),
+                           text("td", `${n.heartbeatAge.toFixed(1)} s ago`),
                            text("td", n.advertise));
                 return row;
               }));

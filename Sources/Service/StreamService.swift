@@ -31,13 +31,16 @@ final class StreamService: Service, Sendable {
     private let snapshots: Snapshots
     /// The streams' counts for MQTT; nil without it.
     private let counts: MQTTCounts?
+    /// For a fleet's stream: false once its lease may have passed to another node.
+    private let leased: (@Sendable () -> Bool)?
 
     init(
         stream: ServiceConfig.StreamConfig, spool: Spool, config: Locked<ServiceConfig>, detectors: DetectorPool,
         state: ServiceState, logger: Logger, version: String, events: TrackEvents = TrackEvents(),
-        snapshots: Snapshots = Snapshots(), counts: MQTTCounts? = nil
+        snapshots: Snapshots = Snapshots(), counts: MQTTCounts? = nil, leased: (@Sendable () -> Bool)? = nil
     ) {
         self.counts = counts
+        self.leased = leased
         self.events = events
         self.snapshots = snapshots
         self.stream = stream
@@ -50,7 +53,7 @@ final class StreamService: Service, Sendable {
     }
 
     func run() async throws {
-        let stop = StopSignal()
+        let stop = StopSignal(while: leased)
         let reading = Locked<(source: VideoSource?, stopped: Bool)>((nil, false))
         await withTaskCancellationOrGracefulShutdownHandler {
             await onOwnThread(named: "trackd stream \(stream.name)") { [self] in

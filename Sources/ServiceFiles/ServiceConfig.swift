@@ -82,6 +82,12 @@ public struct ServiceConfig: Sendable, Equatable {
     public struct StreamConfig: Sendable, Equatable {
         /// Names its logs: `logs/streams/<name>/<name>-<UTC start>.jsonl`.
         public var name = ""
+
+        /// Whether `name` may name a stream: letters, digits, '-', '_' or '.', not
+        /// first (it names a folder).
+        public static func isValid(name: String) -> Bool {
+            !name.isEmpty && name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) && !name.hasPrefix(".")
+        }
         public var url = ""
         /// Demuxer / protocol options, as `-o key=value` on the command line.
         public var options: [String: String] = [:]
@@ -158,6 +164,9 @@ extension ServiceConfig {
         /// A node whose heartbeat is older than this is dead to the others, and what it
         /// held is taken over.
         public var leaseSeconds = 15.0
+        /// Streams this node may track at once: the fleet's streams spread over the
+        /// nodes by their slots.
+        public var streamSlots = 4
         /// Storage every node mounts: a job's `source` that is a path is relative to it.
         public var sharedRoot: String?
         public var warnings: [String] = []
@@ -166,7 +175,7 @@ extension ServiceConfig {
 
         fileprivate init(_ f: Fields) throws {
             self.init()
-            try f.known(["database", "passwordFile", "node", "advertise", "leaseSeconds", "sharedRoot"])
+            try f.known(["database", "passwordFile", "node", "advertise", "leaseSeconds", "streamSlots", "sharedRoot"])
             database = try f.string("database") ?? ""
             guard let url = URLComponents(string: database), ["postgresql", "postgres"].contains(url.scheme ?? ""),
                 let host = url.host, !host.isEmpty, let user = url.user, !user.isEmpty
@@ -209,6 +218,7 @@ extension ServiceConfig {
             }
             if advertise.hasSuffix("/") { advertise.removeLast() }
             leaseSeconds = try f.number("leaseSeconds", in: 1...3600) ?? leaseSeconds
+            streamSlots = try f.int("streamSlots", in: 0...1024) ?? streamSlots
             if let root = try f.string("sharedRoot") {
                 guard root.hasPrefix("/") else { throw f.error("sharedRoot", "must be an absolute path") }
                 sharedRoot = root
@@ -326,9 +336,7 @@ extension ServiceConfig {
                 ])
                 var stream = StreamConfig()
                 stream.name = try s.string("name") ?? ""
-                guard !stream.name.isEmpty, stream.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }),
-                    !stream.name.hasPrefix(".")
-                else {
+                guard StreamConfig.isValid(name: stream.name) else {
                     throw s.error("name", "must be a non-empty name of letters, digits, '-', '_' or '.'")
                 }
                 guard names.insert(stream.name).inserted else { throw s.error("name", "'\(stream.name)' is used twice") }

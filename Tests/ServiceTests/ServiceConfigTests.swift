@@ -35,7 +35,9 @@ final class ServiceConfigTests: XCTestCase {
         }
         let node = #""node": "host1", "advertise": "http://host1:8089/""#
         let fleet = try XCTUnwrap(
-            try parse(#"{"database": "postgresql://trackd@db.lan:6432/tracks?sslmode=require", \#(node), "leaseSeconds": 5}"#))
+            try parse(
+                #"{"database": "postgresql://trackd@db.lan:6432/tracks?sslmode=require", \#(node), "leaseSeconds": 5, "streamSlots": 0}"#
+            ))
         XCTAssertEqual(fleet.host, "db.lan")
         XCTAssertEqual(fleet.port, 6432)
         XCTAssertEqual(fleet.user, "trackd")
@@ -43,8 +45,9 @@ final class ServiceConfigTests: XCTestCase {
         XCTAssertEqual(fleet.sslMode, "require")
         XCTAssertEqual(fleet.advertise, "http://host1:8089")
         XCTAssertEqual(fleet.leaseSeconds, 5)
+        XCTAssertEqual(fleet.streamSlots, 0, "a node for jobs alone")
         let defaults = try XCTUnwrap(try parse(#"{"database": "postgres://trackd@db", \#(node)}"#))
-        XCTAssertEqual([defaults.port, Int(defaults.leaseSeconds)], [5432, 15])
+        XCTAssertEqual([defaults.port, Int(defaults.leaseSeconds), defaults.streamSlots], [5432, 15, 4])
         XCTAssertEqual([defaults.databaseName, defaults.sslMode], ["trackd", "prefer"])
         XCTAssertNil(defaults.password)
         for (bad, field) in [
@@ -57,6 +60,7 @@ final class ServiceConfigTests: XCTestCase {
             (#"{"database": "postgresql://trackd@db", "node": "a"}"#, "advertise"),
             (#"{"database": "postgresql://trackd@db", "node": "a", "advertise": "h:1"}"#, "advertise"),
             (#"{"database": "postgresql://trackd@db", \#(node), "leaseSeconds": 0}"#, "leaseSeconds"),
+            (#"{"database": "postgresql://trackd@db", \#(node), "streamSlots": -1}"#, "streamSlots"),
             (#"{"database": "postgresql://trackd@db", \#(node), "sharedRoot": "videos"}"#, "sharedRoot"),
             (#"{"database": "postgresql://trackd@db", \#(node), "passwordFile": "/nonexistent"}"#, "passwordFile"),
             (#"{"database": "postgresql://trackd@db", \#(node), "workers": 2}"#, "workers")

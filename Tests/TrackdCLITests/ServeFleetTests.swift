@@ -18,10 +18,14 @@ extension ServeTests {
 
     /// Starts PostgreSQL and `count` nodes (one worker each) reading videos from
     /// `shared`; waits until each is ready.
-    func startFleet(_ count: Int, shared: String, leaseSeconds: Double = 3) throws -> (TestPostgres, [FleetNodeProcess]) {
+    func startFleet(_ count: Int, shared: String, leaseSeconds: Double = 3, extra: String = "") throws -> (
+        TestPostgres, [FleetNodeProcess]
+    ) {
         let database = try TestPostgres(in: dir, port: try freeTCPPort())
         var nodes: [FleetNodeProcess] = []
-        for k in 1...count { nodes.append(try startNode("node-\(k)", database: database, shared: shared, lease: leaseSeconds)) }
+        for k in 1...count {
+            nodes.append(try startNode("node-\(k)", database: database, shared: shared, lease: leaseSeconds, extra: extra))
+        }
         for node in nodes {
             try wait("\(node.name) to be ready") {
                 (try? readiness(node).status) == 200
@@ -30,9 +34,10 @@ extension ServeTests {
         return (database, nodes)
     }
 
-    func startNode(_ name: String, database: TestPostgres, shared: String, lease: Double, folder: String? = nil) throws
-        -> FleetNodeProcess
-    {
+    /// `extra` adds fields to its configuration.
+    func startNode(
+        _ name: String, database: TestPostgres, shared: String, lease: Double, folder: String? = nil, extra: String = ""
+    ) throws -> FleetNodeProcess {
         let port = try freeTCPPort()
         let root = dir.appendingPathComponent(folder ?? name).path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -40,7 +45,7 @@ extension ServeTests {
         try """
         {"spool": "\(root)/spool", "workers": 1, "pollSeconds": 0.1, "http": {"listen": "127.0.0.1:\(port)"},
          "fleet": {"database": "postgresql://trackd@127.0.0.1:\(database.port)/trackd?sslmode=disable", "node": "\(name)",
-                   "advertise": "http://127.0.0.1:\(port)", "leaseSeconds": \(lease), "sharedRoot": "\(shared)"}}
+                   "advertise": "http://127.0.0.1:\(port)", "leaseSeconds": \(lease), "sharedRoot": "\(shared)"}\(extra)}
         """.write(toFile: config, atomically: true, encoding: .utf8)
         return FleetNodeProcess(name: name, process: try start(config), api: "http://127.0.0.1:\(port)", spool: root + "/spool")
     }
@@ -234,15 +239,17 @@ extension ServeTests {
     }
 
     /// The database stopped for 10 s, longer than the node's lease (9 s): the node says
-    /// so (`/readyz` 503, its status), keeps its job while its lease lasts, stops it
-    /// before the lease runs out (so no other node could run it at the same time), and
-    /// once the database is back it recovers without a restart and the job runs again
-    /// to `done`.
+    /// so (`/readyz` 503, its status), keeps its job and its stream (one of its
+    /// configuration, declared to the fleet at its start) while its lease lasts, stops
+    /// them before the lease runs out (so no other node could run them at the same
+    /// time), and once the database is back it recovers without a restart: the job runs
+    /// again to `done` and the stream is tracked again, in a log begun after the last.
     func testANodeRidesOutTheDatabaseStoppingAndRecovers() async throws {
         let shared = dir.appendingPathComponent("shared").path
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: try clip(seconds: 40), toPath: shared + "/long.mp4")
-        let (database, nodes) = try startFleet(1, shared: shared, leaseSeconds: 9)
+        let stream = #", "streams": [{"name": "cam", "url": "\#(shared)/long.mp4", "retryInitialSeconds": 0.1}]"#
+        let (database, nodes) = try startFleet(1, shared: shared, leaseSeconds: 9, extra: stream)
         defer { database.stop() }
         let node = nodes[0]
         let created = try await get(node.api + "/api/v1/jobs", post: #"{"source": "long.mp4"}"#)
@@ -250,7 +257,8 @@ extension ServeTests {
         func localFrames() -> Int? {
             (nodeStatus(node)["jobs"] as? [[String: Any]])?.first { $0["name"] as? String == id }?["frames"] as? Int
         }
-        try wait("the job to run") { (localFrames() ?? 0) > 5 }
+        func streamFrames() -> Int? { trackedStream("cam", on: node)?["frames"] as? Int }
+        try wait("the job and the stream to run") { (localFrames() ?? 0) > 5 && (streamFrames() ?? 0) > 5 }
 
         database.stop()
         let stopped = Date()
@@ -261,11 +269,18 @@ extension ServeTests {
         // The status file, written every second, says so too.
         try wait("the status to say so", timeout: 3) { reachable() == false }
         // Within its lease it keeps tracking...
-        let before = localFrames() ?? 0
-        try wait("the job to go on while its lease lasts", timeout: 2) { (localFrames() ?? 0) > before }
+        let before = (localFrames() ?? 0, streamFrames() ?? 0)
+        try wait("the job and the stream to go on while the lease lasts", timeout: 2) {
+            (localFrames() ?? 0) > before.0 && (streamFrames() ?? 0) > before.1
+        }
         // ...and stops before the lease is out, however long the database stays down.
-        try wait("the job to stop as its lease runs out", timeout: 9) { localFrames() == nil }
+        try wait("the job and the stream to stop as the lease runs out", timeout: 9) {
+            localFrames() == nil && streamFrames() == nil
+        }
         XCTAssertLessThan(Date().timeIntervalSince(stopped), 9, "stopped within the lease")
+        let held = try XCTUnwrap(streamLogSpans("cam", on: nodes).last)
+        XCTAssertLessThan(held.lastWritten.timeIntervalSince(stopped), 9, "its log ended within the lease")
+        XCTAssertTrue(held.lines.last?.contains(#""status":"interrupted""#) ?? false, "\(held.lines.last ?? "")")
         try await Task.sleep(for: .seconds(max(0, 10 - Date().timeIntervalSince(stopped))))
 
         try database.start()
@@ -284,6 +299,10 @@ extension ServeTests {
         let log = try await fetchedLog(id, from: node)
         XCTAssertEqual(log.frames, 400)
         XCTAssertTrue(log.complete)
+        try wait("the stream to be tracked again") { (streamFrames() ?? 0) > 0 }
+        let spans = try streamLogSpans("cam", on: nodes)
+        XCTAssertEqual(spans.count, 2, "\(spans.map(\.file))")
+        assertNeverTwoAtOnce(spans)
         try wait("the status to say it is back", timeout: 3) { reachable() == true }
         XCTAssertEqual(stop(node.process).0, 0)
     }

@@ -5,10 +5,11 @@ import Hummingbird
 import NIOCore
 import ServiceFiles
 
-/// The HTTP API's jobs on a node of a fleet: submitted into the fleet's queue in
-/// PostgreSQL, listed, followed and cancelled fleet-wide from any node, their logs
-/// served by any node (fetched from the node that holds them).
-struct FleetJobs: Sendable {
+/// The HTTP API on a node of a fleet: jobs submitted into the fleet's queue in
+/// PostgreSQL, listed, followed and cancelled fleet-wide from any node; streams added
+/// and removed there; logs and snapshots served by any node (fetched from the node
+/// that holds them).
+struct FleetAPI: Sendable {
     let store: FleetStore
     let fleet: ServiceConfig.FleetConfig
     let spool: Spool
@@ -57,39 +58,73 @@ struct FleetJobs: Sendable {
             throw HTTPError(.notFound, message: "job \(name) has no log yet (\(row.state))")
         }
         if node == fleet.node { return try await localLog(path, context: context) }
-        guard let advertise = row.advertise else { throw HTTPError(.badGateway, message: "node \(node) is not in the fleet") }
-        var request = HTTPClientRequest(url: advertise + "/api/v1/jobs/" + name + "/log")
+        return try await forward("/api/v1/jobs/" + name + "/log", to: node, at: row.advertise, for: "the log")
+    }
+
+    /// A GET answered by the node that has what it asks for, passed on as it comes.
+    func forward(_ path: String, to node: String, at advertise: String?, for what: String) async throws -> Response {
+        let answer = try await get(path, from: node, at: advertise, for: what)
+        var headers = HTTPFields()
+        headers[.contentType] = answer.headers.first(name: "Content-Type") ?? "application/octet-stream"
+        headers[.init("X-Trackd-Node")!] = node
+        for name in ["X-Trackd-Frame", "Cache-Control"] {
+            if let value = answer.headers.first(name: name) { headers[.init(name)!] = value }
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: answer.body))
+    }
+
+    /// A GET answered by the named node.
+    func forward(_ path: String, to node: String, for what: String) async throws -> Response {
+        let nodes = try await database { try await store.nodes() }
+        return try await forward(path, to: node, at: nodes.first { $0.name == node }?.advertise, for: what)
+    }
+
+    /// A GET of JSON from another node.
+    func fetch<T: Decodable>(_ type: T.Type, _ path: String, from node: String, at advertise: String?) async throws -> T {
+        let answer = try await get(path, from: node, at: advertise, for: "it")
+        return try JSONDecoder().decode(T.self, from: Data(buffer: try await answer.body.collect(upTo: 16 << 20)))
+    }
+
+    /// Another node's answer to a GET with the shared token; a 502 that says why when
+    /// there is none, or not a 200.
+    private func get(_ path: String, from node: String, at advertise: String?, for what: String) async throws
+        -> HTTPClientResponse
+    {
+        guard let advertise else { throw HTTPError(.badGateway, message: "node \(node) is not in the fleet") }
+        var request = HTTPClientRequest(url: advertise + path)
         if let token = token() { request.headers.add(name: "Authorization", value: "Bearer " + token) }
         let answer: HTTPClientResponse
         do {
             answer = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         } catch {
-            throw HTTPError(.badGateway, message: "node \(node) (\(advertise)), which holds the log, does not answer: \(error)")
+            throw HTTPError(.badGateway, message: "node \(node) (\(advertise)), which holds \(what), does not answer: \(error)")
         }
         guard answer.status == .ok else {
-            throw HTTPError(.badGateway, message: "node \(node) (\(advertise)) answered \(answer.status.code) for the log")
+            throw HTTPError(.badGateway, message: "node \(node) (\(advertise)) answered \(answer.status.code) for \(what)")
         }
-        var headers = HTTPFields()
-        headers[.contentType] = "application/x-ndjson"
-        headers[.init("X-Trackd-Node")!] = node
-        return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: answer.body))
+        return answer
     }
 
-    /// GET /api/v1/fleet: the nodes with their load, the jobs each runs, the queue.
+    /// GET /api/v1/fleet: the nodes with their load, the jobs and streams each runs,
+    /// the queue.
     struct Overview: Encodable {
         var node: String
         var nodes: [NodeRow]
         var queuedJobs: Int
         /// Running jobs' ids by node.
         var running: [String: [String]]
+        var streams: [StreamRow]
     }
 
     func overview() async throws -> Overview {
-        let (nodes, jobs) = try await database { (try await store.nodes(), try await store.jobs()) }
+        let (nodes, jobs, streams) = try await database {
+            (try await store.nodes(), try await store.jobs(), try await store.streams())
+        }
         var running: [String: [String]] = [:]
         for job in jobs where job.state == "running" { running[job.node ?? "", default: []].append(fleetJobName(job.id)) }
         return Overview(
-            node: fleet.node, nodes: nodes, queuedJobs: jobs.filter { $0.state == "queued" }.count, running: running)
+            node: fleet.node, nodes: nodes, queuedJobs: jobs.filter { $0.state == "queued" }.count, running: running,
+            streams: streams)
     }
 
     /// A job's row as the API reports it.
@@ -111,7 +146,7 @@ struct FleetJobs: Sendable {
     }
 
     /// A statement's failure as a 503 that says what the database said.
-    private func database<T>(_ body: () async throws -> T) async throws -> T {
+    func database<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch {
