@@ -17,6 +17,25 @@ public protocol Detector: AnyObject {
     /// Another detector on the same loaded and compiled model, with an inference
     /// request of its own: for another thread, at the cost of a request, not a model.
     func sharingModel() throws -> any Detector
+    /// The detector for a source of this size (in stored pixels): itself, or one on the
+    /// same model with an input shaped like the picture (`DetectorOptions.inputShape`).
+    func fitted(toWidth width: Int, height: Int) throws -> any Detector
+}
+
+extension Detector {
+    public func fitted(toWidth width: Int, height: Int) throws -> any Detector { self }
+}
+
+/// An input of the same long side whose other side follows the source's aspect ratio,
+/// rounded up to a multiple of `stride` (16:9 at 416: 416x256; 4:3: 416x320; 9:16:
+/// 256x416).
+public func fittedInputSize(sourceWidth: Int, sourceHeight: Int, longSide: Int, stride: Int) -> (width: Int, height: Int) {
+    func short(_ a: Int, _ b: Int) -> Int {
+        let exact = Double(longSide) * Double(a) / Double(b)
+        return min(longSide, max(stride, Int((exact / Double(stride)).rounded(.up)) * stride))
+    }
+    return sourceWidth >= sourceHeight
+        ? (longSide, short(sourceHeight, sourceWidth)) : (short(sourceWidth, sourceHeight), longSide)
 }
 
 /// The frames a detector takes.
@@ -60,6 +79,9 @@ public struct DetectorOptions: Sendable {
     /// Input size (square): a YOLO model is reshaped to it; nil takes the model's own
     /// (fixed, or from its metadata; 640 when it has none).
     public var inputSize: Int?
+    /// The input's shape: that size square (the picture letterboxed into it), or
+    /// fitted to each source's aspect ratio at the same long side.
+    public var inputShape = InputShape.square
     /// Also run the detector on overlapping square tiles of this many source pixels
     /// and merge the boxes (`TiledDetector`): small objects at a larger scale, at the
     /// cost of one inference per tile. nil: the whole frame only.
@@ -76,6 +98,11 @@ public struct DetectorOptions: Sendable {
     public var concurrency = 1
 
     public init() {}
+}
+
+/// How a YOLO model's input is shaped for a source.
+public enum InputShape: String, Sendable, CaseIterable {
+    case square, fitted
 }
 
 /// The precision OpenVINO computes in. `auto` is its own choice: bf16 on CPUs with

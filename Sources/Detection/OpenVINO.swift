@@ -192,6 +192,39 @@ final class InferenceModel: @unchecked Sendable {
     }
 }
 
+/// A model compiled for the input shapes asked for last, shared by the detectors on
+/// one model: reshaping changes the model itself, so it and compiling are done under
+/// a lock.
+final class Compilations: @unchecked Sendable {
+    private let core: InferenceCore
+    private let model: InferenceModel
+    private let options: DetectorOptions
+    /// Shapes kept compiled (a daemon's sources seldom have more than a few).
+    private let kept: Int
+    private let lock = NSLock()
+    private var recent: [(shape: [Int], compiled: CompiledModel)] = []
+
+    init(core: InferenceCore, model: InferenceModel, options: DetectorOptions, kept: Int) {
+        (self.core, self.model, self.options, self.kept) = (core, model, options, kept)
+    }
+
+    /// The model compiled for an input of `shape`, reshaped to it first unless it is
+    /// the model's own (a fixed export need not reshape to its own shape).
+    func compiled(_ shape: [Int]) throws -> CompiledModel {
+        try lock.withLock {
+            if let i = recent.firstIndex(where: { $0.shape == shape }) {
+                recent.insert(recent.remove(at: i), at: 0)
+                return recent[0].compiled
+            }
+            if recent.count >= kept { recent.removeLast() }
+            if try model.inputs.first?.shape != shape.map(Optional.some) { try model.reshapeInput(shape) }
+            let compiled = try core.compile(model, for: options)
+            recent.insert((shape, compiled), at: 0)
+            return compiled
+        }
+    }
+}
+
 final class CompiledModel: @unchecked Sendable {
     fileprivate let handle: OpaquePointer
     // The model is kept alive as long as anything compiled from it.
@@ -261,13 +294,23 @@ final class InferRequest: @unchecked Sendable {
         try check(ov_infer_request_infer(handle), "run the model")
     }
 
-    /// A copy of output `index` (by position) as floats, with its shape: output
-    /// memory belongs to the request and is overwritten by the next inference.
-    func output(_ index: Int) throws -> Tensor {
+    /// Gives `body` output `index` (by position) as floats, read in place from the
+    /// request's own memory where it holds f32 (a YOLO output is over a megabyte a
+    /// frame), converted where it holds f16. Valid only during `body`: the next
+    /// inference overwrites it.
+    func withOutput<T>(_ index: Int, _ body: (UnsafeBufferPointer<Float>) throws -> T) throws -> T {
         var tensor: OpaquePointer?
         try check(ov_infer_request_get_output_tensor_by_index(handle, index, &tensor), "get output \(index)")
         defer { ov_tensor_free(tensor) }
-        return try Tensor(copying: tensor, what: "output \(index)")
+        let what = "output \(index)"
+        var type = ov_element_type_e(0)
+        try check(ov_tensor_get_element_type(tensor, &type), "read \(what)'s type")
+        guard ElementType(type) == .f32 else { return try Tensor(copying: tensor, what: what).values.withUnsafeBufferPointer(body) }
+        var count = 0
+        try check(ov_tensor_get_size(tensor, &count), "size \(what)")
+        var data: UnsafeMutableRawPointer?
+        try check(ov_tensor_data(tensor, &data), "map \(what)")
+        return try body(UnsafeBufferPointer(start: data?.assumingMemoryBound(to: Float.self), count: count))
     }
 
     /// A copy of the output tensor called `name`.

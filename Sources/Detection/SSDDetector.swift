@@ -46,7 +46,7 @@ final class SSDDetector: Detector {
             classNames = []
         }
         keep = try classFilter(options.classes, names: classNames)
-        compilations = Compilations(core: core, model: model, options: options)
+        compilations = Compilations(core: core, model: model, options: options, kept: 4)
         self.options = options
         summary = "\(URL(fileURLWithPath: path).lastPathComponent) (TensorFlow SSD, native input size)"
     }
@@ -61,40 +61,9 @@ final class SSDDetector: Detector {
     private func request(width: Int, height: Int) throws -> InferRequest {
         if let current, current.width == width, current.height == height { return current.request }
         current = nil  // free the old one before making the next
-        let request = try compilations.compiled(width: width, height: height).makeRequest()
+        let request = try compilations.compiled([1, height, width, 3]).makeRequest()
         current = (width, height, request)
         return request
-    }
-
-    /// The model compiled for the frame sizes seen last, shared by the detectors on
-    /// one model: reshaping changes the model itself, so it and compiling are done
-    /// under a lock.
-    private final class Compilations: @unchecked Sendable {
-        /// Sizes kept compiled (a daemon's streams seldom have more sizes than this).
-        static let kept = 4
-        private let core: InferenceCore
-        private let model: InferenceModel
-        private let options: DetectorOptions
-        private let lock = NSLock()
-        private var recent: [(width: Int, height: Int, compiled: CompiledModel)] = []
-
-        init(core: InferenceCore, model: InferenceModel, options: DetectorOptions) {
-            (self.core, self.model, self.options) = (core, model, options)
-        }
-
-        func compiled(width: Int, height: Int) throws -> CompiledModel {
-            try lock.withLock {
-                if let i = recent.firstIndex(where: { $0.width == width && $0.height == height }) {
-                    recent.insert(recent.remove(at: i), at: 0)
-                    return recent[0].compiled
-                }
-                if recent.count >= Self.kept { recent.removeLast() }
-                try model.reshapeInput([1, height, width, 3])
-                let compiled = try core.compile(model, for: options)
-                recent.insert((width, height, compiled), at: 0)
-                return compiled
-            }
-        }
     }
 
     func detect(_ frame: Frame) throws -> [Observation] {

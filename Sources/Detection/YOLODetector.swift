@@ -31,7 +31,8 @@ final class YOLODetector: Detector {
     let classNames: [String]
     let summary: String
     let layout: YOLOLayout
-    private let compiled: CompiledModel
+    private let name: String
+    private let compilations: Compilations
     private let request: InferRequest
     private let options: DetectorOptions
     private let keep: Set<Int>?
@@ -41,7 +42,6 @@ final class YOLODetector: Detector {
 
     init(path: String, core: InferenceCore, model: InferenceModel, options: DetectorOptions) throws {
         let metadata = ONNXMetadata.read(path)
-        let name = URL(fileURLWithPath: path).lastPathComponent
 
         // 1. Input: one [1, 3, H, W] float image, at --input-size if given (the
         //    heads are convolutional, so a fixed-size export reshapes cleanly), else
@@ -56,6 +56,7 @@ final class YOLODetector: Detector {
                     "a YOLO export takes one [1, 3, height, width] float input; this model takes \(Self.describe(inputs)); trackd understands \(YOLOLayout.understood)"
             )
         }
+        name = URL(fileURLWithPath: path).lastPathComponent
         let declared = (height: inputs[0].shape[2], width: inputs[0].shape[3])
         let own = metadata["imgsz"].flatMap(ONNXMetadata.imageSize) ?? (640, 640)
         (height, width) = options.inputSize.map { ($0, $0) } ?? (declared.height ?? own.0, declared.width ?? own.1)
@@ -102,21 +103,40 @@ final class YOLODetector: Detector {
         input = DetectorInput(
             size: (width, height), alignment: layout == .yolox ? .topLeft : .center,
             pixelFormat: layout == .yolox ? .bgr24 : .rgb24)
-        compiled = try core.compile(model, for: options)
-        request = try compiled.makeRequest()
+        compilations = Compilations(core: core, model: model, options: options, kept: 4)
+        request = try compilations.compiled([1, 3, height, width]).makeRequest()
         self.options = options
-        summary = "\(name) (\(layout.rawValue), \(classCount) classes, \(width)x\(height))"
+        summary = Self.summary(name, layout, classCount, width, height)
     }
 
-    private init(sharingModelOf other: YOLODetector) throws {
-        (input, classNames, summary, layout) = (other.input, other.classNames, other.summary, other.layout)
-        (options, keep, width, height) = (other.options, other.keep, other.width, other.height)
-        (classCount, inputType) = (other.classCount, other.inputType)
-        compiled = other.compiled
-        request = try compiled.makeRequest()
+    /// Another detector on the same model, at another input size if given (compiled
+    /// once per size, for every detector on the model).
+    private init(sharingModelOf other: YOLODetector, size: (width: Int, height: Int)? = nil) throws {
+        (classNames, layout, name, compilations) = (other.classNames, other.layout, other.name, other.compilations)
+        (options, keep, classCount, inputType) = (other.options, other.keep, other.classCount, other.inputType)
+        (width, height) = size ?? (other.width, other.height)
+        input = DetectorInput(size: (width, height), alignment: other.input.alignment, pixelFormat: other.input.pixelFormat)
+        summary = Self.summary(name, layout, classCount, width, height)
+        request = try compilations.compiled([1, 3, height, width]).makeRequest()
+    }
+
+    private static func summary(_ name: String, _ layout: YOLOLayout, _ classes: Int, _ width: Int, _ height: Int) -> String {
+        "\(name) (\(layout.rawValue), \(classes) classes, \(width)x\(height))"
     }
 
     func sharingModel() throws -> any Detector { try YOLODetector(sharingModelOf: self) }
+
+    /// With the fitted input shape: the input at the same long side, its other side
+    /// fitted to the picture's aspect ratio (rounded up to the model's stride, 32), so
+    /// that little of it is padding. The heads are convolutional, so any such size
+    /// decodes as the square one does.
+    func fitted(toWidth sourceWidth: Int, height sourceHeight: Int) throws -> any Detector {
+        guard options.inputShape == .fitted else { return self }
+        let size = fittedInputSize(
+            sourceWidth: sourceWidth, sourceHeight: sourceHeight, longSide: max(width, height), stride: 32)
+        guard size != (width, height) else { return self }
+        return try YOLODetector(sharingModelOf: self, size: size)
+    }
 
     private static func describe(_ ports: [PortInfo]) -> String {
         ports.map { "[\($0.shape.map { $0.map(String.init) ?? "?" }.joined(separator: ", "))]" }.joined(separator: ", ")
@@ -160,8 +180,7 @@ final class YOLODetector: Detector {
             "YOLODetector takes frames letterboxed to its input")
         try fillInput(image)
         try request.infer()
-        let output = try request.output(0)
-        var candidates = decode(output.values)
+        var candidates = try request.withOutput(0) { decode($0) }
         candidates = nonMaximumSuppression(
             candidates, iou: options.iou, classAware: options.classAwareNMS,
             limit: options.maxDetections)
@@ -198,7 +217,7 @@ final class YOLODetector: Detector {
     }
 
     /// Candidates above the score threshold, in input pixels.
-    func decode(_ v: [Float]) -> [Observation] {
+    func decode(_ v: UnsafeBufferPointer<Float>) -> [Observation] {
         let conf = Float(options.confidence)
         let nc = classCount
         var out: [Observation] = []

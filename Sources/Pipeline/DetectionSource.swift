@@ -109,6 +109,9 @@ public final class VideoSource: DetectionSource {
         hasPictures = keepsPictures
         let reader = try FrameReader(path, options: readerOptions)
         let info = reader.info
+        // The input shaped for this source's picture, now that its size is known.
+        let model = try model.fitted(toWidth: info.width, height: info.height)
+        try reader.setOutput(model.input.readerOptions().output)
         location = info.location
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
         source = LogHeader.Source(
@@ -120,7 +123,7 @@ public final class VideoSource: DetectionSource {
         detector = LogHeader.DetectorInfo(
             model: options.modelPath ?? "default", kind: model.summary, classes: model.classNames,
             confidence: options.confidence, iou: options.iou, stride: selection.stride,
-            classAwareNMS: options.classAwareNMS)
+            classAwareNMS: options.classAwareNMS, inputSize: model.input.size.map { [$0.width, $0.height] })
         let total = info.declaredFrameCount ?? info.duration.flatMap { d in info.frameRate.map { Int((d * $0.value).rounded()) } }
         let span = (selection.end ?? .infinity) - (selection.start ?? 0)
         let rate = info.frameRate?.value ?? 0

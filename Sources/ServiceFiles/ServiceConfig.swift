@@ -56,6 +56,8 @@ public struct ServiceConfig: Sendable, Equatable {
         public var precision = "auto"
         /// Square input size a YOLO model is reshaped to; nil: its own.
         public var inputSize: Int?
+        /// "square", or "fitted" to each source's aspect ratio at the same long side.
+        public var inputShape = InputShape.square
         public var classAwareNMS = false
         /// Tiles of this many source pixels besides the whole frame; nil: none.
         public var tileSize: Int?
@@ -72,6 +74,7 @@ public struct ServiceConfig: Sendable, Equatable {
             o.threads = threads
             o.precision = InferencePrecision(rawValue: precision) ?? .auto
             o.inputSize = inputSize
+            o.inputShape = inputShape
             o.classAwareNMS = classAwareNMS
             o.tileSize = tileSize
             return o
@@ -280,7 +283,8 @@ extension ServiceConfig {
         stallSeconds = try r.number("stallSeconds", in: 1...86_400) ?? stallSeconds
         if let d = try r.object("detector") {
             try d.known([
-                "model", "labels", "conf", "iou", "classes", "threads", "precision", "inputSize", "classAwareNMS", "tileSize"
+                "model", "labels", "conf", "iou", "classes", "threads", "precision", "inputSize", "inputShape", "classAwareNMS",
+                "tileSize"
             ])
             detector.model = try d.string("model")
             detector.labels = try d.string("labels")
@@ -290,6 +294,12 @@ extension ServiceConfig {
             detector.threads = try d.int("threads", in: 0...1024) ?? detector.threads
             detector.precision = try d.string("precision") ?? detector.precision
             detector.inputSize = try d.int("inputSize", in: 32...4096)
+            if let shape = try d.string("inputShape") {
+                guard let known = InputShape(rawValue: shape) else {
+                    throw d.error("inputShape", "must be one of \(InputShape.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                detector.inputShape = known
+            }
             detector.classAwareNMS = try d.bool("classAwareNMS") ?? detector.classAwareNMS
             detector.tileSize = try d.int("tileSize", in: 32...16384)
             guard InferencePrecision(rawValue: detector.precision) != nil else {

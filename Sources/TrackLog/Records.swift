@@ -70,9 +70,13 @@ public struct LogHeader: Codable, Sendable, Equatable {
         /// Whether NMS compared only boxes of one class; absent for a replay and in
         /// logs of trackd before it had the choice (their NMS was per class).
         public var classAwareNMS: Bool?
+        /// The model's input, [width, height], for this source (square, or fitted to
+        /// its aspect ratio); absent for a model that takes the picture at its own
+        /// size, for a replay, and in older logs.
+        public var inputSize: [Int]?
         public init(
             model: String, kind: String, classes: [String], confidence: Double, iou: Double, stride: Int,
-            classAwareNMS: Bool? = nil
+            classAwareNMS: Bool? = nil, inputSize: [Int]? = nil
         ) {
             self.model = model
             self.kind = kind
@@ -81,6 +85,7 @@ public struct LogHeader: Codable, Sendable, Equatable {
             self.iou = iou
             self.stride = stride
             self.classAwareNMS = classAwareNMS
+            self.inputSize = inputSize
         }
     }
 

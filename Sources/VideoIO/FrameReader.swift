@@ -73,7 +73,7 @@ public final class FrameReader {
     }
 
     public let info: MediaInfo
-    public let options: Options
+    public private(set) var options: Options
     public private(set) var stats = DecodeStats()
 
     /// Owns every FFmpeg object; created before anything can fail, so that its
@@ -105,9 +105,7 @@ public final class FrameReader {
     /// video stream for decoding.
     public init(_ source: String, options: Options = Options()) throws {
         self.options = options
-        if case .letterbox(let w, let h) = options.output, w <= 0 || h <= 0 {
-            throw VideoError(.invalidOption, source: source, message: "letterbox size must be positive, got \(w)x\(h)")
-        }
+        try Self.check(options.output, source: source)
 
         _ = networkStarted
         _ = errorsCaptured
@@ -449,6 +447,19 @@ public final class FrameReader {
         return FrameInfo(
             index: index, time: time, pts: pts,
             sourceWidth: Int(f.width), sourceHeight: Int(f.height))
+    }
+
+    /// Delivers the frames that follow at `output`: a size chosen once the source's
+    /// own is known (`info`).
+    public func setOutput(_ output: OutputSize) throws {
+        try Self.check(output, source: info.source)
+        options.output = output
+    }
+
+    private static func check(_ output: OutputSize, source: String) throws {
+        if case .letterbox(let w, let h) = output, w <= 0 || h <= 0 {
+            throw VideoError(.invalidOption, source: source, message: "letterbox size must be positive, got \(w)x\(h)")
+        }
     }
 
     // MARK: Conversion

@@ -184,10 +184,15 @@ final class ServiceConfigTests: XCTestCase {
         }
     }
 
-    func testDetectorInputSizeAndNMSMode() throws {
+    func testDetectorInputSizeShapeAndNMSMode() throws {
         let config = try ServiceConfig.parse(
-            Data(#"{"detector": {"inputSize": 512, "classAwareNMS": true}}"#.utf8), file: "c.json")
+            Data(#"{"detector": {"inputSize": 512, "inputShape": "fitted", "classAwareNMS": true}}"#.utf8), file: "c.json")
         XCTAssertEqual(config.detector.options.inputSize, 512)
+        XCTAssertEqual(config.detector.options.inputShape, .fitted)
+        XCTAssertEqual(try ServiceConfig.parse(Data("{}".utf8), file: "c.json").detector.options.inputShape, .square)
+        XCTAssertThrowsError(try ServiceConfig.parse(Data(#"{"detector": {"inputShape": "round"}}"#.utf8), file: "c.json")) {
+            XCTAssertEqual("\($0)", "c.json: detector.inputShape: must be one of square, fitted")
+        }
         XCTAssertTrue(config.detector.options.classAwareNMS)
         XCTAssertFalse(try ServiceConfig.parse(Data("{}".utf8), file: "c.json").detector.options.classAwareNMS)
         XCTAssertThrowsError(try ServiceConfig.parse(Data(#"{"detector": {"classAwareNMS": 1}}"#.utf8), file: "c.json")) {

@@ -44,6 +44,29 @@ final class TrackVideoTests: XCTestCase {
     /// same properties must hold in either precision.
     func testVtestEndToEndInF32() throws { try vtestEndToEnd(precision: "f32") }
 
+    /// `--input-shape fitted` on vtest.avi (768x576, 4:3): the model runs at 416x320,
+    /// which the log's header records; the square input is 416x416. The same people are
+    /// tracked, in the picture's pixels, either way.
+    func testAFittedInputIsRecordedAndTracksTheSamePeople() throws {
+        let video = try Deps.media("vtest.avi")
+        var people: [Int] = []
+        for (shape, size) in [("square", [416, 416]), ("fitted", [416, 320])] {
+            let log = path("\(shape).jsonl")
+            let result = try runProcess(
+                trackd, ["track", video, "--end", "10", "--classes", "person", "--input-shape", shape, "--out", log])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let (reader, frames, _) = try readLog(log)
+            XCTAssertEqual(reader.header.detector.inputSize, size, shape)
+            XCTAssertTrue(reader.header.detector.kind.contains("\(size[0])x\(size[1])"), reader.header.detector.kind)
+            people.append(frames.map(\.tracks.count).reduce(0, +))
+        }
+        // As many tracked boxes, within a fifth: the same scene, seen alike.
+        XCTAssertEqual(Double(people[1]), Double(people[0]), accuracy: Double(people[0]) * 0.2, "square, fitted: \(people)")
+        let refused = try runProcess(trackd, ["track", video, "--input-shape", "round"])
+        XCTAssertEqual(refused.status, 64)
+        XCTAssertTrue(refused.stderr.contains("--input-shape"), refused.stderr)
+    }
+
     private func vtestEndToEnd(precision: String?) throws {
         let video = try Deps.media("vtest.avi")
         let result = try runProcess(
