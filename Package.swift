@@ -182,7 +182,9 @@ let package = Package(
         .testTarget(
             name: "DetectionTests", dependencies: ["Detection", "Geometry", "VideoIO", "TestSupport"],
             swiftSettings: openVINOHeaders),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: openVINOHeaders),
+        .testTarget(
+            name: "PipelineTests", dependencies: ["Pipeline", "Detection", "VideoIO", "Geometry", "TestSupport"],
+            swiftSettings: openVINOHeaders),
         .testTarget(name: "TrackLogTests", dependencies: ["TrackLog", "Geometry", "Tracking", "TestSupport"]),
         .testTarget(name: "AnalyticsTests", dependencies: ["Analytics", "TrackLog", "Geometry"]),
         .testTarget(name: "MOTFilesTests", dependencies: ["MOTFiles", "TestSupport"]),

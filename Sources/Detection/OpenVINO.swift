@@ -305,7 +305,9 @@ final class InferRequest: @unchecked Sendable {
         let what = "output \(index)"
         var type = ov_element_type_e(0)
         try check(ov_tensor_get_element_type(tensor, &type), "read \(what)'s type")
-        guard ElementType(type) == .f32 else { return try Tensor(copying: tensor, what: what).values.withUnsafeBufferPointer(body) }
+        guard ElementType(type) == .f32 else {
+            return try Tensor(copying: tensor, what: what).values.withUnsafeBufferPointer(body)
+        }
         var count = 0
         try check(ov_tensor_get_size(tensor, &count), "size \(what)")
         var data: UnsafeMutableRawPointer?

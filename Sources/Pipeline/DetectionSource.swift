@@ -73,11 +73,14 @@ public final class VideoSource: DetectionSource {
     /// Where an http(s) source was read from in the end, after redirects.
     public let location: String?
     private let model: any Detector
-    private let queue: BoundedQueue<Frame>
+    /// Frames decoded ahead; a live source's unconverted, converted once taken.
+    private let queue: BoundedQueue<Queued>
+    private let reader: UncheckedSendable<FrameReader>
     private let thread: Thread
     private let drops = Locked(0)
     private let stats = Locked(DecodeStats())
     private let cancelled = StopSignal()
+    private let stop: StopSignal?
     private let metrics: PipelineMetrics
     /// Told when a frame is taken from the queue: waiting on the source ends there,
     /// and trackd's own work on the frame begins (the service's stall watch).
@@ -85,7 +88,12 @@ public final class VideoSource: DetectionSource {
 
     /// Frames dropped so far because the detector fell behind (live sources).
     public var droppedFrames: Int { drops.value }
-    public var decodeStats: DecodeStats { stats.value }
+    public var decodeStats: DecodeStats {
+        var decoded = stats.value
+        // Asked here: a live source's frames are converted on the caller's thread.
+        decoded.framesConverted = reader.value.framesConverted
+        return decoded
+    }
 
     /// Opens the video (errors are thrown here, before any work) and starts decoding.
     public init(
@@ -130,12 +138,14 @@ public final class VideoSource: DetectionSource {
         let inRange = span.isFinite && rate > 0 ? min(total ?? .max, Int((span * rate).rounded(.up))) : total
         expectedFrames = inRange.map { ($0 + selection.stride - 1) / selection.stride }
         self.model = model
+        self.stop = stop
         self.metrics = metrics
         self.onFrameTaken = onFrameTaken
 
-        let queue = BoundedQueue<Frame>(capacity: queueCapacity)
+        let queue = BoundedQueue<Queued>(capacity: queueCapacity)
         self.queue = queue
         let owned = UncheckedSendable(reader)
+        self.reader = owned
         let drops = drops
         let stats = stats
         thread = Thread {
@@ -143,28 +153,36 @@ public final class VideoSource: DetectionSource {
             var counted = 0
             var taken = 0
             let started = monotonicSeconds()
+            func choose(_ info: FrameInfo) -> FrameReader.FrameChoice {
+                if let end = selection.end, info.time > end { return .stop }
+                if let most = selection.maxFrames, taken >= most { return .stop }
+                if let most = selection.maxSeconds, monotonicSeconds() - started > most { return .stop }
+                if let start = selection.start, info.time < start { return .skip }
+                defer { counted += 1 }
+                guard counted % selection.stride == 0 else { return .skip }
+                taken += 1
+                return .take
+            }
             do {
-                while var frame = try reader.nextFrame({ info in
-                    if let end = selection.end, info.time > end { return .stop }
-                    if let most = selection.maxFrames, taken >= most { return .stop }
-                    if let most = selection.maxSeconds, monotonicSeconds() - started > most { return .stop }
-                    if let start = selection.start, info.time < start { return .skip }
-                    defer { counted += 1 }
-                    guard counted % selection.stride == 0 else { return .skip }
-                    taken += 1
-                    return .take
-                }) {
-                    stats.value = reader.stats
-                    metrics.decoded.increment()
-                    if live {
-                        frame.info.time = monotonicSeconds() - clockOrigin
-                        guard let dropped = queue.pushDroppingOldest(frame) else { return metrics.dropped.increment() }
+                if live {
+                    // Every frame is decoded, but converted only once the detector
+                    // takes it: one the detector is too slow for costs its decode alone.
+                    while let frame = try reader.nextDecodedFrame(choose) {
+                        stats.value = reader.stats
+                        metrics.decoded.increment()
+                        guard let dropped = queue.pushDroppingOldest(.decoded(frame, time: monotonicSeconds() - clockOrigin))
+                        else { return metrics.dropped.increment() }
                         drops.withLock { $0 += dropped }
                         if dropped > 0 { metrics.dropped.increment(by: dropped) }
-                    } else {
-                        guard queue.push(frame) else { return metrics.dropped.increment() }
+                        metrics.queueDepth.record(queue.count)
                     }
-                    metrics.queueDepth.record(queue.count)
+                } else {
+                    while let frame = try reader.nextFrame(choose) {
+                        stats.value = reader.stats
+                        metrics.decoded.increment()
+                        guard queue.push(.converted(frame)) else { return metrics.dropped.increment() }
+                        metrics.queueDepth.record(queue.count)
+                    }
                 }
                 stats.value = reader.stats
                 queue.close()
@@ -182,11 +200,31 @@ public final class VideoSource: DetectionSource {
     /// The next frame's detections, after waiting for the decoder (and a live source)
     /// as long as it takes; nil at the end.
     public func next() throws -> DetectedFrame? {
-        let frame = try queue.pop()
+        let queued = try queue.pop()
         metrics.queueDepth.record(queue.count)
-        guard let frame else { return nil }
+        guard let queued else { return nil }
+        // Asked again once the frame is in: waiting for it may have outlasted what
+        // the stop guards (a fleet's lease); the frame then counts as dropped.
+        if stop?.requested != nil {
+            metrics.dropped.increment()
+            return nil
+        }
         onFrameTaken?()
-        return try detect(frame)
+        switch queued {
+        case .converted(let frame):
+            return try detect(frame)
+        case .decoded(let decoded, let time):
+            var frame = try reader.value.convert(decoded)
+            frame.info.time = time
+            return try detect(frame)
+        }
+    }
+
+    /// A frame in the queue: converted by the decoder's thread, or (from a live
+    /// source) only decoded, with its time on the source's clock.
+    private enum Queued: Sendable {
+        case converted(Frame)
+        case decoded(FrameReader.DecodedFrame, time: Double)
     }
 
     private func detect(_ frame: Frame) throws -> DetectedFrame {

@@ -94,8 +94,7 @@ public final class TrackSession {
     /// The one frame loop: tracks the source's frames until it ends, fails or a stop is
     /// requested (then after the current frame), calling `each` after every frame.
     public func follow(_ source: any DetectionSource, stop: StopSignal, each: (TrackedFrame) throws -> Void = { _ in }) throws {
-        // Asked again once the frame is in: waiting for it may have outlasted a lease.
-        while stop.requested == nil, let detected = try source.next(), stop.requested == nil {
+        while stop.requested == nil, let detected = try source.next() {
             try each(try process(detected))
         }
     }

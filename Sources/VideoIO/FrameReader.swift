@@ -1,4 +1,5 @@
 import CFFmpeg
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -74,7 +75,18 @@ public final class FrameReader {
 
     public let info: MediaInfo
     public private(set) var options: Options
-    public private(set) var stats = DecodeStats()
+    /// What was decoded, skipped and repaired so far, and converted.
+    public var stats: DecodeStats {
+        var stats = tally
+        stats.framesConverted = framesConverted
+        return stats
+    }
+    /// `stats.framesConverted` alone: safe to ask from the thread that converts while
+    /// another decodes.
+    public var framesConverted: Int { conversions.withLock { $0 } }
+    private var tally = DecodeStats()
+    /// Counted apart: a live source converts on the thread that takes the frame.
+    private let conversions = Mutex(0)
 
     /// Owns every FFmpeg object; created before anything can fail, so that its
     /// deinit frees them even when `init` throws (a class's own deinit would not run).
@@ -290,6 +302,44 @@ public final class FrameReader {
         return nil
     }
 
+    /// A decoded frame whose pixels are not converted yet: the decoder's picture, held
+    /// by reference.
+    public struct DecodedFrame: Sendable {
+        public let info: FrameInfo
+        let picture: Picture
+    }
+
+    /// As `nextFrame`, but the frame taken is handed out unconverted, for `convert` to
+    /// convert later, on another thread: a live source decodes every frame, and only
+    /// those the detector takes are worth converting.
+    public func nextDecodedFrame(_ choose: (FrameInfo) throws -> FrameChoice) throws -> DecodedFrame? {
+        while let info = try decodeNext() {
+            defer { av_frame_unref(objects.frame) }
+            switch try choose(info) {
+            case .take:
+                guard let picture = Picture(referencing: objects.frame!) else {
+                    throw VideoError(.readFailed, source: self.info.source, message: "out of memory")
+                }
+                return DecodedFrame(info: info, picture: picture)
+            case .skip: continue
+            case .stop: return nil
+            }
+        }
+        return nil
+    }
+
+    /// Converts a frame `nextDecodedFrame` handed out, as `nextFrame` would have. It
+    /// may run on another thread than the decoding, one conversion at a time; a reader
+    /// whose frames are converted here should not also deliver them by `nextFrame`.
+    public func convert(_ decoded: DecodedFrame) throws -> Frame {
+        guard let source = decoded.picture.frame else {
+            throw VideoError(.readFailed, source: info.source, message: "the decoded picture is gone")
+        }
+        let (image, letterbox) = try convert(source)
+        return Frame(
+            info: decoded.info, image: image, letterbox: letterbox, picture: options.keepsPictures ? decoded.picture : nil)
+    }
+
     /// Decodes the next frame without converting its pixels (for counting and
     /// timestamps); `nil` after the last one.
     public func nextFrameInfo() throws -> FrameInfo? {
@@ -311,14 +361,14 @@ public final class FrameReader {
                 decodedCount += 1
                 let damaged = frame.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 || frame.pointee.decode_error_flags != 0
                 if damaged {
-                    stats.corruptFrames += 1
-                    stats.lastProblem = "frame \(index) decoded with errors"
+                    tally.corruptFrames += 1
+                    tally.lastProblem = "frame \(index) decoded with errors"
                     if options.corruptFrames == .skip {
                         av_frame_unref(frame)
                         continue
                     }
                 }
-                stats.framesDelivered += 1
+                tally.framesDelivered += 1
                 return frameInfo(frame, index: index)
             } else if code == FFError.eof {
                 state = .finished
@@ -331,8 +381,8 @@ public final class FrameReader {
             } else {
                 // The decoder gave up on a frame (with frame threads, errors in a
                 // packet surface here); the next frame may decode fine.
-                stats.corruptFrames += 1
-                stats.lastProblem = FFError.message(code)
+                tally.corruptFrames += 1
+                tally.lastProblem = FFError.message(code)
             }
         }
         try reportEarlyEnd()
@@ -360,8 +410,8 @@ public final class FrameReader {
                     throw VideoError(
                         .timedOut, source: info.source,
                         message:
-                            "nothing received in \(seconds) s after \(stats.framesDelivered) frames (\(FFError.message(code)))",
-                        code: code, framesDecoded: stats.framesDelivered)
+                            "nothing received in \(seconds) s after \(tally.framesDelivered) frames (\(FFError.message(code)))",
+                        code: code, framesDecoded: tally.framesDelivered)
                 }
                 avcodec_send_packet(ctx, nil)
                 state = .draining
@@ -374,15 +424,15 @@ public final class FrameReader {
 
             lastVideoPacketWasCorrupt = packet.pointee.flags & AV_PKT_FLAG_CORRUPT != 0
             if lastVideoPacketWasCorrupt {
-                stats.corruptPackets += 1
-                stats.lastProblem = "damaged packet at byte \(packet.pointee.pos)"
+                tally.corruptPackets += 1
+                tally.lastProblem = "damaged packet at byte \(packet.pointee.pos)"
                 if options.corruptFrames == .skip { continue }
             }
             let sent = avcodec_send_packet(ctx, packet)
             if sent == 0 { return }
             // Only an input the decoder cannot parse lands here; skip the packet.
-            stats.corruptPackets += 1
-            stats.lastProblem = FFError.message(sent)
+            tally.corruptPackets += 1
+            tally.lastProblem = FFError.message(sent)
         }
     }
 
@@ -405,18 +455,18 @@ public final class FrameReader {
         if reason == nil, let declared = info.declaredFrameCount {
             // Edit lists may hide a few frames at the start; more than that is missing
             // data. Fewer are counted, so that they are not lost without a word.
-            let seen = decodedCount + stats.corruptPackets
+            let seen = decodedCount + tally.corruptPackets
             if declared - seen > max(2, declared / 100) {
                 reason = ("the container's index lists \(declared) frames", nil)
             } else {
-                stats.missingFrames = max(0, declared - seen)
+                tally.missingFrames = max(0, declared - seen)
             }
         }
         guard let reason else { return }
         throw VideoError(
             .truncated, source: info.source,
-            message: "decoding stopped after \(stats.framesDelivered) frames (\(reason.message))",
-            code: reason.code, framesDecoded: stats.framesDelivered)
+            message: "decoding stopped after \(tally.framesDelivered) frames (\(reason.message))",
+            code: reason.code, framesDecoded: tally.framesDelivered)
     }
 
     private func frameInfo(_ frame: UnsafeMutablePointer<AVFrame>, index: Int) -> FrameInfo {
@@ -441,7 +491,7 @@ public final class FrameReader {
             // own spacing from there.
             timeShift += lastTime + duration - time
             time = lastTime + duration
-            stats.repairedTimes += 1
+            tally.repairedTimes += 1
         }
         lastTime = time
         return FrameInfo(
@@ -481,6 +531,7 @@ public final class FrameReader {
         let image = try Self.image(
             of: frame, width: width, height: height, letterbox: letterbox, options: options, scaler: scaler,
             destination: objects.destination!, source: info.source)
+        conversions.withLock { $0 += 1 }
         return (image, letterbox)
     }
 

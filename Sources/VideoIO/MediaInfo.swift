@@ -51,6 +51,10 @@ public struct MediaInfo: Sendable, Equatable {
 public struct DecodeStats: Sendable, Equatable {
     /// Frames delivered to the caller.
     public var framesDelivered = 0
+    /// Frames whose pixels were converted to the output (scaled, letterboxed): those
+    /// taken, not those skipped between strides or dropped unconverted by a live
+    /// source.
+    public var framesConverted = 0
     /// Packets of the video stream the demuxer marked damaged, or the decoder rejected.
     public var corruptPackets = 0
     /// Frames the decoder flagged as damaged (concealed errors) or failed to produce.

@@ -6,7 +6,7 @@ import Foundation
 /// frame, for its snapshot. The decoder never writes into a buffer still referenced,
 /// so a picture may be read from any thread.
 public final class Picture: @unchecked Sendable {
-    private var frame: UnsafeMutablePointer<AVFrame>?
+    private(set) var frame: UnsafeMutablePointer<AVFrame>?
     public let width: Int
     public let height: Int
 
