@@ -74,6 +74,9 @@ public final class FleetNode: Sendable {
     private let endedJobs = NIOLockedValueBox<[Int64: FleetJobOutcome]>([:])
     /// Jobs asked to stop, not yet ended: asked once.
     private let stopping = NIOLockedValueBox<Set<Int64>>([])
+    /// Jobs the workload could not start (its spool unwritable), and when: left to
+    /// their lease, so that another node may take them, rather than claimed again.
+    private let refused = NIOLockedValueBox<[Int64: ContinuousClock.Instant]>([:])
     /// When the last successful renewal was sent: what it renewed lasts until then
     /// plus `leaseSeconds` on the database's clock, which is no earlier.
     private let renewed = NIOLockedValueBox(ContinuousClock.now)
@@ -126,11 +129,13 @@ public final class FleetNode: Sendable {
                 while true {
                     let now = ContinuousClock.now
                     do {
+                        // A renewal that failed is tried again at the next poll, not a
+                        // third of the lease later.
                         if now - lastRenewal >= .seconds(renewEvery) {
-                            lastRenewal = now
                             let queued = try await withDeadline(seconds: patience, "renewing leases") {
                                 try await self.renew()
                             }
+                            lastRenewal = now
                             renewed.withLockedValue { $0 = now }
                             report(.success(queued))
                         }
@@ -237,19 +242,30 @@ public final class FleetNode: Sendable {
         if let streams, streams.slots > streams.tracking().count, leaseHolds {
             asked = true
             for stream in try await store.claimStreams(
-                node: name, generation: generation, slots: streams.slots, leaseSeconds: leaseSeconds)
+                node: name, generation: generation, slots: streams.slots, tracking: streams.tracking(),
+                leaseSeconds: leaseSeconds)
             {
                 logger.info("fleet stream \(stream.name): leased to this node")
                 streams.start(stream) { [self] in leaseHolds }
             }
         }
+        // Nothing is claimed while the lease does not hold: the guard would stop it at
+        // once, and it would wait a whole lease to run again.
         let free = workload.freeWorkers()
-        guard free > 0 else { return asked }
-        for job in try await store.claim(node: name, generation: generation, limit: free, leaseSeconds: leaseSeconds) {
+        guard free > 0, leaseHolds else { return asked }
+        let lease = Duration.seconds(leaseSeconds)
+        let left = refused.withLockedValue { refused in
+            refused = refused.filter { ContinuousClock.now - $0.value < lease }
+            return Set(refused.keys)
+        }
+        for job in try await store.claim(
+            node: name, generation: generation, limit: free, holding: held.union(left), leaseSeconds: leaseSeconds)
+        {
             mine.withLockedValue { _ = $0.insert(job.id) }
             let log = workload.start(job) { [endedJobs] outcome in endedJobs.withLockedValue { $0[job.id] = outcome } }
             guard let log else {
                 mine.withLockedValue { _ = $0.remove(job.id) }
+                refused.withLockedValue { $0[job.id] = .now }
                 continue
             }
             logger.info("fleet job \(fleetJobName(job.id)): claimed (attempt \(job.attempt))")

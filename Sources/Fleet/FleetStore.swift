@@ -163,17 +163,28 @@ public struct FleetStore: Sendable {
 
     /// Claims up to `limit` jobs for `node`: queued ones, oldest first, and running ones
     /// whose node's lease ran out (run again from the start). Rows another node is
-    /// claiming are skipped, not waited on.
-    public func claim(node: String, generation: Int64, limit: Int, leaseSeconds: Double) async throws -> [ClaimedJob] {
+    /// claiming are skipped, not waited on. A job claimed by this very node that it is
+    /// not `holding` and never started (the claim's answer was lost: its statement
+    /// timed out after it committed) is handed over again, as the same attempt, rather
+    /// than left until its lease runs out.
+    public func claim(node: String, generation: Int64, limit: Int, holding: Set<Int64>, leaseSeconds: Double)
+        async throws -> [ClaimedJob]
+    {
         guard limit > 0 else { return [] }
+        let held = Array(holding)
         let rows = try await rows(
             .claim,
             """
-            UPDATE trackd_jobs j SET state = 'running', node = \(node), generation = \(generation),
-                lease_until = now() + make_interval(secs => \(leaseSeconds)), attempts = j.attempts + 1
+            UPDATE trackd_jobs j SET state = 'running', node = \(node), generation = \(generation), log = NULL,
+                lease_until = now() + make_interval(secs => \(leaseSeconds)),
+                attempts = j.attempts + CASE WHEN claimable.lost THEN 0 ELSE 1 END
             FROM (
-                SELECT id FROM trackd_jobs
+                SELECT id, (state = 'running' AND node = \(node) AND generation = \(generation) AND log IS NULL
+                    AND lease_until >= now()) AS lost
+                FROM trackd_jobs
                 WHERE state = 'queued' OR (state = 'running' AND lease_until < now())
+                    OR (state = 'running' AND node = \(node) AND generation = \(generation) AND log IS NULL
+                        AND NOT id = ANY(\(held)))
                 ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
             ) claimable
             WHERE j.id = claimable.id

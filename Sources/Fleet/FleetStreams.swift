@@ -60,11 +60,14 @@ extension FleetStore {
 
     /// Leases streams nobody holds (or whose lease ran out) to `node`, up to its fair
     /// share: the streams spread over the live nodes by their stream slots, and never
-    /// more than its own `slots`.
-    public func claimStreams(node: String, generation: Int64, slots: Int, leaseSeconds: Double) async throws
-        -> [ClaimedStream]
-    {
+    /// more than its own `slots`. Streams leased to it that it is not `tracking` come
+    /// first: a claim whose answer was lost (its statement timed out after it
+    /// committed), or one it stopped while the database was out of reach.
+    public func claimStreams(
+        node: String, generation: Int64, slots: Int, tracking: Set<String>, leaseSeconds: Double
+    ) async throws -> [ClaimedStream] {
         guard slots > 0 else { return [] }
+        let tracked = Array(tracking)
         return try await rows(
             .claimStreams,
             """
@@ -73,7 +76,7 @@ extension FleetStore {
                 WHERE heartbeat >= now() - make_interval(secs => lease_seconds)
             ), held AS (
                 SELECT count(*) AS n FROM trackd_streams
-                WHERE node = \(node) AND generation = \(generation) AND lease_until >= now()
+                WHERE node = \(node) AND generation = \(generation) AND lease_until >= now() AND name = ANY(\(tracked))
             ), share AS (
                 SELECT greatest(0, least(\(slots) - held.n,
                     ceil((SELECT count(*) FROM trackd_streams)::float8 * \(slots) / live.slots)::bigint - held.n)) AS k
@@ -82,8 +85,10 @@ extension FleetStore {
                 UPDATE trackd_streams s SET node = \(node), generation = \(generation),
                     lease_until = now() + make_interval(secs => \(leaseSeconds))
                 FROM (
-                    SELECT name FROM trackd_streams WHERE node IS NULL OR lease_until < now()
-                    ORDER BY name LIMIT (SELECT k FROM share) FOR UPDATE SKIP LOCKED
+                    SELECT name FROM trackd_streams
+                    WHERE node IS NULL OR lease_until < now()
+                        OR (node = \(node) AND generation = \(generation) AND NOT name = ANY(\(tracked)))
+                    ORDER BY node IS NOT DISTINCT FROM \(node) DESC, name LIMIT (SELECT k FROM share) FOR UPDATE SKIP LOCKED
                 ) free
                 WHERE s.name = free.name
                 RETURNING s.name, s.spec::text AS spec

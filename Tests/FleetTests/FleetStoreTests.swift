@@ -94,7 +94,8 @@ final class FleetStoreTests: XCTestCase {
                             NodeInfo(name: name, advertise: "http://x", workers: 2, streamSlots: 0, leaseSeconds: 30))
                         var mine: [(String, ClaimedJob)] = []
                         while true {
-                            let batch = try await store.claim(node: name, generation: generation, limit: 2, leaseSeconds: 30)
+                            let batch = try await store.claim(
+                                node: name, generation: generation, limit: 2, holding: [], leaseSeconds: 30)
                             if batch.isEmpty { break }
                             for job in batch {
                                 let ended = try await store.finish(
@@ -124,16 +125,16 @@ final class FleetStoreTests: XCTestCase {
                 NodeInfo(name: "a", advertise: "http://a", workers: 1, streamSlots: 0, leaseSeconds: 1))
             let b = try await store.register(
                 NodeInfo(name: "b", advertise: "http://b", workers: 1, streamSlots: 0, leaseSeconds: 1))
-            let value5 = try await store.claim(node: "a", generation: a, limit: 1, leaseSeconds: 1).map(\.id)
+            let value5 = try await store.claim(node: "a", generation: a, limit: 1, holding: [], leaseSeconds: 1).map(\.id)
             XCTAssertEqual(value5, [id])
             // While a's lease lasts, b finds nothing; a keeps it by extending.
-            let value6 = try await store.claim(node: "b", generation: b, limit: 1, leaseSeconds: 1)
+            let value6 = try await store.claim(node: "b", generation: b, limit: 1, holding: [], leaseSeconds: 1)
             XCTAssertEqual(value6, [])
             let value7 = try await store.extend(jobs: [id: 5], node: "a", generation: a, leaseSeconds: 1)
             XCTAssertEqual(value7, [id])
             // a dies (stops extending): after the lease, b runs the job again.
             try await Task.sleep(for: .seconds(1.3))
-            let again = try await store.claim(node: "b", generation: b, limit: 1, leaseSeconds: 30)
+            let again = try await store.claim(node: "b", generation: b, limit: 1, holding: [], leaseSeconds: 30)
             XCTAssertEqual(again.map(\.id), [id])
             XCTAssertEqual(again.first?.attempt, 2)
             // a comes back too late: its claim is gone, so it can neither extend nor end it.
@@ -156,6 +157,33 @@ final class FleetStoreTests: XCTestCase {
         }
     }
 
+    /// A claim whose answer never reached its node (the statement timed out after it
+    /// committed): the node's next claim hands the job over again, as the same attempt,
+    /// and only to that node; once started it is not handed over again.
+    func testAClaimWhoseAnswerWasLostIsHandedOverAgain() async throws {
+        try await withStores { stores in
+            let store = stores[0]
+            try await store.migrate()
+            let id = try await store.enqueue(source: "a.mp4", spec: "{}")
+            let a = try await store.register(
+                NodeInfo(name: "a", advertise: "http://a", workers: 1, streamSlots: 0, leaseSeconds: 30))
+            let b = try await store.register(
+                NodeInfo(name: "b", advertise: "http://b", workers: 1, streamSlots: 0, leaseSeconds: 30))
+            let lost = try await store.claim(node: "a", generation: a, limit: 1, holding: [], leaseSeconds: 30)
+            XCTAssertEqual(lost.map(\.id), [id])
+            let byB = try await store.claim(node: "b", generation: b, limit: 1, holding: [], leaseSeconds: 30)
+            XCTAssertEqual(byB, [], "another node's lease holds")
+            let holding = try await store.claim(node: "a", generation: a, limit: 1, holding: [id], leaseSeconds: 30)
+            XCTAssertEqual(holding, [], "a job the node holds is not handed over twice")
+            let again = try await store.claim(node: "a", generation: a, limit: 1, holding: [], leaseSeconds: 30)
+            XCTAssertEqual(again.map(\.id), [id])
+            XCTAssertEqual(again.first?.attempt, 1, "the same attempt")
+            try await store.started(job: id, log: "/logs/a.jsonl", node: "a", generation: a)
+            let started = try await store.claim(node: "a", generation: a, limit: 1, holding: [], leaseSeconds: 30)
+            XCTAssertEqual(started, [], "a started job waits for its lease")
+        }
+    }
+
     func testACancelledJobIsNoLongerItsNodesAndAReleasedOneIsQueuedAgain() async throws {
         try await withStores { stores in
             let store = stores[0]
@@ -164,7 +192,7 @@ final class FleetStoreTests: XCTestCase {
             let second = try await store.enqueue(source: "b.mp4", spec: "{}")
             let a = try await store.register(
                 NodeInfo(name: "a", advertise: "http://a", workers: 2, streamSlots: 0, leaseSeconds: 30))
-            let claimed = try await store.claim(node: "a", generation: a, limit: 2, leaseSeconds: 30).map(\.id)
+            let claimed = try await store.claim(node: "a", generation: a, limit: 2, holding: [], leaseSeconds: 30).map(\.id)
             XCTAssertEqual(claimed, [first, second])
             let depth = try await store.queueDepth()
             XCTAssertEqual(depth, 0)
@@ -196,10 +224,17 @@ private final class EndlessWorkload: FleetWorkload, @unchecked Sendable {
 
     init(workers: Int) { self.workers = workers }
 
+    private var started = 0
+
     var ids: Set<Int64> { lock.withLock { Set(running.keys) } }
+    /// How many jobs it was given, counting a job run again.
+    var starts: Int { lock.withLock { started } }
     func freeWorkers() -> Int { lock.withLock { workers - running.count } }
     func start(_ job: ClaimedJob, ended: @escaping @Sendable (FleetJobOutcome) -> Void) -> String? {
-        lock.withLock { running[job.id] = ended }
+        lock.withLock {
+            running[job.id] = ended
+            started += 1
+        }
         return "/logs/\(job.id).jsonl"
     }
     func frames(_ id: Int64) -> Int { 7 }
@@ -246,6 +281,52 @@ extension FleetStoreTests {
             XCTAssertEqual(after.map(\.state), ["queued", "queued", "queued"], "given back at once")
             let nodes = try await store.nodes()
             XCTAssertEqual(nodes.first?.alive, false)
+        }
+    }
+}
+
+extension FleetStoreTests {
+    /// The database gone for longer than the lease: the node stops its job before the
+    /// lease runs out and, the database back, claims it again once and keeps it (a
+    /// claim made before the lease was renewed again would be stopped by the guard at
+    /// once and wait a whole lease to run again).
+    func testANodeThatLostItsLeaseClaimsItsJobAgainOnceTheDatabaseIsBack() async throws {
+        try await withStores { stores in
+            let store = stores[0]
+            try await store.migrate()
+            _ = try await store.enqueue(source: "0.mp4", spec: "{}")
+            let generation = try await store.register(
+                NodeInfo(name: "a", advertise: "http://a", workers: 1, streamSlots: 0, leaseSeconds: 3))
+            let workload = EndlessWorkload(workers: 1)
+            let node = FleetNode(
+                store: store, name: "a", generation: generation, leaseSeconds: 3, workload: workload, pollSeconds: { 0.05 },
+                logger: Logger(label: "fleet-test"))
+            let loop = Task { await node.run() }
+            func waitFor(_ what: String, _ condition: () async throws -> Bool) async throws {
+                for _ in 0..<300 {
+                    if try await condition() { return }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                XCTFail("timed out waiting for \(what)")
+            }
+            try await waitFor("the job to run") { workload.ids == [1] }
+            server.stop()
+            try await waitFor("the job to stop within the lease") { workload.ids.isEmpty }
+            // Down for a while: the client's reconnection backs off, so the first
+            // statements after the restart may wait past their patience.
+            try await Task.sleep(for: .seconds(6))
+            try server.start()
+            try await waitFor("the job to run again") { try await store.job(1)?.attempts == 2 && workload.ids == [1] }
+            // A lease later it still runs, on its second attempt.
+            try await Task.sleep(for: .seconds(3.5))
+            let job = try await store.job(1)
+            XCTAssertEqual(job?.state, "running")
+            XCTAssertEqual(job?.attempts, 2)
+            XCTAssertEqual(workload.ids, [1])
+            XCTAssertEqual(workload.starts, 2)
+            loop.cancel()
+            _ = await loop.value
+            await node.leave()
         }
     }
 }
