@@ -160,7 +160,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PipelineBenchmark",
-            dependencies: ["Detection", "Pipeline", "Tracking", "VideoIO"],
+            dependencies: ["Detection", "Pipeline", "TrackLog", "Tracking", "VideoIO"],
             path: "Benchmarks/PipelineBenchmark",
             swiftSettings: openVINOHeaders
         ),

@@ -2,9 +2,10 @@
 # End-to-end quality and speed: `trackd track VIDEO --classes person` on the annotated
 # videos vendored in Benchmarks/data (MOT17-02 at 960x540, scored as MOT17 with its
 # distractor preprocessing; TUD-Campus at 640x480, scored as MOT15, without), by
-# scripts/mot-eval (TrackEval). Two runs side by side in one table:
+# scripts/mot-eval (TrackEval). Three runs side by side in one table:
 #   - trackd with its shipped defaults (the default model, its tracker preset), plus
-#     any arguments given to this script (e.g. --input-size 640);
+#     any arguments given to this script (e.g. --input-size 640), once with each input
+#     shape (--input-shape square and fitted; the default is one of them);
 #   - the previous default, SSDLite-MobileNetV2 (people only), with the tracker preset
 #     it shipped with (highScore 0.5, newTrackScore 0.55).
 # Prints per-sequence HOTA / MOTA / IDF1, their mean over the sequences, and frames per
@@ -39,15 +40,16 @@ run() {  # LABEL TRACKD-OPTIONS...
     done
 }
 
-run default "$@"
+run square --input-shape square "$@"
+run fitted --input-shape fitted "$@"
 run ssdlite --model .deps/models/ssdlite-mobilenetv2-person.pb --config "$work/ssdlite-preset.json"
 
 .venv-eval/bin/python - "$work" "$*" <<'PY'
 import glob, json, os, sys
 work, extra = sys.argv[1], sys.argv[2]
-rows = [("default" + (f" ({extra})" if extra else ""), "default"),
+rows = [(f"--input-shape {shape}" + (f" {extra}" if extra else ""), shape) for shape in ("square", "fitted")] + [
         ("SSDLite person (previous default)", "ssdlite")]
-seqs = sorted({os.path.basename(p)[:-6] for p in glob.glob(f"{work}/default/*.speed")})
+seqs = sorted({os.path.basename(p)[:-6] for p in glob.glob(f"{work}/square/*.speed")})
 head = f"{'run':<38}" + "".join(f"{s + ' HOTA/MOTA/IDF1':>32}" for s in seqs) + f"{'mean HOTA':>11}{'fps':>8}"
 print(head)
 for name, label in rows:

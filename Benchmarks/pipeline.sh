@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end figures for `trackd track` (release build; prints figures, not a test):
 #   1. frames per second of the whole pipeline vs the detector alone on the same
-#      frames of a 720p H.264 file (vtest.avi scaled up), in one process;
+#      frames of a 720p H.264 file (vtest.avi scaled up), in one process, with each
+#      stage's time alone (decode, conversion, detection, tracking, log);
 #   2. peak RSS and its growth over a 30-minute video (vtest.avi looped, 384x288).
 # Export throughput: Benchmarks/export.sh.
 # Generated media go to bench-media/ (git-ignored) and are reused.
@@ -18,24 +19,27 @@ mkdir -p bench-media
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# 1. Pipeline vs detector alone.
+# 1. Pipeline vs detector alone, and each stage alone (milliseconds a frame; decoding
+#    and conversion run on the decoder's thread, the rest on the tracking thread).
 hd=bench-media/vtest-720p.mp4
 [ -f "$hd" ] || ffmpeg -v error -y -stream_loop 2 -i "$vtest" -vf scale=1280:720 -r 10 -c:v libx264 -preset fast \
     -crf 23 -pix_fmt yuv420p -t 60 "$hd"
 echo "== end to end vs the detector alone: $hd, 300 frames, best of $rounds"
-printf '%-30s %8s %14s %14s %7s\n' model threads "alone fps" "pipeline fps" ratio
-for spec in "default 0" "default 1" ".deps/models/yolov8s-fall.onnx 0"; do
-    read -r model threads <<<"$spec"
+printf '%-26s %7s %7s %9s %9s %6s | %7s %8s %7s %6s %5s\n' model threads input "alone fps" "pipe fps" ratio \
+    decode convert detect track log
+for spec in "default 0 square" "default 0 fitted" "default 1 square" ".deps/models/yolov8s-fall.onnx 0 square"; do
+    read -r model threads shape <<<"$spec"
     best=""
     for _ in $(seq "$rounds"); do
-        line=$(.build/release/PipelineBenchmark "$hd" 300 "$model" "$threads")
+        line=$(.build/release/PipelineBenchmark "$hd" 300 "$model" "$threads" "$shape" | paste -sd' ')
         best=$(printf '%s\n%s\n' "$best" "$line" | awk 'NF' | sort -k3 -g | tail -n1)
     done
-    read -r alone pipeline ratio _ <<<"$best"
+    read -r alone pipeline ratio _ decode convert detect track log <<<"$best"
     name=$([ "$model" = default ] && echo "YOLOX-Nano 416 (default)" || basename "$model")
-    printf '%-30s %8s %14s %14s %7s\n' "$name" "$([ "$threads" = 0 ] && echo all || echo "$threads")" "$alone" "$pipeline" "$ratio"
+    printf '%-26s %7s %7s %9s %9s %6s | %7s %8s %7s %6s %5s\n' "$name" "$([ "$threads" = 0 ] && echo all || echo "$threads")" \
+        "$shape" "$alone" "$pipeline" "$ratio" "$decode" "$convert" "$detect" "$track" "$log"
 done
-echo "(target: ratio >= 0.90)"
+echo "(target: ratio >= 0.90; stages in ms a frame, each alone)"
 
 # 2. Memory over a 30-minute video.
 long=bench-media/vtest-30min.mp4

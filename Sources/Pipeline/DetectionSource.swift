@@ -15,6 +15,13 @@ public struct DetectedFrame: Sendable {
     public var observations: [Observation]
     /// The decoded picture, when the source keeps pictures.
     public var picture: Picture?
+
+    public init(index: Int, time: Double, observations: [Observation], picture: Picture? = nil) {
+        self.index = index
+        self.time = time
+        self.observations = observations
+        self.picture = picture
+    }
 }
 
 /// Where a tracking run gets its frames' detections, and what it says about them in
