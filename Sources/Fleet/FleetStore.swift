@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import PostgresNIO
 
 /// A fleet's shared state in PostgreSQL: its schema (created and migrated by trackd
@@ -431,18 +432,45 @@ public func databaseErrorDescription(_ error: any Error) -> String {
 }
 
 /// `body`, or `FleetError.timedOut` after `seconds`: a database that does not answer
-/// (a cut network) must not hold a node's loop past its leases.
+/// (a cut network) must not hold a node's loop past its leases. The answer does not
+/// wait for `body` to end: a statement waiting for a connection may take its time to
+/// notice that it was cancelled, and is left to end on its own.
 public func withDeadline<T: Sendable>(
     seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw FleetError.timedOut(what, seconds)
+    // The first of the answer, the timer and a cancellation wins; it may come before
+    // the continuation is in place, and is then kept for it.
+    let first = NIOLockedValueBox<(waiting: CheckedContinuation<T, any Error>?, result: Result<T, any Error>?)>((nil, nil))
+    let answered: @Sendable (Result<T, any Error>) -> Void = { result in
+        first.withLockedValue { state in
+            guard state.result == nil else { return }
+            state.result = result
+            state.waiting?.resume(with: result)
+            state.waiting = nil
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw CancellationError() }
-        return first
+    }
+    let work = Task {
+        do {
+            answered(.success(try await body()))
+        } catch {
+            answered(.failure(error))
+        }
+    }
+    let timer = Task {
+        try await Task.sleep(for: .seconds(seconds))
+        answered(.failure(FleetError.timedOut(what, seconds)))
+    }
+    defer {
+        work.cancel()
+        timer.cancel()
+    }
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            first.withLockedValue { state in
+                if let result = state.result { continuation.resume(with: result) } else { state.waiting = continuation }
+            }
+        }
+    } onCancel: {
+        answered(.failure(CancellationError()))
     }
 }
