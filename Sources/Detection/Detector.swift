@@ -187,7 +187,13 @@ public enum DefaultModel {
     /// miss the 25 ms one-core budget. `--input-size` trades speed for small objects.
     public static let inputSize = 416
 
-    public static func candidates(executable: String = CommandLine.arguments[0]) -> [String] {
+    /// The running binary: the kernel's link, since `argv[0]` is a bare name when the
+    /// binary was found through `PATH` (`/usr/bin/trackd` run as `trackd`).
+    public static var executable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    public static func candidates(executable: String = executable) -> [String] {
         var dirs: [String] = []
         if let dir = ProcessInfo.processInfo.environment["TRACKD_MODEL_DIR"], !dir.isEmpty { dirs.append(dir) }
         let exe = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()

@@ -76,6 +76,26 @@ final class DetectCommandTests: XCTestCase {
         XCTAssertTrue(flowed.contains("(values: auto, f32, bf16, f16; default: auto)"), "typed options list their choices")
     }
 
+    /// An installed layout (bin/trackd, share/trackd/models) run by its name through
+    /// PATH, as a packaged trackd is: the model is found beside the binary's real path.
+    func testAnInstalledBinaryRunFromPATHFindsItsModel() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bin = dir.appendingPathComponent("bin")
+        let models = dir.appendingPathComponent("share/trackd/models")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: trackd, toPath: bin.appendingPathComponent("trackd").path)
+        let model = try Deps.model("yolox-nano-coco.onnx")
+        try FileManager.default.createSymbolicLink(
+            atPath: models.appendingPathComponent("yolox-nano-coco.onnx").path, withDestinationPath: model)
+        let run = try runProcess(
+            "/usr/bin/env", ["-i", "PATH=\(bin.path):/usr/bin:/bin", "trackd", "detect", try Deps.media("person.jpg")],
+            directory: dir)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.output.contains("person"), run.output)
+    }
+
     func testMissingDefaultModelSaysHowToGetIt() throws {
         // A copy of the binary outside the project, with nowhere to find the model.
         let dir = try makeTemporaryDirectory()

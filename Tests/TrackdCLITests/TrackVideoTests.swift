@@ -79,6 +79,11 @@ final class TrackVideoTests: XCTestCase {
 
         let (reader, frames, end) = try readLog(path("log.jsonl"))
         XCTAssertEqual(reader.header.schema, "trackd.tracklog/1")
+        // One version everywhere: the log's, `trackd --version`'s (and so the Debian
+        // package's, which scripts/package-deb takes from it).
+        let version = try runProcess(trackd, ["--version"])
+        XCTAssertEqual(version.status, 0)
+        XCTAssertEqual(reader.header.trackd + "\n", version.output)
         XCTAssertEqual(reader.header.video.width, 768)
         XCTAssertEqual(reader.header.detector.classes.count, 80, "the model's classes")
         XCTAssertEqual(reader.header.detector.classes.first, "person")
