@@ -10,7 +10,7 @@
 #   Benchmarks/pipeline.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-rounds=${1:-2}
+rounds=${1:-5}
 vtest=.deps/media/vtest.avi
 [ -f "$vtest" ] || { echo "$vtest is missing: run scripts/setup" >&2; exit 1; }
 swift build -c release --product trackd >/dev/null
@@ -24,22 +24,31 @@ trap 'rm -rf "$work"' EXIT
 hd=bench-media/vtest-720p.mp4
 [ -f "$hd" ] || ffmpeg -v error -y -stream_loop 2 -i "$vtest" -vf scale=1280:720 -r 10 -c:v libx264 -preset fast \
     -crf 23 -pix_fmt yuv420p -t 60 "$hd"
-echo "== end to end vs the detector alone: $hd, 300 frames, best of $rounds"
-printf '%-26s %7s %7s %9s %9s %6s | %7s %8s %7s %6s %5s\n' model threads input "alone fps" "pipe fps" ratio \
+# Two inference threads on a small machine vary run to run (OpenVINO's threads share
+# the cores with the decoder's and the tracker's), so each figure is the median of
+# ROUNDS runs, and the ratio is the median pipeline's over the median detector's.
+echo "== end to end vs the detector alone: $hd, 300 frames, median of $rounds runs (min-max)"
+printf '%-26s %7s %7s %17s %17s %6s | %7s %8s %7s %6s %5s\n' model threads input "alone fps" "pipe fps" ratio \
     decode convert detect track log
-for spec in "default 0 square" "default 0 fitted" "default 1 square" ".deps/models/yolov8s-fall.onnx 0 square"; do
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+for spec in "default 0 square" "default 0 fitted" "default 1 square" "default 1 fitted" \
+    ".deps/models/yolov8s-fall.onnx 0 square"; do
     read -r model threads shape <<<"$spec"
-    best=""
+    : > "$work/runs"
     for _ in $(seq "$rounds"); do
-        line=$(.build/release/PipelineBenchmark "$hd" 300 "$model" "$threads" "$shape" | paste -sd' ')
-        best=$(printf '%s\n%s\n' "$best" "$line" | awk 'NF' | sort -k3 -g | tail -n1)
+        .build/release/PipelineBenchmark "$hd" 300 "$model" "$threads" "$shape" | paste -sd' ' >> "$work/runs"
     done
-    read -r alone pipeline ratio _ decode convert detect track log <<<"$best"
+    col() { awk -v c="$1" '{ print $c }' "$work/runs" | median; }
+    span() { awk -v c="$1" '{ print $c }' "$work/runs" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'; }
+    alone="$(col 1) ($(span 1))"
+    pipeline="$(col 2) ($(span 2))"
+    ratio=$(awk -v a="$(col 1)" -v p="$(col 2)" 'BEGIN { printf "%.2f", p / a }')
+    decode=$(col 5) convert=$(col 6) detect=$(col 7) track=$(col 8) log=$(col 9)
     name=$([ "$model" = default ] && echo "YOLOX-Nano 416 (default)" || basename "$model")
-    printf '%-26s %7s %7s %9s %9s %6s | %7s %8s %7s %6s %5s\n' "$name" "$([ "$threads" = 0 ] && echo all || echo "$threads")" \
+    printf '%-26s %7s %7s %17s %17s %6s | %7s %8s %7s %6s %5s\n' "$name" "$([ "$threads" = 0 ] && echo all || echo "$threads")" \
         "$shape" "$alone" "$pipeline" "$ratio" "$decode" "$convert" "$detect" "$track" "$log"
 done
-echo "(target: ratio >= 0.90; stages in ms a frame, each alone)"
+echo "(targets: ratio >= 0.95 with one inference thread, >= 0.90 with all; stages in ms a frame, each alone)"
 
 # 2. Memory over a 30-minute video.
 long=bench-media/vtest-30min.mp4

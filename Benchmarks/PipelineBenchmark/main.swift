@@ -5,7 +5,8 @@
 //      the tracker with its visual predictors (on the kept pictures) and the track
 //      log (the tracker again with the log written, less the tracker alone);
 //   2. the whole pipeline as `trackd track` runs it: decoding and conversion ahead on
-//      their own thread, detection, tracking and the track log, over the same frames.
+//      one thread, detection a frame ahead on another, tracking and the track log on
+//      the caller's, over the same frames.
 // The model is compiled and warmed up before anything is timed. Prints the detector's
 // rate alone, the pipeline's, their ratio and the frames, then each stage's
 // milliseconds a frame. Driven by Benchmarks/pipeline.sh.

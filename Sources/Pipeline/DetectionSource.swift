@@ -64,8 +64,10 @@ public struct FrameSelection: Sendable {
     }
 }
 
-/// Frames decoded on their own thread, a few ahead of the detector (a bounded queue,
-/// so memory stays flat), then detected on the caller's thread.
+/// Frames decoded on one thread, a few ahead of the detector (a bounded queue, so
+/// memory stays flat), and detected on another, a frame ahead of the caller: the
+/// caller's tracking of one frame overlaps the detection of the next, so the
+/// detector is never idle while a frame is tracked and logged.
 ///
 /// A `live` source (a stream) never makes the decoder wait: when the detector falls
 /// behind, the oldest queued frame is dropped and counted; and frame times are
@@ -79,19 +81,19 @@ public final class VideoSource: DetectionSource {
     public let hasPictures: Bool
     /// Where an http(s) source was read from in the end, after redirects.
     public let location: String?
-    private let model: any Detector
     /// Frames decoded ahead; a live source's unconverted, converted once taken.
     private let queue: BoundedQueue<Queued>
+    /// Frames detected ahead of the caller.
+    private let detected: BoundedQueue<DetectedFrame>
+    /// Signalled when the detecting thread has ended: the detector is the caller's
+    /// again (a stream's next connection detects with it).
+    private let detectorReleased = DispatchSemaphore(value: 0)
     private let reader: UncheckedSendable<FrameReader>
-    private let thread: Thread
     private let drops = Locked(0)
     private let stats = Locked(DecodeStats())
     private let cancelled = StopSignal()
     private let stop: StopSignal?
     private let metrics: PipelineMetrics
-    /// Told when a frame is taken from the queue: waiting on the source ends there,
-    /// and trackd's own work on the frame begins (the service's stall watch).
-    private let onFrameTaken: (@Sendable () -> Void)?
 
     /// Frames dropped so far because the detector fell behind (live sources).
     public var droppedFrames: Int { drops.value }
@@ -144,10 +146,8 @@ public final class VideoSource: DetectionSource {
         let rate = info.frameRate?.value ?? 0
         let inRange = span.isFinite && rate > 0 ? min(total ?? .max, Int((span * rate).rounded(.up))) : total
         expectedFrames = inRange.map { ($0 + selection.stride - 1) / selection.stride }
-        self.model = model
         self.stop = stop
         self.metrics = metrics
-        self.onFrameTaken = onFrameTaken
 
         let queue = BoundedQueue<Queued>(capacity: queueCapacity)
         self.queue = queue
@@ -155,7 +155,7 @@ public final class VideoSource: DetectionSource {
         self.reader = owned
         let drops = drops
         let stats = stats
-        thread = Thread {
+        let decoding = Thread {
             let reader = owned.value
             var counted = 0
             var taken = 0
@@ -198,33 +198,71 @@ public final class VideoSource: DetectionSource {
                 queue.close(error: error)
             }
         }
-        thread.name = "trackd decoder"
-        thread.start()
+        decoding.name = "trackd decoder"
+        decoding.start()
+
+        // One frame detected ahead is enough for the tracker to overlap the detector;
+        // more would only hold pictures.
+        let detected = BoundedQueue<DetectedFrame>(capacity: 1)
+        self.detected = detected
+        let detector = UncheckedSendable(model)
+        let released = detectorReleased
+        let detecting = Thread {
+            defer { released.signal() }
+            do {
+                while let queued = try queue.pop() {
+                    metrics.queueDepth.record(queue.count)
+                    // Asked again once the frame is in: waiting for it may have
+                    // outlasted what the stop guards (a fleet's lease); the frame then
+                    // counts as dropped.
+                    if stop?.requested != nil {
+                        metrics.dropped.increment()
+                        break
+                    }
+                    onFrameTaken?()
+                    var frame: Frame
+                    switch queued {
+                    case .converted(let converted): frame = converted
+                    case .decoded(let decoded, let time):
+                        frame = try owned.value.convert(decoded)
+                        frame.info.time = time
+                    }
+                    let started = DispatchTime.now().uptimeNanoseconds
+                    let observations = try detector.value.detect(frame)
+                    metrics.detectorLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+                    let done = DetectedFrame(
+                        index: frame.index, time: frame.time, observations: observations, picture: frame.picture)
+                    guard detected.push(done) else {
+                        metrics.dropped.increment()
+                        break
+                    }
+                }
+                detected.close()
+            } catch {
+                detected.close(error: error)
+            }
+        }
+        detecting.name = "trackd detector"
+        detecting.start()
     }
 
-    deinit { cancel() }
+    /// Waits for the detecting thread to end (a frame's detection at most, once
+    /// cancelled), so that whoever passed the detector may use it again.
+    deinit {
+        cancel()
+        detectorReleased.wait()
+    }
 
     /// The next frame's detections, after waiting for the decoder (and a live source)
-    /// as long as it takes; nil at the end.
+    /// and the detector as long as it takes; nil at the end.
     public func next() throws -> DetectedFrame? {
-        let queued = try queue.pop()
-        metrics.queueDepth.record(queue.count)
-        guard let queued else { return nil }
-        // Asked again once the frame is in: waiting for it may have outlasted what
-        // the stop guards (a fleet's lease); the frame then counts as dropped.
+        guard let frame = try detected.pop() else { return nil }
+        // Asked again: the stop may have come while the frame waited for the caller.
         if stop?.requested != nil {
             metrics.dropped.increment()
             return nil
         }
-        onFrameTaken?()
-        switch queued {
-        case .converted(let frame):
-            return try detect(frame)
-        case .decoded(let decoded, let time):
-            var frame = try reader.value.convert(decoded)
-            frame.info.time = time
-            return try detect(frame)
-        }
+        return frame
     }
 
     /// A frame in the queue: converted by the decoder's thread, or (from a live
@@ -234,17 +272,10 @@ public final class VideoSource: DetectionSource {
         case decoded(FrameReader.DecodedFrame, time: Double)
     }
 
-    private func detect(_ frame: Frame) throws -> DetectedFrame {
-        let started = DispatchTime.now().uptimeNanoseconds
-        let observations = try model.detect(frame)
-        metrics.detectorLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-        return DetectedFrame(index: frame.index, time: frame.time, observations: observations, picture: frame.picture)
-    }
-
-    /// Frames decoded ahead and never taken count as dropped.
+    /// Frames decoded or detected ahead and never taken count as dropped.
     public func cancel() {
         cancelled.request(SIGTERM)
-        let left = queue.cancel()
+        let left = queue.cancel() + detected.cancel()
         if left > 0 { metrics.dropped.increment(by: left) }
     }
 }
@@ -287,7 +318,8 @@ public final class ReplaySource: DetectionSource {
     public func cancel() {}
 }
 
-/// Hands a non-Sendable value to exactly one other thread.
+/// Hands a non-Sendable value to one other thread (the reader: decoding on one
+/// thread, converting on another, as `FrameReader.convert` allows).
 private struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

@@ -26,7 +26,58 @@ private final class SlowDetector: Detector {
     func sharingModel() throws -> any Detector { SlowDetector(seconds: seconds) }
 }
 
+/// A detector that notes which frames it was asked for, and how many calls were in
+/// it at once.
+private final class WatchedDetector: Detector {
+    let input = DetectorInput(size: (416, 256), alignment: .topLeft, pixelFormat: .bgr24)
+    let classNames = ["person"]
+    let summary = "watched stub"
+    let seconds: Double
+    let asked = Locked<[Int]>([])
+    private let inside = Locked((now: 0, most: 0))
+
+    init(seconds: Double) { self.seconds = seconds }
+
+    var mostAtOnce: Int { inside.value.most }
+
+    func detect(_ frame: Frame) throws -> [Observation] {
+        inside.withLock { $0 = (now: $0.now + 1, most: max($0.most, $0.now + 1)) }
+        defer { inside.withLock { $0.now -= 1 } }
+        asked.withLock { $0.append(frame.index) }
+        Thread.sleep(forTimeInterval: seconds)
+        return []
+    }
+
+    func sharingModel() throws -> any Detector { WatchedDetector(seconds: seconds) }
+}
+
 final class LiveSourceTests: XCTestCase {
+    /// The next frame is detected while the caller still tracks the one it has: the
+    /// detector does not wait for the tracker.
+    func testTheNextFrameIsDetectedWhileTheCallerHoldsThisOne() throws {
+        let detector = WatchedDetector(seconds: 0)
+        let source = try VideoSource(path: Fixtures.path("h264.mp4"), detector: detector, options: DetectorOptions())
+        let first = try XCTUnwrap(source.next())
+        XCTAssertEqual(first.index, 0)
+        XCTAssertTrue(
+            detector.asked.wait(atMost: 10) { $0.contains(1) }, "frame 1 is detected before the caller asks for it")
+        XCTAssertEqual(try source.next()?.index, 1)
+    }
+
+    /// A source let go gives its detector back only once its own detection has ended,
+    /// so the next source on the same detector (a stream's next connection) never
+    /// runs it from two threads at once.
+    func testASourceLetGoHandsItsDetectorBackIdle() throws {
+        let detector = WatchedDetector(seconds: 0.03)
+        for _ in 0..<3 {
+            let source = try VideoSource(
+                path: Fixtures.path("h264.mp4"), detector: detector, options: DetectorOptions(), live: true)
+            _ = try source.next()
+        }
+        XCTAssertGreaterThan(detector.asked.value.count, 3)
+        XCTAssertEqual(detector.mostAtOnce, 1, "the detector ran on two threads at once")
+    }
+
     /// A live source whose detector cannot keep up decodes every frame but converts
     /// only those the detector takes: the dropped ones cost their decode alone.
     func testALiveSourceConvertsOnlyTheFramesItDetects() throws {
