@@ -72,7 +72,8 @@ final class InferenceCore: @unchecked Sendable {
 
     deinit { ov_core_free(handle) }
 
-    /// Reads an ONNX file, a TensorFlow frozen graph, a TFLite file or OpenVINO IR.
+    /// Reads an ONNX file, a TensorFlow frozen graph or OpenVINO IR (the front ends
+    /// trackd ships: scripts/openvino-runtime).
     /// Front ends that fail to parse a file log to stderr on their own (TensorFlow's
     /// protobuf through absl); the error returned says it all, so they are `silenced`
     /// where that is safe (see `FrontEndMessages`).

@@ -5,6 +5,12 @@ import PostgresNIO
 import TestSupport
 import XCTest
 
+/// Registers node `name` (advertised at http://name) in `store`; its generation.
+func register(_ name: String, in store: FleetStore, workers: Int = 1, slots: Int = 0, lease: Double) async throws -> Int64 {
+    try await store.register(
+        NodeInfo(name: name, advertise: "http://\(name)", workers: workers, streamSlots: slots, leaseSeconds: lease))
+}
+
 /// The fleet's store against a real PostgreSQL, started by the test on loopback.
 final class FleetStoreTests: XCTestCase {
     private var dir: URL!
@@ -90,8 +96,7 @@ final class FleetStoreTests: XCTestCase {
                 for (n, store) in stores.enumerated() {
                     group.addTask {
                         let name = "node\(n)"
-                        let generation = try await store.register(
-                            NodeInfo(name: name, advertise: "http://x", workers: 2, streamSlots: 0, leaseSeconds: 30))
+                        let generation = try await register(name, in: store, workers: 2, lease: 30)
                         var mine: [(String, ClaimedJob)] = []
                         while true {
                             let batch = try await store.claim(
@@ -121,10 +126,8 @@ final class FleetStoreTests: XCTestCase {
             let store = stores[0]
             try await store.migrate()
             let id = try await store.enqueue(source: "/videos/a.mp4", spec: "{}")
-            let a = try await store.register(
-                NodeInfo(name: "a", advertise: "http://a", workers: 1, streamSlots: 0, leaseSeconds: 1))
-            let b = try await store.register(
-                NodeInfo(name: "b", advertise: "http://b", workers: 1, streamSlots: 0, leaseSeconds: 1))
+            let a = try await register("a", in: store, lease: 1)
+            let b = try await register("b", in: store, lease: 1)
             let value5 = try await store.claim(node: "a", generation: a, limit: 1, holding: [], leaseSeconds: 1).map(\.id)
             XCTAssertEqual(value5, [id])
             // While a's lease lasts, b finds nothing; a keeps it by extending.
@@ -165,10 +168,8 @@ final class FleetStoreTests: XCTestCase {
             let store = stores[0]
             try await store.migrate()
             let id = try await store.enqueue(source: "a.mp4", spec: "{}")
-            let a = try await store.register(
-                NodeInfo(name: "a", advertise: "http://a", workers: 1, streamSlots: 0, leaseSeconds: 30))
-            let b = try await store.register(
-                NodeInfo(name: "b", advertise: "http://b", workers: 1, streamSlots: 0, leaseSeconds: 30))
+            let a = try await register("a", in: store, lease: 30)
+            let b = try await register("b", in: store, lease: 30)
             let lost = try await store.claim(node: "a", generation: a, limit: 1, holding: [], leaseSeconds: 30)
             XCTAssertEqual(lost.map(\.id), [id])
             let byB = try await store.claim(node: "b", generation: b, limit: 1, holding: [], leaseSeconds: 30)
@@ -190,8 +191,7 @@ final class FleetStoreTests: XCTestCase {
             try await store.migrate()
             let first = try await store.enqueue(source: "a.mp4", spec: "{}")
             let second = try await store.enqueue(source: "b.mp4", spec: "{}")
-            let a = try await store.register(
-                NodeInfo(name: "a", advertise: "http://a", workers: 2, streamSlots: 0, leaseSeconds: 30))
+            let a = try await register("a", in: store, workers: 2, lease: 30)
             let claimed = try await store.claim(node: "a", generation: a, limit: 2, holding: [], leaseSeconds: 30).map(\.id)
             XCTAssertEqual(claimed, [first, second])
             let depth = try await store.queueDepth()
@@ -255,8 +255,7 @@ extension FleetStoreTests {
             let store = stores[0]
             try await store.migrate()
             for k in 0..<3 { _ = try await store.enqueue(source: "\(k).mp4", spec: "{}") }
-            let generation = try await store.register(
-                NodeInfo(name: "a", advertise: "http://a", workers: 2, streamSlots: 0, leaseSeconds: 3))
+            let generation = try await register("a", in: store, workers: 2, lease: 3)
             let workload = EndlessWorkload(workers: 2)
             let node = FleetNode(
                 store: store, name: "a", generation: generation, leaseSeconds: 3, workload: workload, pollSeconds: { 0.05 },
@@ -295,8 +294,7 @@ extension FleetStoreTests {
             let store = stores[0]
             try await store.migrate()
             _ = try await store.enqueue(source: "0.mp4", spec: "{}")
-            let generation = try await store.register(
-                NodeInfo(name: "a", advertise: "http://a", workers: 1, streamSlots: 0, leaseSeconds: 3))
+            let generation = try await register("a", in: store, lease: 3)
             let workload = EndlessWorkload(workers: 1)
             let node = FleetNode(
                 store: store, name: "a", generation: generation, leaseSeconds: 3, workload: workload, pollSeconds: { 0.05 },

@@ -5,11 +5,6 @@ import XCTest
 
 /// Streams leased across a fleet, against a real PostgreSQL.
 extension FleetStoreTests {
-    private func node(_ store: FleetStore, _ name: String, slots: Int, lease: Double) async throws -> Int64 {
-        try await store.register(
-            NodeInfo(name: name, advertise: "http://\(name)", workers: 1, streamSlots: slots, leaseSeconds: lease))
-    }
-
     /// Each node takes its share by stream slots, never more than its slots, and every
     /// stream is held by exactly one node.
     func testStreamsSpreadOverTheNodesByTheirSlots() async throws {
@@ -17,9 +12,9 @@ extension FleetStoreTests {
             let store = stores[0]
             try await store.migrate()
             try await store.declare(streams: (0..<10).map { (String(format: "cam%02d", $0), #"{"url": "rtsp://x"}"#) })
-            let a = try await node(store, "a", slots: 4, lease: 30)
-            let b = try await node(store, "b", slots: 4, lease: 30)
-            let c = try await node(store, "c", slots: 2, lease: 30)
+            let a = try await register("a", in: store, slots: 4, lease: 30)
+            let b = try await register("b", in: store, slots: 4, lease: 30)
+            let c = try await register("c", in: store, slots: 2, lease: 30)
             let byA = try await store.claimStreams(node: "a", generation: a, slots: 4, tracking: [], leaseSeconds: 30)
             let byB = try await store.claimStreams(node: "b", generation: b, slots: 4, tracking: [], leaseSeconds: 30)
             let byC = try await store.claimStreams(node: "c", generation: c, slots: 2, tracking: [], leaseSeconds: 30)
@@ -51,7 +46,7 @@ extension FleetStoreTests {
             let store = stores[0]
             try await store.migrate()
             try await store.declare(streams: [("door", "{}"), ("yard", "{}")])
-            let a = try await node(store, "a", slots: 2, lease: 1)
+            let a = try await register("a", in: store, slots: 2, lease: 1)
             let held = try await store.claimStreams(node: "a", generation: a, slots: 2, tracking: [], leaseSeconds: 1).map(\.name)
             XCTAssertEqual(held, ["door", "yard"])
             let renewed = try await store.renewStreams(held, node: "a", generation: a, leaseSeconds: 1)
@@ -59,7 +54,7 @@ extension FleetStoreTests {
             try await Task.sleep(for: .seconds(1.3))
             let late = try await store.renewStreams(held, node: "a", generation: a, leaseSeconds: 1)
             XCTAssertEqual(late, [], "an expired lease is not renewed")
-            let b = try await node(store, "b", slots: 2, lease: 30)
+            let b = try await register("b", in: store, slots: 2, lease: 30)
             let moved = try await store.claimStreams(node: "b", generation: b, slots: 2, tracking: [], leaseSeconds: 30).map(
                 \.name)
             XCTAssertEqual(moved, ["door", "yard"])
@@ -68,7 +63,7 @@ extension FleetStoreTests {
             let kept = try await store.renewStreams(moved, node: "b", generation: b, leaseSeconds: 30)
             XCTAssertEqual(kept, ["door"])
             try await store.releaseStreams(["door"], node: "b", generation: b)
-            let c = try await node(store, "c", slots: 1, lease: 30)
+            let c = try await register("c", in: store, slots: 1, lease: 30)
             let taken = try await store.claimStreams(node: "c", generation: c, slots: 1, tracking: [], leaseSeconds: 30).map(
                 \.name)
             XCTAssertEqual(taken, ["door"], "free at once after a release")
@@ -89,7 +84,8 @@ extension FleetStoreTests {
             var nodes: [(FleetNode, StubStreams, Task<FleetError?, Never>)] = []
             // Both registered before either claims: each then takes its share.
             let generations = [
-                try await node(stores[0], "a", slots: 6, lease: 2), try await node(stores[1], "b", slots: 6, lease: 2)
+                try await register("a", in: stores[0], slots: 6, lease: 2),
+                try await register("b", in: stores[1], slots: 6, lease: 2)
             ]
             for (k, name) in ["a", "b"].enumerated() {
                 let generation = generations[k]
