@@ -105,6 +105,9 @@ public final class VideoSource: DetectionSource {
     }
 
     /// Opens the video (errors are thrown here, before any work) and starts decoding.
+    /// `onFrameTaken` is told, on the detecting thread, each time a frame is taken from
+    /// the decoder's queue: waiting on the source ends there, and trackd's own work on
+    /// the frame begins (the service's stall watch).
     public init(
         path: String, detector model: any Detector, options: DetectorOptions, selection: FrameSelection = FrameSelection(),
         formatOptions: [String: String] = [:], queueCapacity: Int = 4, live: Bool = false, keepsPictures: Bool = false,
