@@ -208,10 +208,7 @@ public final class VideoSource: DetectionSource {
         // more would only hold pictures.
         let detected = BoundedQueue<DetectedFrame>(capacity: 1)
         self.detected = detected
-        let detector = UncheckedSendable(model)
-        let released = detectorReleased
-        let detecting = Thread {
-            defer { released.signal() }
+        @Sendable func detect(with detector: any Detector) {
             do {
                 while let queued = try queue.pop() {
                     metrics.queueDepth.record(queue.count)
@@ -231,7 +228,7 @@ public final class VideoSource: DetectionSource {
                         frame.info.time = time
                     }
                     let started = DispatchTime.now().uptimeNanoseconds
-                    let observations = try detector.value.detect(frame)
+                    let observations = try detector.detect(frame)
                     metrics.detectorLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
                     let done = DetectedFrame(
                         index: frame.index, time: frame.time, observations: observations, picture: frame.picture)
@@ -244,6 +241,14 @@ public final class VideoSource: DetectionSource {
             } catch {
                 detected.close(error: error)
             }
+        }
+        let handed = Handoff(model)
+        let released = detectorReleased
+        let detecting = Thread {
+            // The detector is let go before the signal: the caller may use it again,
+            // or free it, from then on.
+            detect(with: handed.take())
+            released.signal()
         }
         detecting.name = "trackd detector"
         detecting.start()

@@ -36,3 +36,21 @@ public final class Locked<Value>: @unchecked Sendable {
         return true
     }
 }
+
+/// A value handed to another thread, which takes it out: the value is then let go
+/// when that thread is done with it, not whenever the closure that carried it is
+/// freed (after the thread has said it is done). An inference request freed that late
+/// can be freed while the process exits and OpenVINO's runtime is torn down.
+public final class Handoff<Value>: @unchecked Sendable {
+    private let stored: Locked<Value?>
+
+    public init(_ value: Value) { stored = Locked(value) }
+
+    /// The value; the box holds nothing afterwards. Taken once.
+    public func take() -> Value {
+        stored.withLock { value in
+            defer { value = nil }
+            return value!
+        }
+    }
+}

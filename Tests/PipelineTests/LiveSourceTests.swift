@@ -51,7 +51,36 @@ private final class WatchedDetector: Detector {
     func sharingModel() throws -> any Detector { WatchedDetector(seconds: seconds) }
 }
 
+/// A detector that notes when it is freed, and takes its time being freed.
+private final class SlowToFreeDetector: Detector {
+    let input = DetectorInput(size: (416, 256), alignment: .topLeft, pixelFormat: .bgr24)
+    let classNames = ["person"]
+    let summary = "slow to free"
+    let freed: Locked<Bool>
+
+    init(_ freed: Locked<Bool>) { self.freed = freed }
+
+    deinit {
+        Thread.sleep(forTimeInterval: 0.05)
+        freed.value = true
+    }
+
+    func detect(_ frame: Frame) throws -> [Observation] { [] }
+    func sharingModel() throws -> any Detector { SlowToFreeDetector(freed) }
+}
+
 final class LiveSourceTests: XCTestCase {
+    /// A source let go has let go of its detector too, on its detecting thread, before
+    /// its deinit returns: not later, on a thread still ending.
+    func testASourceLetGoHasFreedTheDetectorOnlyItHeld() throws {
+        let freed = Locked(false)
+        var source: VideoSource? = try VideoSource(
+            path: Fixtures.path("h264.mp4"), detector: SlowToFreeDetector(freed), options: DetectorOptions())
+        XCTAssertNotNil(try source?.next())
+        source = nil
+        XCTAssertTrue(freed.value)
+    }
+
     /// The next frame is detected while the caller still tracks the one it has: the
     /// detector does not wait for the tracker.
     func testTheNextFrameIsDetectedWhileTheCallerHoldsThisOne() throws {
