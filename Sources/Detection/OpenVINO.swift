@@ -60,6 +60,14 @@ private func lastErrorMessage(_ status: ov_status_e) -> String {
     return message.isEmpty ? info : message
 }
 
+/// Frees OpenVINO objects one at a time, process-wide. Using them from several threads
+/// is safe, but a daemon that stops frees many at once (each stream's inference request
+/// on the stream's own thread), and `trackd serve` has aborted at exit on a heap
+/// damaged around such frees. Frees are rare and take microseconds.
+private let freeing = NSLock()
+
+private func freedAlone(_ free: () -> Void) { freeing.withLock(free) }
+
 /// OpenVINO's entry point; one per process is enough, and it is thread-safe.
 final class InferenceCore: @unchecked Sendable {
     private let handle: OpaquePointer
@@ -70,7 +78,7 @@ final class InferenceCore: @unchecked Sendable {
         handle = core!
     }
 
-    deinit { ov_core_free(handle) }
+    deinit { freedAlone { ov_core_free(handle) } }
 
     /// Reads an ONNX file, a TensorFlow frozen graph or OpenVINO IR (the front ends
     /// trackd ships: scripts/openvino-runtime).
@@ -138,7 +146,7 @@ final class InferenceModel: @unchecked Sendable {
 
     fileprivate init(_ handle: OpaquePointer) { self.handle = handle }
 
-    deinit { ov_model_free(handle) }
+    deinit { freedAlone { ov_model_free(handle) } }
 
     var inputs: [PortInfo] { get throws { try ports(count: ov_model_inputs_size, port: ov_model_const_input_by_index) } }
     var outputs: [PortInfo] { get throws { try ports(count: ov_model_outputs_size, port: ov_model_const_output_by_index) } }
@@ -236,7 +244,7 @@ final class CompiledModel: @unchecked Sendable {
         self.owner = owner
     }
 
-    deinit { ov_compiled_model_free(handle) }
+    deinit { freedAlone { ov_compiled_model_free(handle) } }
 
     func makeRequest() throws -> InferRequest {
         var request: OpaquePointer?
@@ -256,7 +264,7 @@ final class InferRequest: @unchecked Sendable {
         self.owner = owner
     }
 
-    deinit { ov_infer_request_free(handle) }
+    deinit { freedAlone { ov_infer_request_free(handle) } }
 
     /// Gives `body` the request's own input buffer (of `type` and `shape`) to fill,
     /// so no copy is made between the caller's preprocessing and the runtime.
