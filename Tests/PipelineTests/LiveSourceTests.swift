@@ -7,33 +7,15 @@ import XCTest
 
 @testable import Detection
 
-/// A detector slower than the source: it takes each frame's size and waits.
-private final class SlowDetector: Detector {
-    let input = DetectorInput(size: (416, 256), alignment: .topLeft, pixelFormat: .bgr24)
-    let classNames = ["person"]
-    let summary = "slow stub"
-    let seconds: Double
-    private(set) var sizes: [[Int]] = []
-
-    init(seconds: Double) { self.seconds = seconds }
-
-    func detect(_ frame: Frame) throws -> [Observation] {
-        sizes.append([frame.image.width, frame.image.height])
-        Thread.sleep(forTimeInterval: seconds)
-        return []
-    }
-
-    func sharingModel() throws -> any Detector { SlowDetector(seconds: seconds) }
-}
-
-/// A detector that notes which frames it was asked for, and how many calls were in
-/// it at once.
+/// A detector that waits `seconds` on each frame and notes which frames it was asked
+/// for, at what size, and how many calls were in it at once.
 private final class WatchedDetector: Detector {
     let input = DetectorInput(size: (416, 256), alignment: .topLeft, pixelFormat: .bgr24)
     let classNames = ["person"]
     let summary = "watched stub"
     let seconds: Double
     let asked = Locked<[Int]>([])
+    let sizes = Locked<[[Int]]>([])
     private let inside = Locked((now: 0, most: 0))
 
     init(seconds: Double) { self.seconds = seconds }
@@ -44,6 +26,7 @@ private final class WatchedDetector: Detector {
         inside.withLock { $0 = (now: $0.now + 1, most: max($0.most, $0.now + 1)) }
         defer { inside.withLock { $0.now -= 1 } }
         asked.withLock { $0.append(frame.index) }
+        sizes.withLock { $0.append([frame.image.width, frame.image.height]) }
         Thread.sleep(forTimeInterval: seconds)
         return []
     }
@@ -110,7 +93,7 @@ final class LiveSourceTests: XCTestCase {
     /// A live source whose detector cannot keep up decodes every frame but converts
     /// only those the detector takes: the dropped ones cost their decode alone.
     func testALiveSourceConvertsOnlyTheFramesItDetects() throws {
-        let detector = SlowDetector(seconds: 0.02)
+        let detector = WatchedDetector(seconds: 0.02)
         let source = try VideoSource(
             path: Fixtures.path("h264.mp4"), detector: detector, options: DetectorOptions(), queueCapacity: 2, live: true)
         var detected = 0
@@ -120,7 +103,7 @@ final class LiveSourceTests: XCTestCase {
         XCTAssertGreaterThan(source.droppedFrames, 0, "the detector fell behind: \(stats)")
         XCTAssertEqual(detected + source.droppedFrames, 60)
         XCTAssertEqual(stats.framesConverted, detected, "only the frames detected were converted")
-        XCTAssertEqual(Set(detector.sizes), [[416, 256]])
+        XCTAssertEqual(Set(detector.sizes.value), [[416, 256]])
     }
 
     /// A file read as fast as the detector takes it converts each frame it takes
@@ -128,7 +111,7 @@ final class LiveSourceTests: XCTestCase {
     /// the frames between.
     func testAFileSourceConvertsEachFrameTakenAndNoneBetweenStrides() throws {
         let source = try VideoSource(
-            path: Fixtures.path("h264.mp4"), detector: SlowDetector(seconds: 0), options: DetectorOptions(),
+            path: Fixtures.path("h264.mp4"), detector: WatchedDetector(seconds: 0), options: DetectorOptions(),
             selection: FrameSelection(stride: 3))
         var detected = 0
         while try source.next() != nil { detected += 1 }
